@@ -1,0 +1,112 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { openDb } from './db/client.js';
+import { createGraphQLServer } from './graphql/yoga.js';
+import { createAuthenticator } from './http/auth.js';
+import { createMetrics } from './http/metrics.js';
+import { sendJson } from './http/respond.js';
+import { createRestHandler, REST_PREFIX } from './http/rest.js';
+import { attachWebSockets } from './http/ws.js';
+import { createTaskEvents } from './tasks/events.js';
+import { createTaskRepository } from './tasks/repository.js';
+import { createTaskService } from './tasks/service.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface AppOptions {
+  log?: Logger;
+}
+
+/**
+ * The composition root: database → repository → events → service → GraphQL, REST,
+ * WebSocket → one HTTP server. It never listens; `main.ts` (or a test) does.
+ */
+export function createApp(config: Readonly<Config>, { log = pino({ level: config.logLevel }) }: AppOptions = {}) {
+  const database = openDb({ url: config.databaseUrl, synchronous: config.sqliteSynchronous });
+  const repo = createTaskRepository(database.db);
+  const events = createTaskEvents((error) => log.error({ err: error }, 'a task listener threw'));
+  const tasks = createTaskService({
+    repo,
+    events,
+    limits: {
+      awaitTimeoutMaxSeconds: config.awaitTimeoutMaxSeconds,
+      maxWaiters: config.maxWaiters,
+      maxWaitersPerClient: config.maxWaitersPerClient,
+      maxPayloadBytes: config.maxPayloadBytes,
+      retentionHours: config.taskRetentionHours,
+    },
+    onError: (error, context) => log.error({ err: error, context }, 'background task work failed'),
+  });
+  const authenticate = createAuthenticator(config.apiKeys);
+  const yoga = createGraphQLServer({
+    tasks,
+    authenticate,
+    log,
+    graphiql: config.graphiql,
+    introspection: config.introspection,
+    endpoint: GRAPHQL_PATH,
+  });
+  const rest = createRestHandler({ tasks, authenticate });
+  let closing = false;
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/readyz') {
+        const ready = !closing && database.isReady();
+        return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
+      }
+      if (url.pathname === '/metrics') {
+        const text = await metrics.metrics();
+        res.writeHead(200, { 'content-type': metrics.contentType });
+        return void res.end(text);
+      }
+      if (url.pathname.startsWith(REST_PREFIX)) return await rest(req, res, url);
+      await yoga.handle(req, res, { req });
+    } catch (error) {
+      log.error({ err: error, method: req.method, path: url.pathname }, 'request failed');
+      sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
+    }
+  });
+
+  const ws = attachWebSockets({
+    server,
+    yoga,
+    authenticate,
+    path: GRAPHQL_PATH,
+    maxConnections: config.maxConnections,
+    maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+    maxPayloadBytes: config.maxBodyBytes,
+  });
+  const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount });
+
+  return {
+    server,
+    yoga,
+    tasks,
+    database,
+    log,
+    /**
+     * Graceful stop: readiness turns 503, held long-polls are answered with the latest state,
+     * streams end, WebSockets close with 1001, connections close (forced after `graceMs`),
+     * then the database closes.
+     */
+    async close(graceMs = config.shutdownGraceMs): Promise<void> {
+      if (closing) return;
+      closing = true;
+      tasks.close();
+      await ws.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+      await closed;
+      clearTimeout(force);
+      await yoga.dispose();
+      database.close();
+    },
+  };
+}
+
+export type App = ReturnType<typeof createApp>;

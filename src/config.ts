@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import type { Principal, Role } from './tasks/principal.js';
+
+export interface ApiKey extends Principal {
+  key: string;
+}
+
+/** The whole configuration, parsed and validated once from the environment. */
+export interface Config {
+  /** @default 4000 */
+  port: number;
+  /** @default '127.0.0.1' */
+  host: string;
+  /** A SQLite file path or `:memory:`. @default './data/tasks.db' */
+  databaseUrl: string;
+  /** @default 'FULL' */
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** @default 60 // seconds */
+  awaitTimeoutMaxSeconds: number;
+  /** @default 168 // hours */
+  taskRetentionHours: number;
+  /** Empty: the server runs open, as one tenant. */
+  apiKeys: readonly ApiKey[];
+  /** `AUTH=none`: run open even on a non-loopback address. */
+  allowOpenOnNetwork: boolean;
+  /** @default 20000 */
+  maxWaiters: number;
+  /** @default 1000 */
+  maxWaitersPerClient: number;
+  /** @default 65536 // bytes */
+  maxPayloadBytes: number;
+  /** @default 1048576 // bytes */
+  maxBodyBytes: number;
+  /** @default 100 */
+  maxSubscriptionsPerConnection: number;
+  /** @default 10000 */
+  maxConnections: number;
+  /** @default 10000 // ms */
+  shutdownGraceMs: number;
+  /** @default true */
+  graphiql: boolean;
+  /** @default true */
+  introspection: boolean;
+  /** @default 'info' */
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; throws a ConfigError naming the variable at fault. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const keysText = env.API_KEYS_FILE ? readFileSync(env.API_KEYS_FILE, 'utf8') : (env.API_KEYS ?? '');
+  return Object.freeze({
+    port: int(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || './data/tasks.db',
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    awaitTimeoutMaxSeconds: num(env, 'AWAIT_TIMEOUT_MAX_SECONDS', 60, 0, 86_400),
+    taskRetentionHours: num(env, 'TASK_RETENTION_HOURS', 168, 0, 1e6),
+    apiKeys: Object.freeze(parseApiKeys(keysText)),
+    allowOpenOnNetwork: env.AUTH === 'none',
+    maxWaiters: int(env, 'MAX_WAITERS', 20_000, 0, 1e7),
+    maxWaitersPerClient: int(env, 'MAX_WAITERS_PER_CLIENT', 1_000, 0, 1e7),
+    maxPayloadBytes: int(env, 'MAX_PAYLOAD_BYTES', 65_536, 1, 1e9),
+    maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1, 1e9),
+    maxSubscriptionsPerConnection: int(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 1e6),
+    maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1e7),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    graphiql: bool(env, 'GRAPHIQL', true),
+    introspection: bool(env, 'INTROSPECTION', true),
+    logLevel: env.LOG_LEVEL || 'info',
+  });
+}
+
+const ROLES: readonly Role[] = ['client', 'worker', 'admin'];
+
+/** `key:tenant:role` entries separated by commas or new lines. */
+export function parseApiKeys(text: string): ApiKey[] {
+  return text
+    .split(/[,\n]/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '' && !entry.startsWith('#'))
+    .map((entry) => {
+      const [key, tenant, role, ...rest] = entry.split(':');
+      if (!key || !tenant || !ROLES.includes(role as Role) || rest.length > 0) {
+        throw new ConfigError(`API_KEYS: an entry is not key:tenant:role with role one of ${ROLES.join(', ')}.`);
+      }
+      return { key, tenant, role: role as Role };
+    });
+}
+
+function num(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}; got "${raw}".`);
+  }
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = num(env, name, fallback, min, max);
+  if (!Number.isInteger(value)) throw new ConfigError(`${name} must be an integer; got "${env[name]}".`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false; got "${raw}".`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.toUpperCase() as T;
+  if (!values.includes(value)) throw new ConfigError(`${name} must be one of ${values.join(', ')}; got "${raw}".`);
+  return value;
+}

@@ -1,0 +1,40 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** Times are epoch milliseconds; JSON columns hold serialized JSON text. */
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status', { enum: ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] }).notNull(),
+    progress: integer('progress').notNull(),
+    message: text('message'),
+    input: text('input'),
+    result: text('result'),
+    error: text('error'),
+    attempts: integer('attempts').notNull(),
+    maxAttempts: integer('max_attempts').notNull(),
+    revision: integer('revision').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    workerId: text('worker_id'),
+    leaseSeconds: integer('lease_seconds'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    startedAt: integer('started_at'),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [
+    uniqueIndex('tasks_idempotency_key_uq').on(t.tenant, t.idempotencyKey),
+    index('tasks_claim_idx').on(t.tenant, t.status, t.kind, t.createdAt, t.id),
+    index('tasks_status_created_idx').on(t.tenant, t.status, t.createdAt, t.id),
+    index('tasks_kind_created_idx').on(t.tenant, t.kind, t.createdAt, t.id),
+    index('tasks_created_idx').on(t.tenant, t.createdAt, t.id),
+    index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
+    index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
+  ],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;

@@ -1,0 +1,12 @@
+import type { Principal } from '../tasks/principal.js';
+import type { TaskService } from '../tasks/service.js';
+
+/** What every resolver gets, over HTTP, SSE and WebSocket alike. */
+export interface GraphQLContext {
+  tasks: TaskService;
+  principal: Principal;
+  /** Aborts when the client goes away (HTTP request closed, WebSocket operation completed or socket closed). */
+  signal: AbortSignal;
+  /** The client's address, for per-client limits. */
+  client: string;
+}

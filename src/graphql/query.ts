@@ -1,0 +1,52 @@
+import { builder } from './builder.js';
+import { TaskConnectionRef, TaskRef, TaskStatusEnum } from './task.js';
+
+builder.queryFields((t) => ({
+  task: t.field({
+    type: TaskRef,
+    nullable: true,
+    description: 'The task, or null when the id is unknown.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_, { id }, ctx) => ctx.tasks.get(ctx.principal, id),
+  }),
+
+  awaitTask: t.field({
+    type: TaskRef,
+    nullable: true,
+    description:
+      'Holds the request until the task is done, or (with afterRevision) changes, or the timeout passes; returns the latest state. ' +
+      'done: false means the wait timed out. Null for an unknown id.',
+    args: {
+      id: t.arg.id({ required: true }),
+      timeout: t.arg.float({
+        defaultValue: 30,
+        description: 'Seconds; 0 returns at once; clamped to the server maximum.',
+      }),
+      afterRevision: t.arg.int({ description: 'Return as soon as the revision is greater than this.' }),
+    },
+    resolve: (_, { id, timeout, afterRevision }, ctx) =>
+      ctx.tasks.awaitTask(ctx.principal, {
+        id,
+        timeoutSeconds: timeout ?? 30,
+        afterRevision,
+        signal: ctx.signal,
+        client: ctx.client,
+      }),
+  }),
+
+  tasks: t.field({
+    type: TaskConnectionRef,
+    description: 'Tasks newest first.',
+    args: {
+      status: t.arg({ type: TaskStatusEnum }),
+      kind: t.arg.string(),
+      first: t.arg.int({ defaultValue: 20 }),
+      after: t.arg.string(),
+    },
+    resolve: async (_, { status, kind, first, after }, ctx) => {
+      const page = await ctx.tasks.list(ctx.principal, { status, kind, first: first ?? 20, after });
+      const edges = page.tasks.map((node) => ({ node, cursor: page.cursorOf(node) }));
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    },
+  }),
+}));

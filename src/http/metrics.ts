@@ -1,0 +1,38 @@
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
+export interface MetricSources {
+  /** Held long-polls (GraphQL and REST) and open `taskUpdated` streams. */
+  stats(): { waiters: number; subscriptions: number };
+  webSocketConnections(): number;
+}
+
+/** A Prometheus registry whose gauges read the live counts at scrape time. */
+export function createMetrics(sources: MetricSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'task_api_waiters',
+    help: 'Long-polls (awaitTask and REST /wait) being held.',
+    registers: [registry],
+    collect() {
+      this.set(sources.stats().waiters);
+    },
+  });
+  new Gauge({
+    name: 'task_api_subscriptions',
+    help: 'Open taskUpdated streams (WebSocket and SSE).',
+    registers: [registry],
+    collect() {
+      this.set(sources.stats().subscriptions);
+    },
+  });
+  new Gauge({
+    name: 'task_api_websocket_connections',
+    help: 'Open graphql-ws connections.',
+    registers: [registry],
+    collect() {
+      this.set(sources.webSocketConnections());
+    },
+  });
+  return registry;
+}

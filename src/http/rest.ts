@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DomainError } from '../tasks/errors.js';
+import type { TaskService } from '../tasks/service.js';
+import type { Task } from '../tasks/task.js';
+import type { Authenticate } from './auth.js';
+import { sendJson } from './respond.js';
+
+export const REST_PREFIX = '/api/queue/poll/';
+
+const STATUS_OF: Record<DomainError['code'], number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  INVALID_TRANSITION: 409,
+  LEASE_MISMATCH: 409,
+  RESOURCE_EXHAUSTED: 429,
+};
+
+/**
+ * The original polling API: `GET /api/queue/poll/:taskId` and
+ * `GET /api/queue/poll/:taskId/wait?timeout=30[&after_revision=N]`, on the same service
+ * (and so the same reads and wake-ups) as GraphQL.
+ */
+export function createRestHandler({ tasks, authenticate }: { tasks: TaskService; authenticate: Authenticate }) {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET');
+      return sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'Only GET is allowed here.' } });
+    }
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    try {
+      const principal = authenticate(req.headers.authorization ?? null);
+      if (!principal) throw new DomainError('UNAUTHENTICATED', 'A valid API key is required: Authorization: Bearer <key>.');
+      const { id, wait } = parsePath(url.pathname);
+      const task = wait
+        ? await tasks.awaitTask(principal, {
+            id,
+            timeoutSeconds: parseNumber(url.searchParams.get('timeout'), 30, 'timeout'),
+            afterRevision: parseOptionalInt(url.searchParams.get('after_revision'), 'after_revision'),
+            signal: abort.signal,
+            client: req.socket.remoteAddress ?? '',
+          })
+        : await tasks.get(principal, id);
+      if (!task) throw new DomainError('NOT_FOUND', 'No task with that id.');
+      sendJson(res, 200, toRestTask(task));
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      sendJson(res, STATUS_OF[error.code], { error: { code: error.code, message: error.message } });
+    }
+  };
+}
+
+/** The REST shape: snake_case, status in lower case. */
+export function toRestTask(task: Task) {
+  return {
+    task_id: task.id,
+    status: task.status.toLowerCase(),
+    result: task.result,
+    progress: task.progress,
+    created_at: task.createdAt.toISOString(),
+    completed_at: task.completedAt?.toISOString() ?? null,
+    error: task.error,
+    message: task.message,
+    revision: task.revision,
+    updated_at: task.updatedAt.toISOString(),
+  };
+}
+
+function parsePath(pathname: string): { id: string; wait: boolean } {
+  const rest = pathname.slice(REST_PREFIX.length);
+  const wait = rest.endsWith('/wait');
+  const raw = wait ? rest.slice(0, -'/wait'.length) : rest;
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    throw new DomainError('NOT_FOUND', 'No task with that id.');
+  }
+  if (id === '' || id.includes('/')) throw new DomainError('NOT_FOUND', 'No task with that id.');
+  return { id, wait };
+}
+
+function parseNumber(raw: string | null, fallback: number, name: string): number {
+  if (raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new DomainError('BAD_USER_INPUT', `${name} must be a finite number of seconds, 0 or more.`);
+  }
+  return value;
+}
+
+function parseOptionalInt(raw: string | null, name: string): number | null {
+  if (raw === null || raw === '') return null;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new DomainError('BAD_USER_INPUT', `${name} must be an integer.`);
+  return value;
+}

@@ -1,0 +1,154 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { Principal } from '../tasks/principal.js';
+import type { Authenticate } from './auth.js';
+
+export interface WebSocketOptions {
+  server: Server;
+  yoga: YogaServerInstance<Record<string, unknown>, Partial<GraphQLContext>>;
+  authenticate: Authenticate;
+  path: string;
+  maxConnections: number;
+  maxSubscriptionsPerConnection: number;
+  /** Largest incoming frame, in bytes. */
+  maxPayloadBytes: number;
+}
+
+interface Connection {
+  principal: Principal | null;
+  /** One AbortController per running operation, aborted on `complete` and on close. */
+  operations: Map<string, AbortController>;
+}
+
+/**
+ * graphql-ws on the HTTP server's port, sharing Yoga's plugins through `getEnveloped`.
+ * A bad operation gets its errors without closing the socket, and every operation has its
+ * own AbortSignal so a held `awaitTask` is released when the client completes it or leaves.
+ */
+export function attachWebSockets({
+  server,
+  yoga,
+  authenticate,
+  path,
+  maxConnections,
+  maxSubscriptionsPerConnection,
+  maxPayloadBytes,
+}: WebSocketOptions) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
+  const connections = new WeakMap<WebSocket, Connection>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (wss.clients.size >= maxConnections) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  wss.on('connection', (socket: WebSocket) => {
+    const connection: Connection = { principal: null, operations: new Map() };
+    connections.set(socket, connection);
+    socket.on('message', (data) => abortOnClientComplete(connection, data));
+    socket.once('close', () => {
+      for (const controller of connection.operations.values()) controller.abort();
+      connection.operations.clear();
+    });
+  });
+
+  const graphqlWs = useServer<Record<string, unknown> | undefined>(
+    {
+      onConnect: (ctx) => {
+        const connection = connections.get(ctx.extra.socket)!;
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        connection.principal = authenticate(typeof header === 'string' ? header : null);
+        return connection.principal !== null;
+      },
+
+      onSubscribe: async (ctx, id, payload) => {
+        const connection = connections.get(ctx.extra.socket)!;
+        if (connection.operations.size >= maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${maxSubscriptionsPerConnection} operations at once on one connection.`, {
+              extensions: { code: 'RESOURCE_EXHAUSTED' },
+            }),
+          ];
+        }
+        const controller = new AbortController();
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        let args: ExecutionArgs;
+        try {
+          const document = parse(payload.query);
+          const errors = validate(schema, document);
+          if (errors.length > 0) return errors;
+          args = {
+            schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: await contextFactory({
+              principal: connection.principal!,
+              signal: controller.signal,
+              client: ctx.extra.request.socket.remoteAddress ?? '',
+            }),
+            rootValue: { execute, subscribe },
+          };
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          if (Array.isArray(error) && error.every((e) => e instanceof GraphQLError)) return error;
+          throw error;
+        }
+        connection.operations.set(id, controller);
+        return args;
+      },
+
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+
+      onComplete: (ctx, id) => {
+        connections.get(ctx.extra.socket)?.operations.get(id)?.abort();
+        connections.get(ctx.extra.socket)?.operations.delete(id);
+      },
+    },
+    wss,
+  );
+
+  return {
+    connectionCount: () => wss.clients.size,
+    /** Closes every socket with 1001 (going away) and stops accepting upgrades. */
+    async close(): Promise<void> {
+      server.off('upgrade', onUpgrade);
+      await graphqlWs.dispose();
+      for (const socket of wss.clients) socket.terminate();
+    },
+  };
+}
+
+/** A client's `complete` for a query or mutation in flight: graphql-ws has no hook for it. */
+function abortOnClientComplete(connection: Connection, data: unknown): void {
+  if (connection.operations.size === 0) return;
+  const text = String(data);
+  if (!text.includes('"complete"')) return;
+  try {
+    const message = JSON.parse(text) as { type?: unknown; id?: unknown };
+    if (message.type !== 'complete' || typeof message.id !== 'string') return;
+    connection.operations.get(message.id)?.abort();
+    connection.operations.delete(message.id);
+  } catch {
+    // graphql-ws answers malformed messages itself
+  }
+}

@@ -1,0 +1,51 @@
+import { isIP } from 'node:net';
+import { pino } from 'pino';
+import { createApp, GRAPHQL_PATH } from './app.js';
+import { loadConfig } from './config.js';
+
+const config = loadConfig();
+const log = pino({ level: config.logLevel });
+
+if (config.apiKeys.length === 0) {
+  if (!isLoopback(config.host) && !config.allowOpenOnNetwork) {
+    log.fatal({ host: config.host }, 'no API keys are configured; refusing to serve open on a non-loopback address (set API_KEYS, or AUTH=none to allow it)');
+    process.exit(1);
+  }
+  log.warn('no API keys are configured: the server runs open, as one tenant');
+}
+
+const app = createApp(config, { log });
+app.server.requestTimeout = 0;
+app.server.headersTimeout = 10_000;
+app.server.keepAliveTimeout = 5_000;
+app.server.listen(config.port, config.host, () => {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info({ url: `http://${config.host}:${port}${GRAPHQL_PATH}`, database: config.databaseUrl }, 'task status API listening');
+});
+
+/** npm and tsx relay a terminal's signal that the process also gets: one within this window is the same one. */
+const RELAYED_SIGNAL_WINDOW_MS = 1_000;
+let stoppingSince: number | null = null;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < RELAYED_SIGNAL_WINDOW_MS) return;
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}

@@ -1,0 +1,421 @@
+import { randomBytes } from 'node:crypto';
+import { badInput, notFound, resourceExhausted } from './errors.js';
+import type { TaskEvents } from './events.js';
+import { assertWorker, canSee, type Principal } from './principal.js';
+import type { ListPosition, TaskRepository } from './repository.js';
+import { createTaskStream, type TaskStream } from './stream.js';
+import * as machine from './task.js';
+import { isFinal, type Task, type TaskStatus } from './task.js';
+
+export interface TaskServiceLimits {
+  /** Longest `awaitTask` hold; longer timeouts are clamped to it. In seconds. */
+  awaitTimeoutMaxSeconds: number;
+  /** Held long-polls over all clients. */
+  maxWaiters: number;
+  /** Held long-polls per client (its address). */
+  maxWaitersPerClient: number;
+  /** Largest serialized `input` or `result`, in bytes. */
+  maxPayloadBytes: number;
+  /** How long finished tasks are kept before they are deleted, in hours. */
+  retentionHours: number;
+}
+
+export interface TaskServiceDeps {
+  repo: TaskRepository;
+  events: TaskEvents;
+  limits: TaskServiceLimits;
+  /** @default () => new Date() */
+  clock?: () => Date;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface AwaitOptions {
+  id: string;
+  /** Seconds; 0 returns at once; clamped to `awaitTimeoutMaxSeconds`. */
+  timeoutSeconds: number;
+  afterRevision?: number | null;
+  /** Ends the wait (and frees all it holds) when the client goes away. */
+  signal?: AbortSignal;
+  /** Whom to count the held request against for the per-client cap, e.g. an address. */
+  client?: string;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  hasNextPage: boolean;
+  cursorOf(task: Task): string;
+}
+
+/** Longest id, kind, worker id or idempotency key we store; longer ones are refused or unknown. */
+const MAX_NAME_LENGTH = 256;
+const MAX_MESSAGE_LENGTH = 10_000;
+const MAX_PAGE_SIZE = 100;
+const LEASE_BATCH = 500;
+const RETENTION_BATCH = 1_000;
+const RETENTION_INTERVAL_MS = 60_000;
+
+/**
+ * The task service: every write is one synchronous transaction that is published, with the
+ * new row, only after it commits; reads and waits go through here for every transport.
+ */
+export function createTaskService({ repo, events, limits, clock = () => new Date(), onError = () => {} }: TaskServiceDeps) {
+  const waiters = new Set<() => void>();
+  const waitersByClient = new Map<string, number>();
+  const streams = new Set<TaskStream>();
+  let closed = false;
+
+  const leaseTimer = createWakeTimer(
+    () => {
+      expireLeases();
+      return repo.nextLeaseExpiry();
+    },
+    clock,
+    onError,
+  );
+  leaseTimer.at(repo.nextLeaseExpiry());
+  const retention = setInterval(() => guard(purgeExpired, 'retention'), RETENTION_INTERVAL_MS).unref();
+
+  function guard(work: () => unknown, context: string) {
+    try {
+      work();
+    } catch (error) {
+      onError(error, context);
+    }
+  }
+
+  function visible(principal: Principal, id: string): Task | null {
+    if (id.length === 0 || id.length > MAX_NAME_LENGTH) return null;
+    const task = repo.get(id);
+    return task && canSee(principal, task) ? task : null;
+  }
+
+  /** Applies `change` to one task in a transaction, then publishes the row if it changed. */
+  function write(principal: Principal, id: string, change: (task: Task, now: Date) => Task): Task {
+    assertOpen();
+    const now = clock();
+    const [before, after] = repo.transaction(() => {
+      const task = visible(principal, id);
+      if (!task) throw notFound(id);
+      const next = change(task, now);
+      if (next !== task) repo.save(next);
+      return [task, next] as const;
+    });
+    if (after.revision !== before.revision) events.publish(after);
+    if (after.leaseExpiresAt) leaseTimer.at(after.leaseExpiresAt.getTime());
+    return after;
+  }
+
+  function expireLeases(): void {
+    const now = clock();
+    for (;;) {
+      const expired = repo.transaction(() => {
+        const batch = repo.expiredLeases(now.getTime(), LEASE_BATCH).map((task) => machine.expireLease(task, now));
+        batch.forEach(repo.save);
+        return batch;
+      });
+      expired.forEach(events.publish);
+      if (expired.length < LEASE_BATCH) return;
+    }
+  }
+
+  function purgeExpired(): void {
+    const before = clock().getTime() - limits.retentionHours * 3_600_000;
+    while (repo.deleteFinishedBefore(before, RETENTION_BATCH) === RETENTION_BATCH);
+  }
+
+  function assertOpen() {
+    if (closed) throw resourceExhausted('The server is shutting down.');
+  }
+
+  function admitWaiter(client: string): () => void {
+    if (waiters.size >= limits.maxWaiters) throw resourceExhausted('Too many held long-polls on this server; retry later.');
+    const held = waitersByClient.get(client) ?? 0;
+    if (held >= limits.maxWaitersPerClient) throw resourceExhausted('Too many held long-polls from this client; retry later.');
+    waitersByClient.set(client, held + 1);
+    return () => {
+      const left = (waitersByClient.get(client) ?? 1) - 1;
+      if (left === 0) waitersByClient.delete(client);
+      else waitersByClient.set(client, left);
+    };
+  }
+
+  return {
+    async get(principal: Principal, id: string): Promise<Task | null> {
+      return visible(principal, id);
+    },
+
+    /** Newest first; `after` is a cursor from an earlier page. */
+    async list(
+      principal: Principal,
+      { status, kind, first, after }: { status?: TaskStatus | null; kind?: string | null; first: number; after?: string | null },
+    ): Promise<TaskPage> {
+      if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+        throw badInput(`first must be an integer from 0 to ${MAX_PAGE_SIZE}.`);
+      }
+      const rows = repo.list({ tenant: principal.tenant, status, kind, after: after ? decodeCursor(after) : null, limit: first + 1 });
+      return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: encodeCursor };
+    },
+
+    async create(
+      principal: Principal,
+      spec: { kind: string; input?: unknown; idempotencyKey?: string | null; maxAttempts: number },
+    ): Promise<Task> {
+      assertOpen();
+      checkName('kind', spec.kind);
+      if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
+      checkPayload('input', spec.input, limits.maxPayloadBytes);
+      return repo.transaction(() => {
+        const existing = spec.idempotencyKey ? repo.findByIdempotencyKey(principal.tenant, spec.idempotencyKey) : null;
+        if (existing) return existing;
+        const task = machine.createTask(
+          {
+            id: newTaskId(),
+            tenant: principal.tenant,
+            kind: spec.kind,
+            input: spec.input ?? null,
+            idempotencyKey: spec.idempotencyKey ?? null,
+            maxAttempts: spec.maxAttempts,
+          },
+          clock(),
+        );
+        repo.insert(task);
+        return task;
+      });
+    },
+
+    /** Claims the oldest queued task of `kinds` (any kind when empty); null when none is queued. */
+    async claim(
+      principal: Principal,
+      { kinds, workerId, leaseSeconds }: { kinds?: readonly string[] | null; workerId: string; leaseSeconds: number },
+    ): Promise<Task | null> {
+      assertOpen();
+      assertWorker(principal);
+      checkName('workerId', workerId);
+      machine.checkLeaseSeconds(leaseSeconds);
+      const now = clock();
+      const claimed = repo.transaction(() => {
+        const tenant = principal.role === 'admin' ? null : principal.tenant;
+        const task = repo.oldestQueued(tenant, kinds ?? null);
+        if (!task) return null;
+        const next = machine.claim(task, workerId, leaseSeconds, now);
+        repo.save(next);
+        return next;
+      });
+      if (claimed) {
+        events.publish(claimed);
+        leaseTimer.at(claimed.leaseExpiresAt!.getTime());
+      }
+      return claimed;
+    },
+
+    async heartbeat(principal: Principal, { id, workerId, leaseSeconds }: { id: string; workerId: string; leaseSeconds: number }) {
+      assertWorker(principal);
+      machine.checkLeaseSeconds(leaseSeconds);
+      return write(principal, id, (task, now) => machine.heartbeat(task, workerId, leaseSeconds, now));
+    },
+
+    async reportProgress(
+      principal: Principal,
+      { id, progress, message, workerId }: { id: string; progress: number; message?: string | null; workerId?: string | null },
+    ) {
+      assertWorker(principal);
+      if (message != null) checkText('message', message);
+      return write(principal, id, (task, now) => machine.reportProgress(task, progress, message, workerId, now));
+    },
+
+    async complete(principal: Principal, { id, result, workerId }: { id: string; result?: unknown; workerId?: string | null }) {
+      assertWorker(principal);
+      checkPayload('result', result, limits.maxPayloadBytes);
+      return write(principal, id, (task, now) => machine.complete(task, result, workerId, now));
+    },
+
+    async fail(
+      principal: Principal,
+      {
+        id,
+        message,
+        code,
+        retry,
+        workerId,
+      }: { id: string; message: string; code?: string | null; retry: boolean; workerId?: string | null },
+    ) {
+      assertWorker(principal);
+      checkText('message', message);
+      if (code != null) checkName('code', code);
+      const failure = { message, code: code ?? null, details: null };
+      return write(principal, id, (task, now) => machine.fail(task, failure, retry, workerId, now));
+    },
+
+    async cancel(principal: Principal, { id, reason }: { id: string; reason?: string | null }) {
+      if (reason != null) checkText('reason', reason);
+      return write(principal, id, (task, now) => machine.cancel(task, reason, now));
+    },
+
+    /**
+     * Holds until the task is final, or (with `afterRevision`) has a newer revision, or the
+     * timeout passes, or the client leaves; returns the latest state. Null for an unknown id.
+     * Listens before it reads, so a change committed in between still ends the wait.
+     */
+    async awaitTask(principal: Principal, { id, timeoutSeconds, afterRevision, signal, client = '' }: AwaitOptions) {
+      const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
+      const isAnswer = (task: Task) => isFinal(task.status) || (afterRevision != null && task.revision > afterRevision);
+      let latest: Task | null = null;
+      let wake: (() => void) | null = null;
+      const unsubscribe = events.subscribe(id, (task) => {
+        latest = task;
+        if (isAnswer(task)) wake?.();
+      });
+      try {
+        const current = visible(principal, id);
+        if (!current) return null;
+        latest ??= current;
+        if (isAnswer(latest) || timeoutMs === 0 || signal?.aborted || closed) return latest;
+        const releaseSlot = admitWaiter(client);
+        let timer: NodeJS.Timeout | undefined;
+        let end = () => {};
+        try {
+          await new Promise<void>((resolve) => {
+            end = () => resolve();
+            wake = end;
+            waiters.add(end);
+            timer = setTimeout(end, timeoutMs);
+            signal?.addEventListener('abort', end, { once: true });
+          });
+        } finally {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', end);
+          waiters.delete(end);
+          releaseSlot();
+        }
+        return latest;
+      } finally {
+        unsubscribe();
+      }
+    },
+
+    /**
+     * The task's states from now on: the current one first (only if newer than
+     * `afterRevision`), then each committed change, ending after a final state.
+     * Throws NOT_FOUND for an unknown id.
+     */
+    async follow(principal: Principal, { id, afterRevision }: { id: string; afterRevision?: number | null }): Promise<TaskStream> {
+      assertOpen();
+      let unsubscribe = () => {};
+      const stream = createTaskStream(afterRevision ?? null, () => {
+        unsubscribe();
+        streams.delete(stream);
+      });
+      unsubscribe = events.subscribe(id, stream.offer);
+      streams.add(stream);
+      const current = visible(principal, id);
+      if (!current) {
+        await stream.return!();
+        throw notFound(id);
+      }
+      stream.offer(current);
+      if (isFinal(current.status)) stream.end();
+      return stream;
+    },
+
+    /** Sends expired leases back to the queue (or to FAILED); runs on its own timer too. */
+    expireLeases,
+
+    /** Deletes finished tasks past the retention period; runs on its own timer too. */
+    purgeExpired,
+
+    stats: () => ({ waiters: waiters.size, subscriptions: streams.size }),
+
+    /** Answers every held long-poll with its latest state, ends every stream, stops timers. */
+    close(): void {
+      closed = true;
+      leaseTimer.stop();
+      clearInterval(retention);
+      for (const wake of [...waiters]) wake();
+      for (const stream of [...streams]) stream.end();
+    },
+  };
+}
+
+export type TaskService = ReturnType<typeof createTaskService>;
+
+/**
+ * A timer that fires at the earliest time asked of it. `run` does the work and returns the
+ * next time it is wanted (or null); no timer is left running while nothing is due.
+ */
+function createWakeTimer(
+  run: () => number | null,
+  clock: () => Date,
+  onError: (error: unknown, context: string) => void,
+) {
+  let timer: NodeJS.Timeout | undefined;
+  let dueAt = Infinity;
+  let stopped = false;
+
+  function at(time: number | null): void {
+    if (stopped || time === null || time >= dueAt) return;
+    clearTimeout(timer);
+    dueAt = time;
+    timer = setTimeout(fire, Math.max(0, time - clock().getTime())).unref();
+  }
+
+  function fire(): void {
+    dueAt = Infinity;
+    timer = undefined;
+    let next: number | null = null;
+    try {
+      next = run();
+    } catch (error) {
+      onError(error, 'lease expiry');
+      next = clock().getTime() + 1_000;
+    }
+    at(next);
+  }
+
+  return {
+    at,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** ≥ 64 random bits, as the contract asks; 128 here, URL-safe. */
+const newTaskId = () => randomBytes(16).toString('base64url');
+
+function checkTimeout(timeoutSeconds: number, maxSeconds: number): number {
+  if (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
+    throw badInput('timeout must be a finite number of seconds, 0 or more.');
+  }
+  return Math.min(timeoutSeconds, maxSeconds) * 1000;
+}
+
+function checkName(field: string, value: string): void {
+  if (value.length === 0 || value.length > MAX_NAME_LENGTH) {
+    throw badInput(`${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
+  }
+}
+
+function checkText(field: string, value: string): void {
+  if (value.length > MAX_MESSAGE_LENGTH) throw badInput(`${field} must be at most ${MAX_MESSAGE_LENGTH} characters.`);
+}
+
+function checkPayload(field: string, value: unknown, maxBytes: number): void {
+  if (value === undefined || value === null) return;
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > maxBytes) throw badInput(`${field} is ${bytes} bytes serialized; the limit is ${maxBytes}.`);
+}
+
+function encodeCursor(task: Task): string {
+  return Buffer.from(JSON.stringify([task.createdAt.getTime(), task.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): ListPosition {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
+    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // fall through to the error below
+  }
+  throw badInput('after is not a cursor from this listing.');
+}
