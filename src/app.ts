@@ -86,6 +86,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     server,
     yoga,
     tasks,
+    events,
     database,
     log,
     /**

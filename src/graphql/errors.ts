@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import { DomainError } from '../tasks/errors.js';
 
@@ -13,11 +13,18 @@ const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
  * "Unexpected error." with no stack in any mode, and Yoga logs the original.
  */
 export function maskError(error: unknown, message: string): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (error instanceof GraphQLError && original instanceof DomainError) {
-    const status = HTTP_STATUS[original.code];
+  if (isLocatedDomainError(error)) {
+    const status = HTTP_STATUS[error.originalError.code];
     if (status) error.extensions.http = { status };
     return error;
   }
   return yogaMaskError(error, message, false);
+}
+
+/**
+ * A resolver's DomainError as graphql-js wraps it. Duck-typed: under test runners graphql's
+ * CommonJS and ESM builds can both load, each with its own GraphQLError class.
+ */
+function isLocatedDomainError(error: unknown): error is GraphQLError & { originalError: DomainError } {
+  return error instanceof Error && 'extensions' in error && (error as GraphQLError).originalError instanceof DomainError;
 }

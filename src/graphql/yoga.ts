@@ -1,11 +1,12 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { useNoIntrospection, useVariableErrorCodes } from './plugins.js';
 import { schema } from './schema.js';
 
 export interface GraphQLServerOptions {
@@ -25,8 +26,8 @@ interface ServerContext {
 
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
 export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint }: GraphQLServerOptions) {
-  const plugins: Plugin[] = [];
-  if (!introspection) plugins.push(disableIntrospection());
+  const plugins: Plugin[] = [useVariableErrorCodes()];
+  if (!introspection) plugins.push(useNoIntrospection());
 
   return createYoga<ServerContext & Record<string, unknown>, Partial<GraphQLContext>>({
     schema,
@@ -54,9 +55,3 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
 }
 
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
-
-function disableIntrospection(): Plugin {
-  return {
-    onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
-  };
-}

@@ -1,0 +1,42 @@
+import { openDb } from '../../src/db/client.js';
+import { createTaskEvents } from '../../src/tasks/events.js';
+import { createTaskRepository } from '../../src/tasks/repository.js';
+import { createTaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
+import type { Task } from '../../src/tasks/task.js';
+
+export const LIMITS: TaskServiceLimits = {
+  awaitTimeoutMaxSeconds: 60,
+  maxWaiters: 20_000,
+  maxWaitersPerClient: 1_000,
+  maxPayloadBytes: 65_536,
+  retentionHours: 168,
+};
+
+/** The real service on a real `:memory:` database with the real migrations; `published` records every event. */
+export function createTestService(options: { limits?: Partial<TaskServiceLimits>; clock?: () => Date; url?: string } = {}) {
+  const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
+  const repo = createTaskRepository(database.db);
+  const events = createTaskEvents((error) => {
+    throw error;
+  });
+  const published: Task[] = [];
+  const recorded = {
+    ...events,
+    publish(task: Task) {
+      published.push(task);
+      events.publish(task);
+    },
+  };
+  const tasks = createTaskService({ repo, events: recorded, limits: { ...LIMITS, ...options.limits }, clock: options.clock });
+  return {
+    database,
+    repo,
+    events,
+    tasks,
+    published,
+    close() {
+      tasks.close();
+      database.close();
+    },
+  };
+}
