@@ -25,8 +25,8 @@ export interface TaskRepository {
   transaction<T>(work: () => T): T;
   get(id: string): Task | null;
   findByIdempotencyKey(tenant: string, key: string): Task | null;
-  /** The oldest QUEUED task of the tenant, of one of `kinds` (any kind when null). */
-  oldestQueued(tenant: string | null, kinds: readonly string[] | null): Task | null;
+  /** The oldest QUEUED task of the tenant, of one of `kinds` (any kind when null or empty). */
+  oldestQueued(tenant: string, kinds: readonly string[] | null): Task | null;
   list(filter: ListFilter): Task[];
   insert(task: Task): void;
   /** Writes every mutable field of `task` over its row. */
@@ -66,7 +66,7 @@ export function createTaskRepository(db: Db): TaskRepository {
         .from(tasks)
         .where(
           and(
-            tenant === null ? undefined : eq(tasks.tenant, tenant),
+            eq(tasks.tenant, tenant),
             eq(tasks.status, 'QUEUED'),
             kinds && kinds.length > 0 ? inArray(tasks.kind, [...kinds]) : undefined,
           ),

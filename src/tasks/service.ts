@@ -144,7 +144,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       return visible(principal, id);
     },
 
-    /** Newest first; `after` is a cursor from an earlier page. */
+    /** The caller's tenant's tasks, newest first; `after` is a cursor from an earlier page. */
     async list(
       principal: Principal,
       { status, kind, first, after }: { status?: TaskStatus | null; kind?: string | null; first: number; after?: string | null },
@@ -183,7 +183,10 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       });
     },
 
-    /** Claims the oldest queued task of `kinds` (any kind when empty); null when none is queued. */
+    /**
+     * Claims the oldest queued task of the caller's tenant, of `kinds` (any kind when empty);
+     * null when none is queued. Claiming is per tenant, for admin keys too.
+     */
     async claim(
       principal: Principal,
       { kinds, workerId, leaseSeconds }: { kinds?: readonly string[] | null; workerId: string; leaseSeconds: number },
@@ -194,8 +197,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       machine.checkLeaseSeconds(leaseSeconds);
       const now = clock();
       const claimed = repo.transaction(() => {
-        const tenant = principal.role === 'admin' ? null : principal.tenant;
-        const task = repo.oldestQueued(tenant, kinds ?? null);
+        const task = repo.oldestQueued(principal.tenant, kinds ?? null);
         if (!task) return null;
         const next = machine.claim(task, workerId, leaseSeconds, now);
         repo.save(next);

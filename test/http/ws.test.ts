@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { collect, rawSocket, wsClient } from '../helpers/clients.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await startApp();
+});
+afterEach(async () => {
+  await expectNothingHeld(t.app);
+  await t.close();
+});
+
+const SUBSCRIBE = `subscription($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { id status progress revision done } }`;
+
+async function runningTask() {
+  const { data } = await t.gql(`mutation { createTask(kind: "ws") { id } }`);
+  await t.gql(`mutation { claimTask(workerId: "w1", leaseSeconds: 60) { id } }`);
+  return data.createTask.id as string;
+}
+
+const progress = (id: string, p: number) => t.gql(`mutation($id: ID!, $p: Int!) { reportProgress(id: $id, progress: $p) { revision } }`, { id, p });
+
+describe('taskUpdated over graphql-ws', () => {
+  it('sends the current state, each change, the final state, then completes', async () => {
+    const id = await runningTask();
+    const client = wsClient(t.wsUrl);
+    const sub = collect(client, SUBSCRIBE, { id });
+    await expect.poll(() => sub.results.length).toBe(1);
+    await progress(id, 30);
+    await expect.poll(() => sub.results.length).toBe(2);
+    await progress(id, 60);
+    await expect.poll(() => sub.results.length).toBe(3);
+    await t.gql(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id });
+    const results = await sub.finished;
+    expect(results.map((r) => [r.data.taskUpdated.revision, r.data.taskUpdated.status])).toEqual([
+      [2, 'RUNNING'],
+      [3, 'RUNNING'],
+      [4, 'RUNNING'],
+      [5, 'COMPLETED'],
+    ]);
+    await client.dispose();
+  });
+
+  it('resumes after afterRevision: no gap, no duplicate', async () => {
+    const id = await runningTask();
+    await progress(id, 10);
+    const client = wsClient(t.wsUrl);
+    const sub = collect(client, SUBSCRIBE, { id, after: 2 });
+    await expect.poll(() => sub.results.map((r) => r.data.taskUpdated.revision)).toEqual([3]);
+    sub.unsubscribe();
+    await client.dispose();
+  });
+
+  it('an unknown id gives NOT_FOUND and the stream ends; the socket stays usable', async () => {
+    const client = wsClient(t.wsUrl);
+    const missing = collect(client, SUBSCRIBE, { id: 'missing' });
+    const results = await missing.finished;
+    expect(results).toEqual([{ errors: [expect.objectContaining({ extensions: { code: 'NOT_FOUND' } })] }]);
+    const id = await runningTask();
+    const ok = collect(client, SUBSCRIBE, { id });
+    await expect.poll(() => ok.results.length).toBe(1);
+    ok.unsubscribe();
+    await client.dispose();
+  });
+
+  it('a client that unsubscribes or disconnects leaves no stream or listener behind', async () => {
+    const id = await runningTask();
+    const client = wsClient(t.wsUrl);
+    const a = collect(client, SUBSCRIBE, { id });
+    const b = collect(client, SUBSCRIBE, { id });
+    await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(2);
+    a.unsubscribe();
+    await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(1);
+    await client.dispose();
+    await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(0);
+    void b;
+  });
+});
+
+describe('queries and long-polls over graphql-ws', () => {
+  it('awaitTask is woken by a completion', async () => {
+    const id = await runningTask();
+    const client = wsClient(t.wsUrl);
+    const wait = collect(client, `query($id: ID!) { awaitTask(id: $id, timeout: 30) { status done } }`, { id });
+    await expect.poll(() => t.app.tasks.stats().waiters).toBe(1);
+    await t.gql(`mutation($id: ID!) { completeTask(id: $id) { id } }`, { id });
+    expect(await wait.finished).toEqual([{ data: { awaitTask: { status: 'COMPLETED', done: true } } }]);
+    await client.dispose();
+  });
+
+  it('a held awaitTask is released when the client completes it or the socket closes', async () => {
+    const id = await runningTask();
+    const client = wsClient(t.wsUrl);
+    const first = collect(client, `query($id: ID!) { awaitTask(id: $id, timeout: 60) { status } }`, { id });
+    collect(client, `query($id: ID!) { awaitTask(id: $id, timeout: 60) { status } }`, { id });
+    await expect.poll(() => t.app.tasks.stats().waiters).toBe(2);
+    first.unsubscribe();
+    await expect.poll(() => t.app.tasks.stats().waiters).toBe(1);
+    await client.dispose();
+    await expect.poll(() => t.app.tasks.stats().waiters).toBe(0);
+  });
+
+  it('a syntax error or an invalid operation returns errors without closing the socket', async () => {
+    const id = await runningTask();
+    const raw = await rawSocket(t.wsUrl);
+    raw.send({ type: 'connection_init' });
+    await vi.waitFor(() => expect(raw.messages).toContainEqual({ type: 'connection_ack' }));
+    raw.send({ id: 'live', type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
+    raw.send({ id: 'bad1', type: 'subscribe', payload: { query: '{ task(id: ' } });
+    raw.send({ id: 'bad2', type: 'subscribe', payload: { query: '{ nope }' } });
+    await vi.waitFor(() => {
+      expect(raw.messages.filter((m) => m.type === 'error').map((m) => m.id).sort()).toEqual(['bad1', 'bad2']);
+    });
+    await progress(id, 50);
+    await vi.waitFor(() => {
+      expect(raw.messages.filter((m) => m.id === 'live' && m.type === 'next').map((m) => m.payload.data.taskUpdated.progress)).toEqual([0, 50]);
+    });
+    expect(raw.socket.readyState).toBe(raw.socket.OPEN);
+    raw.socket.close();
+    await raw.closed;
+  });
+});
