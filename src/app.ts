@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { openDb } from './db/client.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
+import { BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
 import { createMetrics } from './http/metrics.js';
 import { sendJson } from './http/respond.js';
 import { createRestHandler, REST_PREFIX } from './http/rest.js';
@@ -46,6 +47,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     graphiql: config.graphiql,
     introspection: config.introspection,
     endpoint: GRAPHQL_PATH,
+    limits: config.operationLimits,
   });
   const rest = createRestHandler({ tasks, authenticate });
   let closing = false;
@@ -64,8 +66,16 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
         return void res.end(text);
       }
       if (url.pathname.startsWith(REST_PREFIX)) return await rest(req, res, url);
+      if (req.method === 'POST') {
+        const body = await readBody(req, config.maxBodyBytes);
+        Object.assign(req, { body: bodyForYoga(body, req.headers['content-type']) });
+      }
       await yoga.handle(req, res, { req });
     } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT' } }] });
+      }
       log.error({ err: error, method: req.method, path: url.pathname }, 'request failed');
       sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
     }

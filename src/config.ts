@@ -37,6 +37,8 @@ export interface Config {
   maxConnections: number;
   /** @default 10000 // ms */
   shutdownGraceMs: number;
+  /** Per-operation limits (graphql-armor). @default { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 5000, maxDirectives: 50 } */
+  operationLimits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; maxDirectives: number };
   /** @default true */
   graphiql: boolean;
   /** @default true */
@@ -70,6 +72,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxSubscriptionsPerConnection: int(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 1e6),
     maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1e7),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    operationLimits: Object.freeze({
+      maxDepth: int(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),
+      maxAliases: int(env, 'MAX_QUERY_ALIASES', 15, 0, 10_000),
+      maxTokens: int(env, 'MAX_QUERY_TOKENS', 2_000, 1, 1e6),
+      maxCost: int(env, 'MAX_QUERY_COST', 5_000, 1, 1e9),
+      maxDirectives: int(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
+    }),
     graphiql: bool(env, 'GRAPHIQL', true),
     introspection: bool(env, 'INTROSPECTION', true),
     logLevel: env.LOG_LEVEL || 'info',

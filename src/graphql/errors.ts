@@ -9,8 +9,8 @@ const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
 
 /**
  * Yoga's maskError. A domain error passes through as it is (graphql-js has copied its
- * `extensions.code`), with the HTTP status where one applies; anything else is masked as
- * "Unexpected error." with no stack in any mode, and Yoga logs the original.
+ * `extensions.code`), with the HTTP status where one applies; anything else unexpected is
+ * masked as "Unexpected error." with no stack in any mode, and Yoga logs the original.
  */
 export function maskError(error: unknown, message: string): Error {
   if (isLocatedDomainError(error)) {
@@ -18,13 +18,31 @@ export function maskError(error: unknown, message: string): Error {
     if (status) error.extensions.http = { status };
     return error;
   }
-  return yogaMaskError(error, message, false);
+  const masked = yogaMaskError(error, message, false);
+  return isGraphQLError(masked) ? withCode(masked) : masked;
 }
 
 /**
- * A resolver's DomainError as graphql-js wraps it. Duck-typed: under test runners graphql's
- * CommonJS and ESM builds can both load, each with its own GraphQLError class.
+ * Gives an error that has no `extensions.code` one. graphql-armor's rejections (thrown from
+ * validation) and the CSRF check come without; clients are promised a code on every error.
  */
+export function withCode<T extends GraphQLError>(error: T): T {
+  if (error.extensions.code === undefined) {
+    const status = (error.extensions.http as { status?: number } | undefined)?.status;
+    (error.extensions as Record<string, unknown>).code = status === 403 ? 'FORBIDDEN' : 'GRAPHQL_VALIDATION_FAILED';
+  }
+  return error;
+}
+
+/**
+ * Duck-typed: under test runners graphql's CommonJS and ESM builds can both load, each with
+ * its own GraphQLError class.
+ */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && typeof (error as GraphQLError).extensions === 'object' && (error as GraphQLError).extensions !== null;
+}
+
+/** A resolver's DomainError as graphql-js wraps it. */
 function isLocatedDomainError(error: unknown): error is GraphQLError & { originalError: DomainError } {
-  return error instanceof Error && 'extensions' in error && (error as GraphQLError).originalError instanceof DomainError;
+  return isGraphQLError(error) && error.originalError instanceof DomainError;
 }

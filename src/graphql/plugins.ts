@@ -33,3 +33,4 @@ export function useNoIntrospection(): Plugin {
     onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
   };
 }
+

@@ -1,3 +1,5 @@
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
@@ -9,6 +11,15 @@ import { maskError } from './errors.js';
 import { useNoIntrospection, useVariableErrorCodes } from './plugins.js';
 import { schema } from './schema.js';
 
+/** Per-operation limits enforced by graphql-armor at validation. */
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxDirectives: number;
+}
+
 export interface GraphQLServerOptions {
   tasks: TaskService;
   /** Maps the Authorization header to a principal; null for a missing or unknown key. */
@@ -17,7 +28,16 @@ export interface GraphQLServerOptions {
   graphiql: boolean;
   introspection: boolean;
   endpoint: string;
+  limits: OperationLimits;
 }
+
+/**
+ * A GraphQL request that a browser would send without a CORS preflight (a GET, or a form or
+ * text/plain POST) must carry one of these headers, so another site cannot make a visitor's
+ * browser run operations here. JSON POSTs are preflighted and need none; `authorization`
+ * counts, since a page cannot add it to a simple request.
+ */
+const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'graphql-require-preflight', 'apollo-require-preflight', 'authorization'];
 
 /** Node's request, as graphql-yoga's node adapter passes it in the server context. */
 interface ServerContext {
@@ -25,8 +45,20 @@ interface ServerContext {
 }
 
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
-export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint }: GraphQLServerOptions) {
-  const plugins: Plugin[] = [useVariableErrorCodes()];
+export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits }: GraphQLServerOptions) {
+  const armor = new EnvelopArmor({
+    maxDepth: { n: limits.maxDepth },
+    maxAliases: { n: limits.maxAliases },
+    maxTokens: { n: limits.maxTokens },
+    costLimit: { maxCost: limits.maxCost },
+    maxDirectives: { n: limits.maxDirectives },
+    blockFieldSuggestion: { enabled: true },
+  });
+  const plugins: Plugin[] = [
+    ...(armor.protect().plugins as Plugin[]),
+    useCSRFPrevention({ requestHeaders: CSRF_HEADERS }),
+    useVariableErrorCodes(),
+  ];
   if (!introspection) plugins.push(useNoIntrospection());
 
   return createYoga<ServerContext & Record<string, unknown>, Partial<GraphQLContext>>({

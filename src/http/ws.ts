@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLContext } from '../graphql/context.js';
+import { withCode } from '../graphql/errors.js';
 import type { Principal } from '../tasks/principal.js';
 import type { Authenticate } from './auth.js';
 
@@ -94,7 +95,7 @@ export function attachWebSockets({
         try {
           const document = parse(payload.query);
           const errors = validate(schema, document);
-          if (errors.length > 0) return errors;
+          if (errors.length > 0) return errors.map(withCode);
           args = {
             schema,
             document,
@@ -108,8 +109,7 @@ export function attachWebSockets({
             rootValue: { execute, subscribe },
           };
         } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          if (Array.isArray(error) && error.every((e) => e instanceof GraphQLError)) return error;
+          if (error instanceof GraphQLError) return [withCode(error)];
           throw error;
         }
         connection.operations.set(id, controller);

@@ -18,7 +18,10 @@ function openSse(url: string, query: string, variables: Record<string, unknown>)
   const events: { event: string; data: any }[] = [];
   const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
   const done = (async () => {
-    const response = await fetch(`${url}/graphql?${search}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+    const response = await fetch(`${url}/graphql?${search}`, {
+      headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1' },
+      signal: abort.signal,
+    });
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const decoder = new TextDecoder();
     let buffer = '';
