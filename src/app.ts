@@ -81,6 +81,12 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     }
   });
 
+  // A slow client cannot hold a socket: headers within 10 s, the whole request within 30 s.
+  // A long-poll is unaffected: these bound receiving the request, not the wait for the answer.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
   const ws = attachWebSockets({
     server,
     yoga,
@@ -89,6 +95,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     maxConnections: config.maxConnections,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maxPayloadBytes: config.maxBodyBytes,
+    initTimeoutMs: config.wsInitTimeoutMs,
   });
   const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount });
 

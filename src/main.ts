@@ -15,9 +15,6 @@ if (config.apiKeys.length === 0) {
 }
 
 const app = createApp(config, { log });
-app.server.requestTimeout = 0;
-app.server.headersTimeout = 10_000;
-app.server.keepAliveTimeout = 5_000;
 app.server.listen(config.port, config.host, () => {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

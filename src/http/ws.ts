@@ -18,6 +18,8 @@ export interface WebSocketOptions {
   maxSubscriptionsPerConnection: number;
   /** Largest incoming frame, in bytes. */
   maxPayloadBytes: number;
+  /** Time allowed for `connection_init`, in ms; after it the socket closes with 4408. */
+  initTimeoutMs: number;
 }
 
 interface Connection {
@@ -39,6 +41,7 @@ export function attachWebSockets({
   maxConnections,
   maxSubscriptionsPerConnection,
   maxPayloadBytes,
+  initTimeoutMs,
 }: WebSocketOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const connections = new WeakMap<WebSocket, Connection>();
@@ -68,6 +71,7 @@ export function attachWebSockets({
 
   const graphqlWs = useServer<Record<string, unknown> | undefined>(
     {
+      connectionInitWaitTimeout: initTimeoutMs,
       onConnect: (ctx) => {
         const connection = connections.get(ctx.extra.socket)!;
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;

@@ -25,9 +25,9 @@ export interface GqlResult<T> {
  * A real app on a real `:memory:` SQLite database (real migrations), listening on port 0.
  * `close()` first checks that nothing was left held: no waiter, stream or listener.
  */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, { log = pino({ level: 'silent' }) } = {}): Promise<TestApp> {
   const config = loadConfig({ DATABASE_URL: ':memory:', ...env });
-  const app = createApp(config, { log: pino({ level: 'silent' }) });
+  const app = createApp(config, { log });
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
