@@ -1,0 +1,198 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { collect, rawSocket, wsClient } from '../helpers/clients.js';
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  if (!t) return;
+  await expectNothingHeld(t.app);
+  await t.close();
+  t = undefined;
+});
+
+const code = (result: { errors?: { extensions?: { code?: string } }[] }) => result.errors?.[0]?.extensions?.code;
+const taskCount = async () => (await t!.gql(`{ tasks(first: 100) { edges { cursor } } }`)).data.tasks.edges.length;
+const aliasedAwaits = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: awaitTask(id: "x", timeout: 30) { id }`).join(' ')} }`;
+const nested = (levels: number) => {
+  let selection = 'message';
+  for (let i = 0; i < levels; i++) selection = `error { ${selection} }`;
+  return `{ task(id: "x") { ${selection} } }`;
+};
+
+describe('operation shape limits (graphql-armor), each with a code, holding nothing', () => {
+  it('1000 aliased awaitTasks', async () => {
+    t = await startApp({ MAX_QUERY_TOKENS: '100000' });
+    const result = await t.gql(aliasedAwaits(1000));
+    expect(code(result)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.errors?.[0]?.message).toMatch(/alias/i);
+    expect(t.app.tasks.stats().waiters).toBe(0);
+  });
+
+  it('too many tokens', async () => {
+    t = await startApp();
+    expect(code(await t.gql(aliasedAwaits(1000)))).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('depth 50 and recursive fragments', async () => {
+    t = await startApp();
+    expect(code(await t.gql(nested(50)))).toBe('GRAPHQL_VALIDATION_FAILED');
+    const cycle = await t.gql('fragment A on Task { ...B } fragment B on Task { ...A } { task(id: "x") { ...A } }');
+    expect(code(cycle)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('field suggestions are not leaked', async () => {
+    t = await startApp();
+    const result = await t.gql('{ task(id: "x") { idd } }');
+    expect(code(result)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.errors?.[0]?.message).not.toMatch(/Did you mean/);
+  });
+
+  it('the same rejections over graphql-ws carry their code and leave the socket open', async () => {
+    t = await startApp({ MAX_QUERY_TOKENS: '100000' });
+    const client = wsClient(t.wsUrl);
+    const aliases = await collect(client, aliasedAwaits(1000)).finished.then(
+      () => 'no error',
+      (errors: { extensions?: { code?: string } }[]) => errors[0]?.extensions?.code,
+    );
+    expect(aliases).toBe('GRAPHQL_VALIDATION_FAILED');
+    const depth = await collect(client, nested(50)).finished.then(
+      () => 'no error',
+      (errors: { extensions?: { code?: string } }[]) => errors[0]?.extensions?.code,
+    );
+    expect(depth).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(await collect(client, '{ task(id: "x") { id } }').finished).toEqual([{ data: { task: null } }]);
+    await client.dispose();
+  });
+});
+
+describe('HTTP request limits', () => {
+  it('a 10 MB body is refused with 413 and nothing is created', async () => {
+    t = await startApp();
+    const body = JSON.stringify({ query: 'mutation($i: JSON) { createTask(kind: "x", input: $i) { id } }', variables: { i: 'x'.repeat(10 * 1024 * 1024) } });
+    const response = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(413);
+    expect((await response.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(await taskCount()).toBe(0);
+  });
+
+  it('an input over MAX_PAYLOAD_BYTES is BAD_USER_INPUT', async () => {
+    t = await startApp({ MAX_PAYLOAD_BYTES: '1000' });
+    const result = await t.gql('mutation($i: JSON) { createTask(kind: "x", input: $i) { id } }', { i: 'x'.repeat(2000) });
+    expect(code(result)).toBe('BAD_USER_INPUT');
+    expect(await taskCount()).toBe(0);
+  });
+
+  it('a batch is refused', async () => {
+    t = await startApp();
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: 'mutation { createTask(kind: "a") { id } }' }, { query: 'mutation { createTask(kind: "b") { id } }' }]),
+    });
+    expect(response.status).toBe(400);
+    expect((await response.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(await taskCount()).toBe(0);
+  });
+
+  it('a mutation over GET is refused', async () => {
+    t = await startApp();
+    const query = encodeURIComponent('mutation { createTask(kind: "x") { id } }');
+    const response = await fetch(`${t.url}/graphql?query=${query}`, { headers: { 'x-graphql-yoga-csrf': '1' } });
+    expect(response.status).toBe(405);
+    expect(await taskCount()).toBe(0);
+  });
+
+  it('CSRF: simple POSTs and header-less GETs are refused; JSON POSTs and GETs with the header pass', async () => {
+    t = await startApp();
+    const mutation = 'mutation { createTask(kind: "x") { id } }';
+    const textPlain = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: mutation }) });
+    expect(textPlain.status).toBeGreaterThanOrEqual(400);
+    const form = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `query=${encodeURIComponent(mutation)}`,
+    });
+    expect(form.status).toBe(403);
+    expect((await form.json()).errors[0].extensions.code).toBe('FORBIDDEN');
+    expect(await taskCount()).toBe(0);
+
+    const query = encodeURIComponent('{ task(id: "x") { id } }');
+    expect((await fetch(`${t.url}/graphql?query=${query}`)).status).toBe(403);
+    expect(await (await fetch(`${t.url}/graphql?query=${query}`, { headers: { 'x-graphql-yoga-csrf': '1' } })).json()).toEqual({ data: { task: null } });
+  });
+
+  it('no stack traces, even with NODE_ENV=development', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'development';
+    try {
+      t = await startApp();
+      t.app.database.close();
+      const result = await t.gql('{ task(id: "x") { id } }');
+      expect(result.errors?.[0]).toEqual(expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }));
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
+  it('introspection and GraphiQL can be switched off', async () => {
+    t = await startApp({ INTROSPECTION: 'false', GRAPHIQL: 'false' });
+    expect(code(await t.gql('{ __schema { types { name } } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
+    const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toMatch(/<html/i);
+  });
+});
+
+describe('capacity limits: RESOURCE_EXHAUSTED, 429 on HTTP, nothing already held disturbed', () => {
+  it('held long-polls in total', async () => {
+    t = await startApp({ MAX_WAITERS: '2' });
+    const { data } = await t.gql('mutation { createTask(kind: "x") { id } }');
+    const id = data.createTask.id as string;
+    const abort = new AbortController();
+    const hold = () => fetch(`${t!.url}/api/queue/poll/${id}/wait?timeout=30`, { signal: abort.signal }).catch(() => null);
+    const held = [hold(), hold()];
+    await expect.poll(() => t!.app.tasks.stats().waiters).toBe(2);
+    const refused = await t.gql(`query($id: ID!) { awaitTask(id: $id, timeout: 30) { id } }`, { id });
+    expect(refused.status).toBe(429);
+    expect(code(refused)).toBe('RESOURCE_EXHAUSTED');
+    const rest = await fetch(`${t.url}/api/queue/poll/${id}/wait?timeout=30`);
+    expect(rest.status).toBe(429);
+    expect((await rest.json()).error.code).toBe('RESOURCE_EXHAUSTED');
+    expect(t.app.tasks.stats().waiters).toBe(2);
+    await t.gql(`mutation($id: ID!) { cancelTask(id: $id) { id } }`, { id });
+    await Promise.all(held);
+    abort.abort();
+  });
+
+  it('operations per WebSocket connection, and connections in total', async () => {
+    t = await startApp({ MAX_SUBSCRIPTIONS_PER_CONNECTION: '2', MAX_CONNECTIONS: '1' });
+    const { data } = await t.gql('mutation { createTask(kind: "x") { id } }');
+    const client = wsClient(t.wsUrl);
+    const subscribe = () => collect(client, `subscription($id: ID!) { taskUpdated(id: $id) { revision } }`, { id: data.createTask.id });
+    const first = subscribe();
+    const second = subscribe();
+    await expect.poll(() => t!.app.tasks.stats().subscriptions).toBe(2);
+    const third = await subscribe().finished.then(
+      () => 'no error',
+      (errors: { extensions?: { code?: string } }[]) => errors[0]?.extensions?.code,
+    );
+    expect(third).toBe('RESOURCE_EXHAUSTED');
+    expect(t.app.tasks.stats().subscriptions).toBe(2);
+
+    const extra = await rawSocket(t.wsUrl).then(
+      () => 'opened',
+      (error: Error) => error.message,
+    );
+    expect(extra).toMatch(/503/);
+    first.unsubscribe();
+    second.unsubscribe();
+    await client.dispose();
+  });
+
+  it('a WebSocket frame over MAX_BODY_BYTES closes that socket with 1009', async () => {
+    t = await startApp({ MAX_BODY_BYTES: '10000' });
+    const raw = await rawSocket(t.wsUrl);
+    raw.send({ type: 'connection_init' });
+    raw.send({ id: '1', type: 'subscribe', payload: { query: `{ task(id: "${'x'.repeat(20_000)}") { id } }` } });
+    expect((await raw.closed).code).toBe(1009);
+  });
+});
