@@ -1,0 +1,64 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_PRINCIPAL } from '../src/tasks/principal.js';
+import type { Task } from '../src/tasks/task.js';
+import { expectNothingHeld, startApp, type TestApp } from './helpers/app.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await startApp();
+});
+afterEach(async () => {
+  await expectNothingHeld(t.app);
+  await t.close();
+});
+
+const post = (query: string, variables: Record<string, unknown>) =>
+  fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  }).then((response) => response.json() as Promise<{ data: any; errors?: { extensions: { code: string } }[] }>);
+
+describe('complete racing cancel', () => {
+  it('1,000 trials: exactly one wins, the loser is refused or idempotent, and events match the database', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      ids.push((await t.app.tasks.create(OPEN_PRINCIPAL, { kind: 'race', maxAttempts: 1 })).id);
+      await t.app.tasks.claim(OPEN_PRINCIPAL, { kinds: ['race'], workerId: 'w', leaseSeconds: 600 });
+    }
+    const events = new Map<string, Task[]>(ids.map((id) => [id, []]));
+    const unsubscribe = ids.map((id) => t.app.events.subscribe(id, (task) => events.get(id)!.push(task)));
+
+    const trials = await Promise.all(
+      ids.map((id) =>
+        Promise.all([
+          post(`mutation($id: ID!) { completeTask(id: $id, workerId: "w", result: "done") { status revision } }`, { id }),
+          post(`mutation($id: ID!) { cancelTask(id: $id, reason: "race") { status revision } }`, { id }),
+        ]),
+      ),
+    );
+    unsubscribe.forEach((stop) => stop());
+
+    const wins = { completed: 0, cancelled: 0 };
+    for (const [i, [complete, cancel]] of trials.entries()) {
+      const id = ids[i]!;
+      const stored = (await t.app.tasks.get(OPEN_PRINCIPAL, id))!;
+      const published = events.get(id)!;
+      expect(published).toHaveLength(1);
+      expect(published[0]).toEqual(stored);
+      expect(stored.revision).toBe(3);
+      if (stored.status === 'COMPLETED') {
+        wins.completed++;
+        expect(complete.data.completeTask).toEqual({ status: 'COMPLETED', revision: 3 });
+        expect(cancel.data.cancelTask).toEqual({ status: 'COMPLETED', revision: 3 });
+      } else {
+        wins.cancelled++;
+        expect(stored.status).toBe('CANCELLED');
+        expect(cancel.data.cancelTask).toEqual({ status: 'CANCELLED', revision: 3 });
+        expect(complete.errors?.map((e) => e.extensions.code)).toEqual(['INVALID_TRANSITION']);
+      }
+    }
+    expect(wins.completed + wins.cancelled).toBe(1_000);
+    console.log(`complete won ${wins.completed}, cancel won ${wins.cancelled} of 1000`);
+  });
+});
