@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDb } from './db/client.js';
+import { startWalGuard } from './db/wal-guard.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
 import { BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
@@ -14,6 +15,7 @@ import { createTaskRepository } from './tasks/repository.js';
 import { createTaskService } from './tasks/service.js';
 
 export const GRAPHQL_PATH = '/graphql';
+const WAL_CHECK_INTERVAL_MS = 10_000;
 
 export interface AppOptions {
   log?: Logger;
@@ -25,6 +27,12 @@ export interface AppOptions {
  */
 export function createApp(config: Readonly<Config>, { log = pino({ level: config.logLevel }) }: AppOptions = {}) {
   const database = openDb({ url: config.databaseUrl, synchronous: config.sqliteSynchronous });
+  const walGuard = startWalGuard({
+    database,
+    maxBytes: config.walMaxBytes,
+    intervalMs: WAL_CHECK_INTERVAL_MS,
+    onStarved: (walBytes) => log.warn({ walBytes }, 'the SQLite WAL is over its limit and a reader keeps it from being reset'),
+  });
   const repo = createTaskRepository(database.db);
   const events = createTaskEvents((error) => log.error({ err: error }, 'a task listener threw'));
   const tasks = createTaskService({
@@ -97,7 +105,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     maxPayloadBytes: config.maxBodyBytes,
     initTimeoutMs: config.wsInitTimeoutMs,
   });
-  const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount });
+  const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount, walBytes: database.walBytes });
 
   return {
     server,
@@ -105,6 +113,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     tasks,
     events,
     database,
+    walGuard,
     log,
     /**
      * Graceful stop: readiness turns 503, held long-polls are answered with the latest state,
@@ -122,6 +131,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
       await closed;
       clearTimeout(force);
       await yoga.dispose();
+      walGuard.stop();
       database.close();
     },
   };

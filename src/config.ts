@@ -15,6 +15,8 @@ export interface Config {
   databaseUrl: string;
   /** @default 'FULL' */
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** A WAL larger than this is checkpointed and truncated as soon as readers allow. @default 67108864 // bytes */
+  walMaxBytes: number;
   /** @default 60 // seconds */
   awaitTimeoutMaxSeconds: number;
   /** @default 168 // hours */
@@ -63,6 +65,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || './data/tasks.db',
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    walMaxBytes: int(env, 'WAL_MAX_BYTES', 64 * 1024 * 1024, 1, 1e12),
     awaitTimeoutMaxSeconds: num(env, 'AWAIT_TIMEOUT_MAX_SECONDS', 60, 0, 86_400),
     taskRetentionHours: num(env, 'TASK_RETENTION_HOURS', 168, 0, 1e6),
     apiKeys: Object.freeze(parseApiKeys(keysText)),

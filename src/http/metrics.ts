@@ -4,6 +4,7 @@ export interface MetricSources {
   /** Held long-polls (GraphQL and REST) and open `taskUpdated` streams. */
   stats(): { waiters: number; subscriptions: number };
   webSocketConnections(): number;
+  walBytes(): number;
 }
 
 /** A Prometheus registry whose gauges read the live counts at scrape time. */
@@ -32,6 +33,14 @@ export function createMetrics(sources: MetricSources): Registry {
     registers: [registry],
     collect() {
       this.set(sources.webSocketConnections());
+    },
+  });
+  new Gauge({
+    name: 'task_api_sqlite_wal_bytes',
+    help: 'Size of the SQLite write-ahead log file.',
+    registers: [registry],
+    collect() {
+      this.set(sources.walBytes());
     },
   });
   return registry;
