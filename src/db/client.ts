@@ -6,7 +6,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as tables from './tables.js';
 
-export type Db = BetterSQLite3Database<typeof tables>;
+export type Db = BetterSQLite3Database<typeof tables> & { $client: Database.Database };
 
 export interface DbOptions {
   /** A file path, or `:memory:`. */

@@ -22,6 +22,7 @@ export interface ListFilter {
  * inside `transaction`, part of one transaction; nothing here awaits.
  */
 export interface TaskRepository {
+  /** Runs `work` in an IMMEDIATE transaction; called inside another, it is a savepoint of it. */
   transaction<T>(work: () => T): T;
   get(id: string): Task | null;
   findByIdempotencyKey(tenant: string, key: string): Task | null;
@@ -40,6 +41,7 @@ export interface TaskRepository {
 }
 
 export function createTaskRepository(db: Db): TaskRepository {
+  const inTransaction = db.$client.transaction((work: () => unknown) => work());
   const byId = db.select().from(tasks).where(eq(tasks.id, sql.placeholder('id'))).prepare();
   const byIdempotencyKey = db
     .select()
@@ -54,7 +56,7 @@ export function createTaskRepository(db: Db): TaskRepository {
   const insertTask = db.insert(tasks).values(placeholders()).prepare();
 
   return {
-    transaction: (work) => db.transaction(() => work(), { behavior: 'immediate' }),
+    transaction: <T>(work: () => T) => inTransaction.immediate(work) as T,
 
     get: (id) => toTask(byId.get({ id })),
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { badInput, notFound, resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
+import { createGroupCommitter } from './group-commit.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
 import type { ListPosition, TaskRepository } from './repository.js';
 import { createTaskStream, type TaskStream } from './stream.js';
@@ -55,13 +56,15 @@ const RETENTION_BATCH = 1_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
 /**
- * The task service: every write is one synchronous transaction that is published, with the
- * new row, only after it commits; reads and waits go through here for every transport.
+ * The task service: every write is one synchronous transaction (a savepoint in a group
+ * commit) whose new row is published only after it commits; reads and waits go through here
+ * for every transport.
  */
 export function createTaskService({ repo, events, limits, clock = () => new Date(), onError = () => {} }: TaskServiceDeps) {
   const waiters = new Set<() => void>();
   const waitersByClient = new Map<string, number>();
   const streams = new Set<TaskStream>();
+  const commits = createGroupCommitter(repo.transaction, (error) => onError(error, 'after commit'));
   let closed = false;
 
   const leaseTimer = createWakeTimer(
@@ -89,19 +92,26 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
     return task && canSee(principal, task) ? task : null;
   }
 
-  /** Applies `change` to one task in a transaction, then publishes the row if it changed. */
-  function write(principal: Principal, id: string, change: (task: Task, now: Date) => Task): Task {
-    assertOpen();
-    const now = clock();
-    const [before, after] = repo.transaction(() => {
-      const task = visible(principal, id);
-      if (!task) throw notFound(id);
-      const next = change(task, now);
-      if (next !== task) repo.save(next);
-      return [task, next] as const;
-    });
-    if (after.revision !== before.revision) events.publish(after);
+  /** After a write commits: its row to the subscribers (if it is a change), its lease to the timer. */
+  function committed(before: Task | null, after: Task | null): void {
+    if (!after) return;
+    if (after.revision !== before?.revision) events.publish(after);
     if (after.leaseExpiresAt) leaseTimer.at(after.leaseExpiresAt.getTime());
+  }
+
+  /** Applies `change` to one task in a (group-committed) transaction; publishes the row once committed. */
+  async function write(principal: Principal, id: string, change: (task: Task, now: Date) => Task): Promise<Task> {
+    assertOpen();
+    const [, after] = await commits.run(
+      () => {
+        const task = visible(principal, id);
+        if (!task) throw notFound(id);
+        const next = change(task, clock());
+        if (next !== task) repo.save(next);
+        return [task, next] as const;
+      },
+      ([before, next]) => committed(before, next),
+    );
     return after;
   }
 
@@ -164,7 +174,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       checkName('kind', spec.kind);
       if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
       checkPayload('input', spec.input, limits.maxPayloadBytes);
-      return repo.transaction(() => {
+      return commits.run(() => {
         const existing = spec.idempotencyKey ? repo.findByIdempotencyKey(principal.tenant, spec.idempotencyKey) : null;
         if (existing) return existing;
         const task = machine.createTask(
@@ -195,19 +205,16 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       assertWorker(principal);
       checkName('workerId', workerId);
       machine.checkLeaseSeconds(leaseSeconds);
-      const now = clock();
-      const claimed = repo.transaction(() => {
-        const task = repo.oldestQueued(principal.tenant, kinds ?? null);
-        if (!task) return null;
-        const next = machine.claim(task, workerId, leaseSeconds, now);
-        repo.save(next);
-        return next;
-      });
-      if (claimed) {
-        events.publish(claimed);
-        leaseTimer.at(claimed.leaseExpiresAt!.getTime());
-      }
-      return claimed;
+      return commits.run(
+        () => {
+          const task = repo.oldestQueued(principal.tenant, kinds ?? null);
+          if (!task) return null;
+          const next = machine.claim(task, workerId, leaseSeconds, clock());
+          repo.save(next);
+          return next;
+        },
+        (claimed) => committed(null, claimed),
+      );
     },
 
     async heartbeat(principal: Principal, { id, workerId, leaseSeconds }: { id: string; workerId: string; leaseSeconds: number }) {
@@ -330,6 +337,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
     /** Answers every held long-poll with its latest state, ends every stream, stops timers. */
     close(): void {
       closed = true;
+      commits.flush();
       leaseTimer.stop();
       clearInterval(retention);
       for (const wake of [...waiters]) wake();

@@ -161,7 +161,7 @@ describe('awaitTask', () => {
   });
 
   it('times out with the latest state, clamping to the maximum', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     ctx = createTestService({ limits: { awaitTimeoutMaxSeconds: 2 } });
     const task = await runningTask();
     let result: Task | null | undefined;
@@ -327,7 +327,7 @@ describe('leases and retention', () => {
   });
 
   it('the lease timer fires by itself at the nearest expiry', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     ctx = createTestService();
     const task = await runningTask(1, 5);
     let result: Task | null | undefined;
