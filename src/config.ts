@@ -49,6 +49,8 @@ export interface Config {
   introspection: boolean;
   /** @default 'info' */
   logLevel: string;
+  /** `DEMO=true` (`npm run demo`): seed demo tasks and run a built-in demo worker. */
+  demo: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     graphiql: bool(env, 'GRAPHIQL', true),
     introspection: bool(env, 'INTROSPECTION', true),
     logLevel: env.LOG_LEVEL || 'info',
+    demo: bool(env, 'DEMO', false),
   });
 }
 

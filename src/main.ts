@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { pino } from 'pino';
 import { createApp, GRAPHQL_PATH } from './app.js';
 import { loadConfig } from './config.js';
+import { startDemo } from './demo.js';
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
@@ -15,10 +16,18 @@ if (config.apiKeys.length === 0) {
 }
 
 const app = createApp(config, { log });
+const demo = new AbortController();
 app.server.listen(config.port, config.host, () => {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  log.info({ url: `http://${config.host}:${port}${GRAPHQL_PATH}`, database: config.databaseUrl }, 'task status API listening');
+  const url = `http://${config.host}:${port}${GRAPHQL_PATH}`;
+  log.info({ url, database: config.databaseUrl }, 'task status API listening');
+  if (config.demo) {
+    const apiKey = config.apiKeys.find((key) => key.role !== 'client')?.key;
+    void startDemo({ url, apiKey, signal: demo.signal, log: (message) => log.info(message) }).catch((error: unknown) =>
+      log.error({ err: error }, 'demo worker stopped'),
+    );
+  }
 });
 
 /** npm and tsx relay a terminal's signal that the process also gets: one within this window is the same one. */
@@ -32,6 +41,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.exit(1);
     }
     stoppingSince = Date.now();
+    demo.abort();
     log.info({ signal }, 'shutting down');
     app.close().then(
       () => process.exit(0),

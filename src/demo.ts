@@ -1,0 +1,55 @@
+import { runWorker } from '../examples/worker.js';
+
+export interface DemoOptions {
+  /** The service's own GraphQL URL. */
+  url: string;
+  /** A worker or admin key, when the server has keys. */
+  apiKey?: string;
+  signal: AbortSignal;
+  log: (message: string) => void;
+}
+
+const DEMO_KIND = 'demo.report';
+const NEW_TASK_EVERY_MS = 15_000;
+
+/**
+ * Demo mode: a few tasks to watch, a new one every 15 s, and a built-in worker (the one in
+ * examples/worker.ts, over HTTP like any other) that takes each through progress over a few
+ * seconds, failing now and then so retries show too.
+ */
+export function startDemo({ url, apiKey, signal, log }: DemoOptions): Promise<void> {
+  const create = (n: number) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({
+        query: 'mutation($input: JSON) { createTask(kind: "demo.report", input: $input, maxAttempts: 3) { id } }',
+        variables: { input: { report: `demo #${n}`, rows: 1_000 * n } },
+      }),
+    }).catch((error: unknown) => log(`demo: could not create a task: ${String(error)}`));
+
+  let count = 0;
+  for (; count < 3; count++) void create(count + 1);
+  const timer = setInterval(() => void create(++count), NEW_TASK_EVERY_MS).unref();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+
+  return runWorker({
+    url,
+    apiKey,
+    kinds: [DEMO_KIND],
+    workerId: 'demo-worker',
+    leaseSeconds: 10,
+    signal,
+    log: (message) => log(`demo worker: ${message}`),
+    async handle({ task, progress, signal: cancelled }) {
+      const steps = 8;
+      const failAt = Math.random() < 0.25 ? 1 + Math.floor(Math.random() * steps) : 0;
+      for (let step = 1; step <= steps && !cancelled.aborted; step++) {
+        await new Promise((resolve) => setTimeout(resolve, 400 + Math.random() * 400));
+        if (step === failAt) throw new Error(`simulated failure at step ${step} (attempt ${task.attempts})`);
+        await progress((step / steps) * 100, `step ${step} of ${steps}`);
+      }
+      return { url: `/reports/${task.id}.pdf`, pages: 2 + Math.floor(Math.random() * 10) };
+    },
+  });
+}

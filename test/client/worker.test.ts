@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runWorker } from '../../examples/worker.js';
+import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
+import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+
+let t: TestApp | undefined;
+let server: ServerProcess | undefined;
+afterEach(async () => {
+  if (t) {
+    await expectNothingHeld(t.app);
+    await t.close();
+  }
+  server?.child.kill('SIGKILL');
+  t = undefined;
+  server = undefined;
+});
+
+describe('examples/worker.ts', () => {
+  it('claims, reports progress, completes; fails with retry; stops gracefully', async () => {
+    t = await startApp();
+    const ok = await t.app.tasks.create(me, { kind: 'job', input: { n: 1 }, maxAttempts: 1 });
+    const flaky = await t.app.tasks.create(me, { kind: 'job', input: { n: 2 }, maxAttempts: 2 });
+    const stop = new AbortController();
+    const handled: string[] = [];
+    const worker = runWorker({
+      url: `${t.url}/graphql`,
+      workerId: 'w1',
+      kinds: ['job'],
+      idleMs: 20,
+      signal: stop.signal,
+      async handle({ task, progress }) {
+        handled.push(task.id);
+        await progress(50, 'half');
+        if ((task.input as { n: number }).n === 2) throw new Error('boom');
+        return { doubled: 2 };
+      },
+    });
+    await expect.poll(async () => (await t!.app.tasks.get(me, flaky.id))?.status).toBe('FAILED');
+    stop.abort();
+    await worker;
+    expect(await t.app.tasks.get(me, ok.id)).toMatchObject({ status: 'COMPLETED', result: { doubled: 2 }, progress: 100 });
+    expect(await t.app.tasks.get(me, flaky.id)).toMatchObject({ status: 'FAILED', attempts: 2, error: { message: 'boom' } });
+    expect(handled).toEqual([ok.id, flaky.id, flaky.id]);
+  });
+
+  it('a task cancelled mid-work aborts the handler through its failed heartbeat', async () => {
+    t = await startApp();
+    const task = await t.app.tasks.create(me, { kind: 'long', maxAttempts: 1 });
+    const stop = new AbortController();
+    let aborted = false;
+    const worker = runWorker({
+      url: `${t.url}/graphql`,
+      workerId: 'w1',
+      leaseSeconds: 1,
+      idleMs: 20,
+      signal: stop.signal,
+      handle: ({ signal }) =>
+        new Promise((resolve) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve(null);
+          }),
+        ),
+    });
+    await expect.poll(async () => (await t!.app.tasks.get(me, task.id))?.status).toBe('RUNNING');
+    await t.app.tasks.cancel(me, { id: task.id, reason: 'user' });
+    await expect.poll(() => aborted, { timeout: 5_000 }).toBe(true);
+    stop.abort();
+    await worker;
+    expect((await t.app.tasks.get(me, task.id))?.status).toBe('CANCELLED');
+  });
+});
+
+describe('demo mode', () => {
+  it('seeds demo tasks and its worker moves them to a final state', async () => {
+    server = await startServerProcess({ DATABASE_URL: ':memory:', DEMO: 'true' });
+    const list = async () => {
+      const response = await fetch(`${server!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ tasks(kind: "demo.report") { edges { node { status progress } } } }' }),
+      });
+      return ((await response.json()) as { data: { tasks: { edges: { node: { status: string; progress: number } }[] } } }).data.tasks.edges.map((e) => e.node);
+    };
+    await expect.poll(async () => (await list()).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(async () => (await list()).some((task) => task.status === 'COMPLETED'), { timeout: 30_000, interval: 250 }).toBe(true);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  }, 45_000);
+});
