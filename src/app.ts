@@ -6,6 +6,7 @@ import { startWalGuard } from './db/wal-guard.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
 import { BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
+import { createDashboardHandler } from './http/dashboard.js';
 import { createMetrics } from './http/metrics.js';
 import { sendJson } from './http/respond.js';
 import { createRestHandler, REST_PREFIX } from './http/rest.js';
@@ -23,7 +24,7 @@ export interface AppOptions {
 
 /**
  * The composition root: database → repository → events → service → GraphQL, REST,
- * WebSocket → one HTTP server. It never listens; `main.ts` (or a test) does.
+ * WebSocket, dashboard → one HTTP server. It never listens; `main.ts` (or a test) does.
  */
 export function createApp(config: Readonly<Config>, { log = pino({ level: config.logLevel }) }: AppOptions = {}) {
   const database = openDb({ url: config.databaseUrl, synchronous: config.sqliteSynchronous });
@@ -58,6 +59,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     limits: config.operationLimits,
   });
   const rest = createRestHandler({ tasks, authenticate });
+  const dashboard = createDashboardHandler();
   let closing = false;
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -74,6 +76,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
         return void res.end(text);
       }
       if (url.pathname.startsWith(REST_PREFIX)) return await rest(req, res, url);
+      if (url.pathname !== GRAPHQL_PATH && (req.method === 'GET' || req.method === 'HEAD')) return dashboard(req, res);
       if (req.method === 'POST') {
         const body = await readBody(req, config.maxBodyBytes);
         Object.assign(req, { body: bodyForYoga(body, req.headers['content-type']) });

@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
+
+/** Where `npm run build:web` writes the dashboard. */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+/**
+ * Serves the built dashboard (a single-page app: unknown paths get index.html); hashed
+ * assets are cached for good. Without a build it says how to make one.
+ */
+export function createDashboardHandler(dir = DASHBOARD_DIR) {
+  if (!existsSync(join(dir, 'index.html'))) {
+    return (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('The dashboard is not built: run `npm run build:web` (npm start does it).\n');
+    };
+  }
+  const serve = sirv(dir, {
+    single: true,
+    etag: true,
+    setHeaders: (res, pathname) => {
+      if (pathname.startsWith('/assets/')) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    },
+  });
+  return (req: IncomingMessage, res: ServerResponse) => serve(req, res);
+}
