@@ -20,6 +20,8 @@ export function collect<T = any>(client: Client, query: string, variables: Recor
       },
     );
   });
+  // Callers may look at the outcome late; a rejection meanwhile is not an unhandled one.
+  finished.catch(() => {});
   return { results, finished, unsubscribe: () => unsubscribe() };
 }
 
