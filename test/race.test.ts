@@ -1,22 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OPEN_PRINCIPAL } from '../src/tasks/principal.js';
-import { expectNothingHeld, startApp, type TestApp } from './helpers/app.js';
+import { useApp } from './helpers/app.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp({ AWAIT_TIMEOUT_MAX_SECONDS: '15' });
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
-
-const post = (query: string, variables: Record<string, unknown>) =>
-  fetch(`${t.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  }).then((response) => response.json() as Promise<{ data: any; errors?: unknown[] }>);
+const t = useApp({ AWAIT_TIMEOUT_MAX_SECONDS: '15' });
 
 describe('no missed wake-up', () => {
   it('a thousand awaits, each raced by its completion fired at the same moment, all see the final state', async () => {
@@ -29,8 +15,8 @@ describe('no missed wake-up', () => {
     const results = await Promise.all(
       ids.map((id) =>
         Promise.all([
-          post(`query($id: ID!) { awaitTask(id: $id, timeout: 15) { id status done } }`, { id }),
-          post(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id }),
+          t.post(`query($id: ID!) { awaitTask(id: $id, timeout: 15) { id status done } }`, { id }),
+          t.post(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id }),
         ]),
       ),
     );

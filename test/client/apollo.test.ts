@@ -1,18 +1,11 @@
 import { ApolloClient, ApolloLink, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../helpers/app.js';
 import { wsClient } from '../helpers/clients.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp();
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
+const t = useApp();
 
 const FIELDS = 'id status progress revision done result';
 const TASK = gql`query Task($id: ID!) { task(id: $id) { ${FIELDS} } }`;

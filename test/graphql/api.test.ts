@@ -1,14 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingHeld, startApp, TASK_FIELDS, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { TASK_FIELDS, useApp } from '../helpers/app.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp({ AWAIT_TIMEOUT_MAX_SECONDS: '2' });
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
+const t = useApp({ AWAIT_TIMEOUT_MAX_SECONDS: '2' });
 
 const CREATE = `mutation($kind: String!, $input: JSON, $key: String, $max: Int) {
   createTask(kind: $kind, input: $input, idempotencyKey: $key, maxAttempts: $max) { ${TASK_FIELDS} }

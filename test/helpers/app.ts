@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -12,6 +12,8 @@ export interface TestApp {
   wsUrl: string;
   /** A GraphQL request through `yoga.fetch`, in process. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
+  /** A GraphQL POST over a real socket. */
+  post<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
   close(): Promise<void>;
 }
 
@@ -43,9 +45,51 @@ export async function startApp(env: Record<string, string> = {}, { log = pino({ 
       });
       return { status: response.status, ...(await response.json()) };
     },
+    async post(query, variables) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...(await response.json()) };
+    },
     async close() {
       await app.close(100);
     },
+  };
+}
+
+/**
+ * A fresh app for every test of the file: started before each test; after it, checked to
+ * hold nothing (waiter, stream, listener) and closed.
+ */
+export function useApp(env: Record<string, string> = {}): TestApp {
+  let current: TestApp | undefined;
+  beforeEach(async () => {
+    current = await startApp(env);
+  });
+  afterEach(async () => {
+    await expectNothingHeld(current!.app);
+    await current!.close();
+    current = undefined;
+  });
+  const get = (): TestApp => {
+    if (!current) throw new Error('useApp: no app outside a test');
+    return current;
+  };
+  return {
+    get app() {
+      return get().app;
+    },
+    get url() {
+      return get().url;
+    },
+    get wsUrl() {
+      return get().wsUrl;
+    },
+    gql: (...args) => get().gql(...args),
+    post: (...args) => get().post(...args),
+    close: () => get().close(),
   };
 }
 

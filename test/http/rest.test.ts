@@ -1,15 +1,8 @@
 import { request } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../helpers/app.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp({ AWAIT_TIMEOUT_MAX_SECONDS: '2' });
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
+const t = useApp({ AWAIT_TIMEOUT_MAX_SECONDS: '2' });
 
 async function createdTask() {
   const { data } = await t.gql(`mutation { createTask(kind: "rest", input: {n: 1}) { id } }`);

@@ -1,14 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../helpers/app.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp();
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
+const t = useApp();
 
 const SUBSCRIBE = `subscription($id: ID!) { taskUpdated(id: $id) { status progress revision } }`;
 

@@ -1,15 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it, vi } from 'vitest';
+import { useApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp();
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
+const t = useApp();
 
 const SUBSCRIBE = `subscription($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { id status progress revision done } }`;
 
