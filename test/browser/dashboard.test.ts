@@ -1,0 +1,277 @@
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { collectPageErrors, ensureDashboardBuilt, gql, launchChromium, screenshot, stopServer } from './browser.js';
+
+/*
+ * The dashboard in a real Chromium against the real server (no demo worker): the test plays
+ * the worker itself with GraphQL mutations from Node, so every step is deterministic, and
+ * checks that each change reaches the page by itself, over WebSocket and, with WebSockets
+ * blocked, over long-polling.
+ */
+
+const WAIT = { timeout: 15_000 };
+const WORKER = 'browser-test-worker';
+
+let server: ServerProcess;
+let browser: Browser;
+let context: BrowserContext | undefined;
+
+beforeAll(async () => {
+  // Only this file builds web/dist (the GraphiQL test does not need it), so no two test
+  // files ever write it at once; the server must start after the build to serve it.
+  await ensureDashboardBuilt();
+  server = await startServerProcess({ DATABASE_URL: ':memory:' });
+  browser = await launchChromium();
+}, 120_000);
+
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopServer(server);
+});
+
+/** A fresh page at 1280×900, with every GraphQL POST body it sends recorded. */
+async function openDashboard(setup?: (context: BrowserContext) => Promise<void>) {
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+  await setup?.(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors = collectPageErrors(page);
+  const posts: string[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/graphql')) posts.push(request.postData() ?? '');
+  });
+  await page.goto(`${server.url}/`);
+  return { page, errors, posts };
+}
+
+/** Clicks "New demo task" and returns the id the service gave the task. */
+async function createFromPage(page: Page): Promise<string> {
+  const response = page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('CreateTask'));
+  await page.getByTestId('create-task').click();
+  const body = (await (await response).json()) as { data: { createTask: { id: string; kind: string } } };
+  expect(body.data.createTask.kind).toBe('demo.report');
+  return body.data.createTask.id;
+}
+
+/** Long-polls the server is holding right now (from /metrics). */
+async function waiters(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  const line = text.split('\n').find((entry) => entry.startsWith('task_api_waiters '));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+function card(page: Page, id: string): Locator {
+  return page.locator(`[data-testid="task-card"][data-task-id="${id}"]`);
+}
+
+async function cardState(page: Page, id: string) {
+  const task = card(page, id);
+  if ((await task.count()) === 0) return null;
+  return {
+    status: await task.getByTestId('task-status').getAttribute('data-status'),
+    progress: await task.getByRole('progressbar').getAttribute('aria-valuenow'),
+    message: await task.getByTestId('task-message').textContent(),
+  };
+}
+
+/** Plays the worker from Node: claim, progress, complete; checks the page after each step. */
+async function runTaskAndWatch(page: Page, id: string, onRunning?: () => Promise<void>) {
+  const claimed = await gql(server, `mutation($w: String!) { claimTask(kinds: ["demo.report"], workerId: $w, leaseSeconds: 60) { id } }`, { w: WORKER });
+  expect(claimed.claimTask.id).toBe(id);
+  await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'RUNNING', progress: '0' });
+
+  const progress = (value: number, message: string) =>
+    gql(server, `mutation($id: ID!, $p: Int!, $m: String, $w: String) { reportProgress(id: $id, progress: $p, message: $m, workerId: $w) { revision } }`, {
+      id,
+      p: value,
+      m: message,
+      w: WORKER,
+    });
+  await progress(40, 'rendering page 2 of 5');
+  await expect.poll(() => cardState(page, id), WAIT).toEqual({ status: 'RUNNING', progress: '40', message: 'rendering page 2 of 5' });
+  await progress(80, 'rendering page 4 of 5');
+  await expect.poll(() => cardState(page, id), WAIT).toEqual({ status: 'RUNNING', progress: '80', message: 'rendering page 4 of 5' });
+  await onRunning?.();
+
+  await gql(server, `mutation($id: ID!, $w: String) { completeTask(id: $id, result: { url: "/reports/browser.pdf", pages: 5 }, workerId: $w) { status } }`, {
+    id,
+    w: WORKER,
+  });
+  await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'COMPLETED', progress: '100' });
+  const task = card(page, id);
+  await expect.poll(() => task.getByTestId('task-result').textContent(), WAIT).toContain('/reports/browser.pdf');
+  await expect.poll(() => task.getByTestId('task-follow').getAttribute('data-follow'), WAIT).toBe('final');
+  // Timings: created, started and completed are all shown, and a duration.
+  const timings = await task.getByTestId('task-timings').locator('time').count();
+  expect(timings).toBe(3);
+  expect(await task.getByTestId('task-duration').textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);
+}
+
+describe('dashboard', () => {
+  it('creates a task with the button and shows it reach 100 % live over WebSocket', async () => {
+    const { page, errors, posts } = await openDashboard();
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+    await expect(page.title()).resolves.toContain('Task status');
+    // What a new user sees first (this is the file's first test, on a fresh database).
+    await expect.poll(() => page.getByTestId('task-list-empty').isVisible(), WAIT).toBe(true);
+    await screenshot(page, 'dashboard-empty');
+
+    const id = await createFromPage(page);
+    await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED', progress: '0' });
+    // The new task is the first card (newest first).
+    expect(await page.getByTestId('task-card').first().getAttribute('data-task-id')).toBe(id);
+    await expect.poll(() => card(page, id).getByTestId('task-follow').getAttribute('data-follow'), WAIT).toBe('websocket');
+
+    await runTaskAndWatch(page, id, () => screenshot(page, 'dashboard-running').then(() => {}));
+    await screenshot(page, 'dashboard-websocket');
+
+    // Every update came over the WebSocket: the page never long-polled.
+    expect(posts.filter((body) => body.includes('awaitTask'))).toEqual([]);
+    expect(await page.getByTestId('transport-badge').textContent()).toBe('live: WebSocket');
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('falls back to awaitTask long-polling when the WebSocket cannot connect, and says so', async () => {
+    let upgrades = 0;
+    const { page, errors, posts } = await openDashboard((context) =>
+      // A proxy that drops WebSocket upgrades: every socket to /graphql is closed at once.
+      context.routeWebSocket(/\/graphql$/, async (ws) => {
+        upgrades++;
+        await ws.close();
+      }),
+    );
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: long-polling');
+    expect(upgrades).toBeGreaterThan(0);
+    expect(await page.getByTestId('transport-badge').getAttribute('title')).toMatch(/closed before connecting|could not be opened|no WebSocket/);
+
+    const id = await createFromPage(page);
+    await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED' });
+    await expect.poll(() => card(page, id).getByTestId('task-follow').getAttribute('data-follow'), WAIT).toBe('long-polling');
+    // The long-poll is held by the server before the worker does anything.
+    await expect.poll(() => posts.filter((body) => body.includes('awaitTask')).length, WAIT).toBeGreaterThan(0);
+
+    await runTaskAndWatch(page, id);
+    await screenshot(page, 'dashboard-long-polling');
+
+    const longPolls = posts.filter((body) => body.includes('awaitTask'));
+    expect(longPolls.every((body) => body.includes(id) && body.includes('"timeout":25'))).toBe(true);
+    // Held requests, not a busy loop: about one per revision (claim, 2 progress, complete).
+    expect(longPolls.length).toBeLessThanOrEqual(8);
+    expect(upgrades).toBe(1);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('when a working WebSocket drops, reconnects and resubscribes instead of falling back', async () => {
+    const drops: Array<() => Promise<void>> = [];
+    const { page, errors, posts } = await openDashboard((context) =>
+      // A pass-through to the real server, which the test can cut (1001, going away) like a
+      // restarting service would.
+      context.routeWebSocket(/\/graphql$/, (ws) => {
+        ws.connectToServer();
+        drops.push(() => ws.close({ code: 1001, reason: 'going away' }));
+      }),
+    );
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+    const id = await createFromPage(page);
+    await expect.poll(() => card(page, id).getByTestId('task-follow').getAttribute('data-follow'), WAIT).toBe('websocket');
+
+    expect(drops).toHaveLength(1);
+    await drops[0]!();
+    // graphql-ws waits a second or more before it retries: the badge says so meanwhile.
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: connecting…');
+    expect(await page.getByTestId('transport-badge').getAttribute('title')).toContain('reconnecting');
+    await expect.poll(() => drops.length, WAIT).toBe(2);
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+
+    await runTaskAndWatch(page, id);
+    expect(posts.filter((body) => body.includes('awaitTask'))).toEqual([]);
+    await screenshot(page, 'dashboard-reconnected');
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('falls back after ~3 s when the WebSocket opens but the handshake never completes', async () => {
+    // A socket that opens and then says nothing: no connection_ack ever comes.
+    const opened = Date.now();
+    const { page, errors } = await openDashboard((context) => context.routeWebSocket(/\/graphql$/, () => {}));
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: long-polling');
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(3_000);
+    expect(await page.getByTestId('transport-badge').getAttribute('title')).toContain('no WebSocket connection within 3 s');
+    await screenshot(page, 'dashboard-handshake-timeout');
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('with more unfinished tasks than browser connections, long-polls take turns and the page stays responsive', async () => {
+    const kind = 'browser.many';
+    const ids: string[] = [];
+    for (let n = 0; n < 7; n++) ids.push((await gql(server, `mutation($k: String!) { createTask(kind: $k) { id } }`, { k: kind })).createTask.id);
+
+    const { page, errors } = await openDashboard((context) => context.routeWebSocket(/\/graphql$/, (ws) => ws.close()));
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: long-polling');
+    await page.getByTestId('filter-kind').fill(kind);
+    await expect.poll(() => page.getByTestId('task-card').count(), WAIT).toBe(7);
+    // The server holds the long-polls the page sent, but never more than 4 at once (a browser
+    // has 6 connections to one origin; the rest stay free for the page's other requests).
+    await expect.poll(() => waiters(), WAIT).toBeGreaterThan(0);
+    // Sampled for a second (a measurement, not a wait for a condition).
+    const held: number[] = [];
+    for (let n = 0; n < 10; n++) {
+      held.push(await waiters());
+      await page.waitForTimeout(100);
+    }
+    expect(Math.max(...held)).toBeLessThanOrEqual(4);
+
+    // A mutation goes through at once, not after some long-poll gives its connection back.
+    const started = Date.now();
+    await createFromPage(page);
+    expect(Date.now() - started).toBeLessThan(3_000);
+
+    // Every task still gets its updates.
+    for (const [n, id] of ids.entries()) {
+      await gql(server, `mutation($k: [String!]) { claimTask(kinds: $k, workerId: "many") { id } }`, { k: [kind] });
+      await gql(server, `mutation($id: ID!, $p: Int!) { reportProgress(id: $id, progress: $p, workerId: "many") { id } }`, { id, p: 10 + n });
+    }
+    for (const [n, id] of ids.entries()) {
+      await expect.poll(() => cardState(page, id), { timeout: 30_000 }).toMatchObject({ status: 'RUNNING', progress: String(10 + n) });
+    }
+    await screenshot(page, 'dashboard-many-long-polls');
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('filters by status and kind, newest first, and loads more with the cursor', async () => {
+    const kind = 'browser.list';
+    const ids: string[] = [];
+    for (let n = 1; n <= 15; n++) {
+      const { createTask } = await gql(server, `mutation($k: String!, $n: Int) { createTask(kind: $k, input: { n: $n }) { id } }`, { k: kind, n });
+      ids.push(createTask.id);
+    }
+    // One of them fails, so the status filter has something to find.
+    await gql(server, `mutation($k: [String!]) { claimTask(kinds: $k, workerId: "w", leaseSeconds: 60) { id } }`, { k: [kind] });
+    await gql(server, `mutation($id: ID!) { failTask(id: $id, message: "disk full", code: "ENOSPC", workerId: "w") { status } }`, { id: ids[0] });
+
+    const { page, errors } = await openDashboard();
+    await page.getByTestId('filter-kind').fill(kind);
+    // The kind filter applies after a short debounce; the list says which filter it shows.
+    await expect.poll(() => page.getByTestId('task-section').getAttribute('data-filter-kind'), WAIT).toBe(kind);
+    const shown = () => page.getByTestId('task-card').evaluateAll((cards) => cards.map((element) => element.getAttribute('data-task-id')));
+    const newestFirst = [...ids].reverse();
+    await expect.poll(shown, WAIT).toEqual(newestFirst.slice(0, 12));
+    await page.getByTestId('load-more').click();
+    await expect.poll(shown, WAIT).toEqual(newestFirst);
+    await expect.poll(() => page.getByTestId('list-end').textContent(), WAIT).toContain('15 tasks');
+
+    await page.getByTestId('filter-status').selectOption('FAILED');
+    await expect.poll(() => page.getByTestId('task-section').getAttribute('data-filter-status'), WAIT).toBe('FAILED');
+    await expect.poll(shown, WAIT).toEqual([ids[0]]);
+    const failed = card(page, ids[0]!);
+    expect(await failed.getByTestId('task-error').textContent()).toContain('disk full');
+    expect(await failed.getByTestId('task-error').textContent()).toContain('ENOSPC');
+    await screenshot(page, 'dashboard-filtered');
+    expect(errors).toEqual([]);
+  }, 60_000);
+});

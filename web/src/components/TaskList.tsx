@@ -1,0 +1,87 @@
+import { NetworkStatus } from '@apollo/client';
+import { useQuery } from '@apollo/client/react';
+import { useState } from 'react';
+import type { TaskStatus } from '../gql/graphql';
+import { TASKS } from '../operations';
+import { TaskCard } from './TaskCard';
+
+const PAGE_SIZE = 12;
+/** New tasks made elsewhere (a worker, another tab) show up within this long. */
+export const LIST_REFRESH_MS = 10_000;
+
+/** The `tasks` connection, newest first, with "Load more" and a periodic first-page refresh. */
+export function TaskList({ status, kind }: { status?: TaskStatus; kind?: string }) {
+  const { data, error, networkStatus, fetchMore } = useQuery(TASKS, {
+    variables: { status, kind, first: PAGE_SIZE },
+    pollInterval: LIST_REFRESH_MS,
+    notifyOnNetworkStatusChange: true,
+  });
+  const [moreError, setMoreError] = useState<string>();
+  const connection = data?.tasks;
+  const loadingMore = networkStatus === NetworkStatus.fetchMore;
+
+  if (!connection) {
+    if (error) return <Problem message={error.message} />;
+    return (
+      <p className="list-state" data-testid="task-list-loading">
+        Loading tasks…
+      </p>
+    );
+  }
+
+  const loadMore = () => {
+    setMoreError(undefined);
+    fetchMore({ variables: { after: connection.pageInfo.endCursor } }).catch((reason: unknown) =>
+      setMoreError(reason instanceof Error ? reason.message : String(reason)),
+    );
+  };
+
+  return (
+    <section aria-label="Tasks" className="list" data-testid="task-section" data-filter-status={status ?? ''} data-filter-kind={kind ?? ''}>
+      {error && <Problem message={error.message} />}
+      {connection.edges.length === 0 ? (
+        <div className="list-state list-state--empty" data-testid="task-list-empty">
+          <p>{status || kind ? 'No task matches these filters.' : 'No tasks yet.'}</p>
+          <p className="muted">Create a demo task to watch one run.</p>
+        </div>
+      ) : (
+        <ul className="tasks" data-testid="task-list">
+          {connection.edges.map(({ node }) => (
+            <li key={node.id}>
+              <TaskCard task={node} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="list__more">
+        {connection.pageInfo.hasNextPage ? (
+          <button type="button" className="button" onClick={loadMore} disabled={loadingMore} data-testid="load-more">
+            {loadingMore ? 'Loading…' : 'Load more'}
+          </button>
+        ) : (
+          connection.edges.length > 0 && (
+            <span className="muted" data-testid="list-end">
+              {connection.edges.length === 1 ? 'The only task' : `All ${connection.edges.length} tasks`} shown
+            </span>
+          )
+        )}
+        {moreError && <span className="text-error">Could not load more: {moreError}</span>}
+      </div>
+    </section>
+  );
+}
+
+function Problem({ message }: { message: string }) {
+  const needsKey = /api key|unauthenticated/i.test(message);
+  return (
+    <div className="problem" role="alert" data-testid="task-list-error">
+      <strong>Could not load tasks.</strong> {message}
+      {needsKey && (
+        <p>
+          This service needs an API key: open the dashboard once as <code>/?key=&lt;your key&gt;</code> (it is kept in this
+          browser).
+        </p>
+      )}
+    </div>
+  );
+}

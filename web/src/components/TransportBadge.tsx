@@ -1,0 +1,25 @@
+import { useTransport } from '../live';
+
+const TEXT = {
+  connecting: 'live: connecting…',
+  websocket: 'live: WebSocket',
+  'long-polling': 'live: long-polling',
+} as const;
+
+const TITLE = {
+  connecting: 'Opening a WebSocket to the service…',
+  websocket: 'Each unfinished task is followed by a taskUpdated subscription over one WebSocket (graphql-ws).',
+  'long-polling': 'Each unfinished task is followed by awaitTask long-polls over HTTP',
+} as const;
+
+/** Says how the page gets its live updates. */
+export function TransportBadge() {
+  const { mode, reason } = useTransport();
+  const title = !reason ? TITLE[mode] : mode === 'long-polling' ? `${TITLE[mode]}: ${reason}.` : `${TITLE[mode]} (${reason})`;
+  return (
+    <span className={`transport transport--${mode}`} role="status" title={title} data-testid="transport-badge" data-mode={mode}>
+      <span className="transport__dot" aria-hidden="true" />
+      {TEXT[mode]}
+    </span>
+  );
+}

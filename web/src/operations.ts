@@ -1,0 +1,81 @@
+import { graphql } from './gql';
+
+/*
+ * Every operation the dashboard sends. They all select the same TaskFields, so whichever
+ * one brings a task in (the list, a subscription event, a long-poll answer, a mutation),
+ * Apollo's cache stores the whole Task under its id and every view of it re-renders.
+ * After editing, run `npm run codegen`.
+ */
+
+export const TASK_FIELDS = graphql(`
+  fragment TaskFields on Task {
+    id
+    kind
+    status
+    done
+    progress
+    message
+    input
+    result
+    error {
+      message
+      code
+    }
+    attempts
+    maxAttempts
+    revision
+    createdAt
+    updatedAt
+    startedAt
+    completedAt
+  }
+`);
+
+export const TASKS = graphql(`
+  query Tasks($status: TaskStatus, $kind: String, $first: Int, $after: String) {
+    tasks(status: $status, kind: $kind, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...TaskFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const TASK_UPDATED = graphql(`
+  subscription TaskUpdated($id: ID!, $afterRevision: Int) {
+    taskUpdated(id: $id, afterRevision: $afterRevision) {
+      ...TaskFields
+    }
+  }
+`);
+
+export const AWAIT_TASK = graphql(`
+  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {
+    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {
+      ...TaskFields
+    }
+  }
+`);
+
+export const CREATE_TASK = graphql(`
+  mutation CreateTask($kind: String!, $input: JSON, $maxAttempts: Int) {
+    createTask(kind: $kind, input: $input, maxAttempts: $maxAttempts) {
+      ...TaskFields
+    }
+  }
+`);
+
+export const CANCEL_TASK = graphql(`
+  mutation CancelTask($id: ID!, $reason: String) {
+    cancelTask(id: $id, reason: $reason) {
+      ...TaskFields
+    }
+  }
+`);
