@@ -6,13 +6,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
  * reads as Infinity) with no `extensions.code`; clients are promised BAD_USER_INPUT.
  */
 export function useVariableErrorCodes(): Plugin {
-  const label = (errors: readonly GraphQLError[] | undefined) => {
-    for (const error of errors ?? []) {
-      if (error.extensions.code === undefined && error.message.startsWith('Variable "$')) {
-        (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
-      }
-    }
-  };
+  const label = (errors: readonly GraphQLError[] | undefined) => labelVariableErrors(errors ?? []);
   return {
     onExecute: () => ({
       onExecuteDone: ({ result }) => {
@@ -25,6 +19,15 @@ export function useVariableErrorCodes(): Plugin {
       },
     }),
   };
+}
+
+/** Gives graphql-js's variable coercion errors the code BAD_USER_INPUT. */
+export function labelVariableErrors(errors: readonly GraphQLError[]): void {
+  for (const error of errors) {
+    if (error.extensions.code === undefined && error.message.startsWith('Variable "$')) {
+      (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+    }
+  }
 }
 
 /** Rejects introspection queries (`INTROSPECTION=false`). */

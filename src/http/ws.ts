@@ -1,13 +1,15 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLContext } from '../graphql/context.js';
-import { withCode } from '../graphql/errors.js';
+import { maskError, withCode } from '../graphql/errors.js';
+import { labelVariableErrors } from '../graphql/plugins.js';
 import type { Principal } from '../tasks/principal.js';
 import type { Authenticate } from './auth.js';
+import { createSharedSubscribe } from './shared-subscribe.js';
 
 export interface WebSocketOptions {
   server: Server;
@@ -44,6 +46,7 @@ export function attachWebSockets({
   initTimeoutMs,
 }: WebSocketOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
+  const sharedSubscribe = createSharedSubscribe(finishResult);
   const connections = new WeakMap<WebSocket, Connection>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -89,7 +92,7 @@ export function attachWebSockets({
           ];
         }
         const controller = new AbortController();
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -110,7 +113,7 @@ export function attachWebSockets({
               signal: controller.signal,
               client: ctx.extra.request.socket.remoteAddress ?? '',
             }),
-            rootValue: { execute, subscribe },
+            rootValue: { execute, shareKey: shareKeyOf(payload, connection.principal!) },
           };
         } catch (error) {
           if (error instanceof GraphQLError) return [withCode(error)];
@@ -120,8 +123,8 @@ export function attachWebSockets({
         return args;
       },
 
-      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      execute: (args) => (args.rootValue as OperationRoot).execute(args),
+      subscribe: (args) => sharedSubscribe({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).shareKey),
 
       onComplete: (ctx, id) => {
         connections.get(ctx.extra.socket)?.operations.get(id)?.abort();
@@ -140,6 +143,23 @@ export function attachWebSockets({
       for (const socket of wss.clients) socket.terminate();
     },
   };
+}
+
+/** What onSubscribe hands to execute/subscribe through graphql-ws's `rootValue`. */
+interface OperationRoot {
+  execute: (args: ExecutionArgs) => ReturnType<typeof import('graphql').execute>;
+  shareKey: string;
+}
+
+/** Subscribers whose results are the same for the same event: same operation, variables and caller. */
+const shareKeyOf = (payload: { query: string; operationName?: string | null; variables?: unknown }, principal: Principal) =>
+  JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, principal.tenant, principal.role]);
+
+/** The codes and masking Yoga's plugins give results over HTTP, for shared subscription results. */
+function finishResult(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.length) return result;
+  labelVariableErrors(result.errors);
+  return { ...result, errors: result.errors.map((error) => withCode(maskError(error, 'Unexpected error.') as GraphQLError)) };
 }
 
 /** A client's `complete` for a query or mutation in flight: graphql-ws has no hook for it. */
