@@ -1,23 +1,9 @@
 import { createClient } from 'graphql-ws';
+import { graphql } from './gql/index.js';
+import type { FollowedTaskFragment, FollowTaskSubscription } from './gql/graphql.js';
 
 /** A task's state as `followTask` yields it (the fields of the contract's `Task`). */
-export interface TaskState {
-  id: string;
-  kind: string;
-  status: 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-  done: boolean;
-  progress: number;
-  message: string | null;
-  result: unknown;
-  error: { message: string; code: string | null; details: unknown } | null;
-  attempts: number;
-  maxAttempts: number;
-  revision: number;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-}
+export type TaskState = FollowedTaskFragment;
 
 export type Transport = 'ws' | 'sse' | 'poll';
 
@@ -55,10 +41,18 @@ export class TaskNotFoundError extends Error {
   }
 }
 
-const FIELDS = `id kind status done progress message result error { message code details }
-  attempts maxAttempts revision createdAt updatedAt startedAt completedAt`;
-const SUBSCRIPTION = `subscription FollowTask($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { ${FIELDS} } }`;
-const AWAIT = `query AwaitTask($id: ID!, $after: Int, $timeout: Float) { awaitTask(id: $id, afterRevision: $after, timeout: $timeout) { ${FIELDS} } }`;
+graphql(`
+  fragment FollowedTask on Task {
+    id kind status done progress message result error { message code details }
+    attempts maxAttempts revision createdAt updatedAt startedAt completedAt
+  }
+`);
+const SUBSCRIPTION = graphql(`
+  subscription FollowTask($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { ...FollowedTask } }
+`);
+const AWAIT = graphql(`
+  query AwaitTask($id: ID!, $after: Int, $timeout: Float) { awaitTask(id: $id, afterRevision: $after, timeout: $timeout) { ...FollowedTask } }
+`);
 
 /**
  * The states of one task, until its final state: graphql-ws first, Server-Sent Events when the
@@ -123,7 +117,7 @@ async function* overWebSocket(options: FollowTaskOptions, after: number): AsyncG
     retryAttempts: 0,
     lazy: true,
   });
-  const iterator = client.iterate<{ taskUpdated: TaskState }>({ query: SUBSCRIPTION, variables: { id: options.id, after } });
+  const iterator = client.iterate<FollowTaskSubscription>({ query: SUBSCRIPTION.toString(), variables: { id: options.id, after } });
   const stop = () => void iterator.return?.();
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
@@ -137,7 +131,7 @@ async function* overWebSocket(options: FollowTaskOptions, after: number): AsyncG
 }
 
 async function* overSse(options: FollowTaskOptions, after: number): AsyncGenerator<TaskState> {
-  const search = new URLSearchParams({ query: SUBSCRIPTION, variables: JSON.stringify({ id: options.id, after }) });
+  const search = new URLSearchParams({ query: SUBSCRIPTION.toString(), variables: JSON.stringify({ id: options.id, after }) });
   const response = await fetch(`${options.url}?${search}`, {
     headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1', ...authorization(options) },
     signal: options.signal,

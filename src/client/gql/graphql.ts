@@ -1,0 +1,128 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** QUEUED -> RUNNING -> COMPLETED | FAILED | CANCELLED; QUEUED -> CANCELLED; RUNNING -> QUEUED on retry or lease expiry. */
+export type TaskStatus =
+  | 'CANCELLED'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING';
+
+export type FollowedTaskFragment = { id: string, kind: string, status: TaskStatus, done: boolean, progress: number, message: string | null, result: unknown, attempts: number, maxAttempts: number, revision: number, createdAt: string, updatedAt: string, startedAt: string | null, completedAt: string | null, error: { message: string, code: string | null, details: unknown } | null };
+
+export type FollowTaskSubscriptionVariables = Exact<{
+  id: string | number;
+  after?: number | null | undefined;
+}>;
+
+
+export type FollowTaskSubscription = { taskUpdated: { id: string, kind: string, status: TaskStatus, done: boolean, progress: number, message: string | null, result: unknown, attempts: number, maxAttempts: number, revision: number, createdAt: string, updatedAt: string, startedAt: string | null, completedAt: string | null, error: { message: string, code: string | null, details: unknown } | null } };
+
+export type AwaitTaskQueryVariables = Exact<{
+  id: string | number;
+  after?: number | null | undefined;
+  timeout?: number | null | undefined;
+}>;
+
+
+export type AwaitTaskQuery = { awaitTask: { id: string, kind: string, status: TaskStatus, done: boolean, progress: number, message: string | null, result: unknown, attempts: number, maxAttempts: number, revision: number, createdAt: string, updatedAt: string, startedAt: string | null, completedAt: string | null, error: { message: string, code: string | null, details: unknown } | null } | null };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+export const FollowedTaskFragmentDoc = new TypedDocumentString(`
+    fragment FollowedTask on Task {
+  id
+  kind
+  status
+  done
+  progress
+  message
+  result
+  error {
+    message
+    code
+    details
+  }
+  attempts
+  maxAttempts
+  revision
+  createdAt
+  updatedAt
+  startedAt
+  completedAt
+}
+    `, {"fragmentName":"FollowedTask"}) as unknown as TypedDocumentString<FollowedTaskFragment, unknown>;
+export const FollowTaskDocument = new TypedDocumentString(`
+    subscription FollowTask($id: ID!, $after: Int) {
+  taskUpdated(id: $id, afterRevision: $after) {
+    ...FollowedTask
+  }
+}
+    fragment FollowedTask on Task {
+  id
+  kind
+  status
+  done
+  progress
+  message
+  result
+  error {
+    message
+    code
+    details
+  }
+  attempts
+  maxAttempts
+  revision
+  createdAt
+  updatedAt
+  startedAt
+  completedAt
+}`) as unknown as TypedDocumentString<FollowTaskSubscription, FollowTaskSubscriptionVariables>;
+export const AwaitTaskDocument = new TypedDocumentString(`
+    query AwaitTask($id: ID!, $after: Int, $timeout: Float) {
+  awaitTask(id: $id, afterRevision: $after, timeout: $timeout) {
+    ...FollowedTask
+  }
+}
+    fragment FollowedTask on Task {
+  id
+  kind
+  status
+  done
+  progress
+  message
+  result
+  error {
+    message
+    code
+    details
+  }
+  attempts
+  maxAttempts
+  revision
+  createdAt
+  updatedAt
+  startedAt
+  completedAt
+}`) as unknown as TypedDocumentString<AwaitTaskQuery, AwaitTaskQueryVariables>;
