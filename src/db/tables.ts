@@ -6,6 +6,8 @@ export const tasks = sqliteTable(
   'tasks',
   {
     id: text('id').primaryKey(),
+    /** Creation order, strictly increasing (timestamps tie within a millisecond). */
+    seq: integer('seq').notNull(),
     tenant: text('tenant').notNull(),
     kind: text('kind').notNull(),
     status: text('status', { enum: ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] }).notNull(),
@@ -27,11 +29,12 @@ export const tasks = sqliteTable(
     completedAt: integer('completed_at'),
   },
   (t) => [
+    uniqueIndex('tasks_seq_uq').on(t.seq),
     uniqueIndex('tasks_idempotency_key_uq').on(t.tenant, t.idempotencyKey),
-    index('tasks_claim_idx').on(t.tenant, t.status, t.kind, t.createdAt, t.id),
-    index('tasks_status_created_idx').on(t.tenant, t.status, t.createdAt, t.id),
-    index('tasks_kind_created_idx').on(t.tenant, t.kind, t.createdAt, t.id),
-    index('tasks_created_idx').on(t.tenant, t.createdAt, t.id),
+    index('tasks_claim_idx').on(t.tenant, t.status, t.kind, t.seq),
+    index('tasks_status_seq_idx').on(t.tenant, t.status, t.seq),
+    index('tasks_kind_seq_idx').on(t.tenant, t.kind, t.seq),
+    index('tasks_tenant_seq_idx').on(t.tenant, t.seq),
     index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
   ],

@@ -188,8 +188,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
           },
           clock(),
         );
-        repo.insert(task);
-        return task;
+        return repo.insert(task);
       });
     },
 
@@ -417,15 +416,11 @@ function checkPayload(field: string, value: unknown, maxBytes: number): void {
 }
 
 function encodeCursor(task: Task): string {
-  return Buffer.from(JSON.stringify([task.createdAt.getTime(), task.id])).toString('base64url');
+  return Buffer.from(`seq:${task.seq}`).toString('base64url');
 }
 
 function decodeCursor(cursor: string): ListPosition {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
-  } catch {
-    // fall through to the error below
-  }
+  const match = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (match) return { seq: Number(match[1]) };
   throw badInput('after is not a cursor from this listing.');
 }

@@ -14,6 +14,8 @@ export interface TaskFailure {
 /** One task as stored and as published: every event carries the whole row. */
 export interface Task {
   id: string;
+  /** Creation order, assigned by storage on insert (0 before). */
+  seq: number;
   tenant: string;
   kind: string;
   status: TaskStatus;
@@ -57,6 +59,7 @@ export function createTask(spec: NewTask, now: Date): Task {
   }
   return {
     ...spec,
+    seq: 0,
     status: 'QUEUED',
     progress: 0,
     message: null,

@@ -91,6 +91,17 @@ describe('writes', () => {
     expect(await ctx.tasks.claim(me, { kinds: ['b', 'c'], workerId: 'w', leaseSeconds: 5 })).toBeNull();
   });
 
+  it('tasks created in the same millisecond keep their order: claimed oldest first, listed newest first', async () => {
+    const now = new Date('2026-11-05T10:00:00.000Z');
+    ctx = createTestService({ clock: () => now });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await ctx.tasks.create(me, { kind: 'same-ms', maxAttempts: 1 })).id);
+    expect((await ctx.tasks.list(me, { first: 20 })).tasks.map((t) => t.id)).toEqual([...ids].reverse());
+    const claimed: string[] = [];
+    for (let i = 0; i < 20; i++) claimed.push((await ctx.tasks.claim(me, { workerId: 'w', leaseSeconds: 5 }))!.id);
+    expect(claimed).toEqual(ids);
+  });
+
   it('refuses oversized input and result', async () => {
     ctx = createTestService({ limits: { maxPayloadBytes: 100 } });
     expect(await codeOf(ctx.tasks.create(me, { kind: 'x', input: 'y'.repeat(200), maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
