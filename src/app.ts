@@ -107,6 +107,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
     maxPayloadBytes: config.maxBodyBytes,
     initTimeoutMs: config.wsInitTimeoutMs,
+    keepAliveMs: config.wsKeepAliveMs,
   });
   const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount, walBytes: database.walBytes });
 

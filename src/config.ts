@@ -39,6 +39,8 @@ export interface Config {
   maxConnections: number;
   /** How long a WebSocket may take to send `connection_init` before it is closed with 4408. @default 3000 // ms */
   wsInitTimeoutMs: number;
+  /** Ping interval on idle WebSockets (a dead peer is dropped after two). @default 30000 // ms */
+  wsKeepAliveMs: number;
   /** @default 10000 // ms */
   shutdownGraceMs: number;
   /** Per-operation limits (graphql-armor). @default { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 5000, maxDirectives: 50 } */
@@ -79,6 +81,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxSubscriptionsPerConnection: int(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 1e6),
     maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1e7),
     wsInitTimeoutMs: int(env, 'WS_INIT_TIMEOUT_MS', 3_000, 1, 600_000),
+    wsKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 30_000, 1_000, 3_600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     operationLimits: Object.freeze({
       maxDepth: int(env, 'MAX_QUERY_DEPTH', 10, 1, 1000),

@@ -22,6 +22,8 @@ export interface WebSocketOptions {
   maxPayloadBytes: number;
   /** Time allowed for `connection_init`, in ms; after it the socket closes with 4408. */
   initTimeoutMs: number;
+  /** Ping interval, in ms: each ping wakes the process once per socket, so not too often. */
+  keepAliveMs: number;
 }
 
 interface Connection {
@@ -44,6 +46,7 @@ export function attachWebSockets({
   maxSubscriptionsPerConnection,
   maxPayloadBytes,
   initTimeoutMs,
+  keepAliveMs,
 }: WebSocketOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const sharedSubscribe = createSharedSubscribe(finishResult);
@@ -132,6 +135,7 @@ export function attachWebSockets({
       },
     },
     wss,
+    keepAliveMs,
   );
 
   return {
