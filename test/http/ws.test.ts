@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { OPEN_PRINCIPAL } from '../../src/tasks/principal.js';
 import { useApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
 
@@ -110,6 +111,29 @@ describe('queries and long-polls over graphql-ws', () => {
       expect(raw.messages.filter((m) => m.id === 'live' && m.type === 'next').map((m) => m.payload.data.taskUpdated.progress)).toEqual([0, 50]);
     });
     expect(raw.socket.readyState).toBe(raw.socket.OPEN);
+    raw.socket.close();
+    await raw.closed;
+  });
+});
+
+describe('a subscriber that never reads', () => {
+  it('5,000 updates while its socket is paused: conflated, no crash, the final state delivered', async () => {
+    const id = await runningTask();
+    const raw = await rawSocket(t.wsUrl);
+    raw.send({ type: 'connection_init' });
+    await vi.waitFor(() => expect(raw.messages).toContainEqual({ type: 'connection_ack' }));
+    raw.send({ id: 's', type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
+    await vi.waitFor(() => expect(raw.messages.some((m) => m.type === 'next')).toBe(true));
+    raw.socket.pause();
+    for (let i = 1; i <= 5_000; i++) await t.app.tasks.reportProgress(OPEN_PRINCIPAL, { id, progress: i % 100 });
+    await t.app.tasks.complete(OPEN_PRINCIPAL, { id, result: 'done' });
+    raw.socket.resume();
+    await vi.waitFor(() => expect(raw.messages.at(-1)).toEqual({ id: 's', type: 'complete' }), { timeout: 10_000 });
+    const revisions = raw.messages.filter((m) => m.type === 'next').map((m) => m.payload.data.taskUpdated.revision);
+    expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+    expect(new Set(revisions).size).toBe(revisions.length);
+    expect(revisions.at(-1)).toBe(5_003);
+    expect(revisions.length).toBeLessThan(5_003);
     raw.socket.close();
     await raw.closed;
   });
