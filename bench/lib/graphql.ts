@@ -1,0 +1,49 @@
+import type { RequestTemplate } from './raw-http.js';
+
+/** Runs one GraphQL operation over HTTP POST; throws on an HTTP or GraphQL error. */
+export async function gql<T = unknown>(baseUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  const parsed = JSON.parse(text) as { data?: T; errors?: unknown[] };
+  if (!response.ok || parsed.errors) throw new Error(`GraphQL ${response.status}: ${text.slice(0, 500)}`);
+  return parsed.data as T;
+}
+
+/** The raw body of one GraphQL POST, as the server sends it. */
+export async function gqlRaw(baseUrl: string, body: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await response.text();
+  if (!response.ok || text.includes('"errors"')) throw new Error(`GraphQL ${response.status}: ${text.slice(0, 500)}`);
+  return text;
+}
+
+/** The value of one gauge or counter (without labels) on the server's /metrics. */
+export async function metric(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  if (!match) throw new Error(`${name} is not on /metrics`);
+  return Number(match[1]);
+}
+
+/** A JSON POST /graphql request for `query` with `variables` (placeholders allowed in strings). */
+export function graphqlPost(query: string, variables: Record<string, unknown> = {}): RequestTemplate {
+  return {
+    method: 'POST',
+    path: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  };
+}
+
+/** A GET /graphql?query=…&variables=… request (no placeholders: they would be URL-encoded); Yoga's CSRF prevention wants the extra header. */
+export function graphqlGet(query: string, variables: Record<string, unknown> = {}): RequestTemplate {
+  const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+  return { method: 'GET', path: `/graphql?${search}`, headers: { 'x-graphql-yoga-csrf': '1' } };
+}
+
+/** The task fields every scenario reads back: enough to see state, revision and commit time. */
+export const TASK_FIELDS = 'id status progress message revision done updatedAt';

@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time a process has used so far, over all its live threads, in nanoseconds
+ * (`/proc/<pid>/task/<tid>/schedstat`, first field: ns on a CPU). Reading it costs the
+ * measured process nothing, unlike scraping its /metrics.
+ */
+export function cpuTimeNs(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return total;
+}
+
+/** Resident set size of a process, in bytes (`VmRSS` in `/proc/<pid>/status`). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+export interface CpuUse<T> {
+  result: T;
+  /** CPU time the process used while `work` ran, in ns. */
+  cpuNs: number;
+  /** Wall time `work` took, in ms. */
+  wallMs: number;
+}
+
+/** Runs `work` and reports how much CPU process `pid` used meanwhile. */
+export async function measureCpu<T>(pid: number, work: () => Promise<T>): Promise<CpuUse<T>> {
+  const cpuBefore = cpuTimeNs(pid);
+  const wallBefore = performance.now();
+  const result = await work();
+  return { result, cpuNs: cpuTimeNs(pid) - cpuBefore, wallMs: performance.now() - wallBefore };
+}
+
+/** Share of one core a process used over `wallMs`, in percent. */
+export function percentOfCore(cpuNs: number, wallMs: number): number {
+  return (cpuNs / 1e6 / wallMs) * 100;
+}

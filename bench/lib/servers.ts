@@ -1,0 +1,144 @@
+import { mkdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { sleep } from './clock.js';
+import { awaitLine, spawnTracked, stopProcess } from './processes.js';
+
+/** A server under test or a baseline server, running as its own process on 127.0.0.1. */
+export interface Server {
+  pid: number;
+  /** `http://127.0.0.1:<port>`, without a path. */
+  url: string;
+  port: number;
+  /** `ws://127.0.0.1:<port>/graphql`. */
+  wsUrl: string;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * The API's environment for benchmarks: every client is 127.0.0.1, so the per-client and
+ * connection caps are raised out of the way; long-polls may last 10 minutes; no API keys.
+ */
+export const BENCH_API_ENV: Readonly<Record<string, string>> = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  API_KEYS: '',
+  MAX_WAITERS: '100000',
+  MAX_WAITERS_PER_CLIENT: '100000',
+  MAX_CONNECTIONS: '100000',
+  AWAIT_TIMEOUT_MAX_SECONDS: '600',
+  SHUTDOWN_GRACE_MS: '1000',
+};
+
+function environment(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
+  delete env.API_KEYS_FILE;
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+/** Parses a JSON log line and returns the URL it announces when its `msg` is `readyMessage`. */
+function listeningUrl(readyMessage: string) {
+  return (line: string): string | undefined => {
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+      return entry.msg === readyMessage && typeof entry.url === 'string' ? entry.url : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+async function startNodeServer(args: string[], env: Record<string, string>, readyMessage: string, stdin: 'ignore' | 'pipe'): Promise<Server> {
+  const child = spawnTracked(process.execPath, args, { env: environment(env), stdio: [stdin, 'pipe', 'pipe'] });
+  try {
+    const announced = await awaitLine(child, listeningUrl(readyMessage), READY_TIMEOUT_MS);
+    const url = new URL(announced);
+    return {
+      pid: child.pid!,
+      url: url.origin,
+      port: Number(url.port),
+      wsUrl: `ws://${url.host}/graphql`,
+      stop: () => stopProcess(child),
+    };
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+}
+
+/**
+ * Starts the real server (`node --import tsx src/main.ts`) on a free port with
+ * `BENCH_API_ENV` plus `env` (at least DATABASE_URL), and resolves once it listens.
+ * `nodeArgs` go to node itself (e.g. `--cpu-prof`).
+ */
+export function startApiServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
+  return startNodeServer([...nodeArgs, '--import', 'tsx', 'src/main.ts'], { ...BENCH_API_ENV, ...env }, 'task status API listening', 'ignore');
+}
+
+/**
+ * Starts `bench/baselines/<script>`, which logs `{"msg":"listening","url":…}` once it
+ * listens and exits when its stdin (a pipe from this process) closes.
+ */
+export function startBaseline(script: string, env: Record<string, string> = {}): Promise<Server> {
+  return startNodeServer(['--import', 'tsx', `bench/baselines/${script}`], { HOST: '127.0.0.1', PORT: '0', ...env }, 'listening', 'pipe');
+}
+
+/** A port nothing listens on right now (for redis-server, which cannot pick its own). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RedisServer {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts Debian's redis-server on 127.0.0.1 and a free port, without persistence, working in `dir`. */
+export async function startRedis(dir: string): Promise<RedisServer> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const child = spawnTracked('/usr/bin/redis-server', [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--dir', dir,
+    '--logfile', join(dir, 'redis.log'),
+    '--daemonize', 'no',
+  ]);
+  try {
+    await waitForPort(port, READY_TIMEOUT_MS);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+  return { port, pid: child.pid!, stop: () => stopProcess(child) };
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}

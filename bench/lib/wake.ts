@@ -1,0 +1,133 @@
+import type { LongPollResults } from '../load/long-polls.js';
+import type { WriteResults } from '../load/writer.js';
+import { splitEvenly } from './arrays.js';
+import { sleep, waitUntil } from './clock.js';
+import { measureCpu, percentOfCore } from './procfs.js';
+import { quiesce } from './quiesce.js';
+import type { LoadProcess } from './processes.js';
+import type { RequestTemplate } from './raw-http.js';
+import type { Server } from './servers.js';
+import { percentile } from './stats.js';
+
+/** A server that holds long-polls and can complete their tasks. */
+export interface LongPollTarget {
+  server: Server;
+  /** The long-poll for `@@id@@`. */
+  wait: RequestTemplate;
+  /** The request that completes `@@id@@`. */
+  complete: RequestTemplate;
+  /** How many long-polls the server holds now. */
+  held(): Promise<number>;
+}
+
+/** How `WakeRound`'s latencies are defined, for the report. */
+export const COMMIT_TO_RESPONSE_NOTE =
+  'commit→response = arrival − max(updatedAt, send): updatedAt is the server clock in whole ms, read just before the transaction, ' +
+  'and send is when the completing mutation left the client. Both are at or before the commit, so this is an upper bound: it ' +
+  'overstates by the time from the later of the two to the commit (the transaction itself, and up to 1 ms of clock rounding ' +
+  'when the mutation reaches the clock read within the ms it was sent). send→response is the client-side figure, from just ' +
+  'before sending the completing mutation.';
+
+/** One round: every waiter held, then every task completed at a fixed rate. */
+export interface WakeRound {
+  /**
+   * Per answered waiter, in ms: arrival − max(updatedAt, sent), where updatedAt is the
+   * server's commit timestamp (whole ms, read just before the transaction) and sent is when
+   * the completing request left the client. Both are ≤ the commit, so this is an upper bound
+   * of commit → response.
+   */
+  commitToResponseMs: number[];
+  /** Per answered waiter: arrival − when the completing request was sent, in ms. */
+  sendToResponseMs: number[];
+  /** Per answered waiter: arrival − updatedAt alone (whole-ms server clock), in ms. */
+  updatedToResponseMs: number[];
+  /** Waiters with no answer saying the task is done. */
+  lost: number;
+  /** Completing requests that failed. */
+  completionFailures: number;
+  /** Server CPU while the waiters were held and nothing happened, in % of a core (NaN if not measured). */
+  idleCpuPercent: number;
+  /** Server CPU from the first completion to the last answer, in % of a core (all threads): near or above 100 means it was saturated. */
+  busyCpuPercent: number;
+}
+
+export interface WakeOptions {
+  /** Processes running bench/load/long-polls.ts; the waiters are spread over them. */
+  holders: LoadProcess[];
+  /** A process running bench/load/writer.ts. */
+  writer: LoadProcess;
+  /** Completions per second. */
+  ratePerSecond: number;
+  /** Idle CPU window once every waiter is held, in s (0: skip). */
+  idleSeconds: number;
+}
+
+const HOLD_TIMEOUT_MS = 120_000;
+/** How long answers may trail the last completion. */
+const ANSWER_GRACE_MS = 10_000;
+
+/**
+ * Once every child process is quiet, holds one long-poll per id, optionally measures idle
+ * CPU, then completes every task at the rate and times each answer.
+ */
+export async function wakeRound(target: LongPollTarget, ids: string[], { holders, writer, ratePerSecond, idleSeconds }: WakeOptions): Promise<WakeRound> {
+  await quiesce();
+  const slices = splitEvenly(ids, holders.length);
+  await Promise.all(slices.map((slice, k) => holders[k]!.call('hold', { port: target.server.port, template: target.wait, ids: slice })));
+  await waitUntil(async () => (await target.held()) >= ids.length, { timeoutMs: HOLD_TIMEOUT_MS, intervalMs: 100, what: `${ids.length} held long-polls` });
+  const idleCpuPercent = idleSeconds > 0 ? await idleCpu(target.server.pid, idleSeconds) : NaN;
+  const { result, cpuNs, wallMs } = await measureCpu(target.server.pid, async () => {
+    const writes = await writer.call<WriteResults>('run', { port: target.server.port, template: target.complete, ids, ratePerSecond });
+    const answers = await Promise.all(slices.map((_, k) => holders[k]!.call<LongPollResults>('collect', { timeoutMs: ANSWER_GRACE_MS })));
+    return timings(answers, writes);
+  });
+  return { ...result, idleCpuPercent, busyCpuPercent: percentOfCore(cpuNs, wallMs) };
+}
+
+async function idleCpu(pid: number, seconds: number): Promise<number> {
+  const { cpuNs, wallMs } = await measureCpu(pid, () => sleep(seconds * 1000));
+  return percentOfCore(cpuNs, wallMs);
+}
+
+type Timings = Omit<WakeRound, 'idleCpuPercent' | 'busyCpuPercent'>;
+
+function timings(answers: LongPollResults[], writes: WriteResults): Timings {
+  const round: Timings = {
+    commitToResponseMs: [],
+    sendToResponseMs: [],
+    updatedToResponseMs: [],
+    lost: 0,
+    completionFailures: writes.failed,
+  };
+  let i = 0;
+  for (const { arrivedAt, updatedAt, done } of answers) {
+    for (let k = 0; k < arrivedAt.length; k++, i++) {
+      if (!done[k]) {
+        round.lost++;
+        continue;
+      }
+      const sentAt = writes.sentAt[i]!;
+      round.commitToResponseMs.push(arrivedAt[k]! - Math.max(updatedAt[k]!, sentAt));
+      round.sendToResponseMs.push(arrivedAt[k]! - sentAt);
+      round.updatedToResponseMs.push(arrivedAt[k]! - updatedAt[k]!);
+    }
+  }
+  return round;
+}
+
+/** The round's percentiles, for the results file (not every sample). */
+export function summarizeRound(round: WakeRound) {
+  const percentiles = (values: number[]) => {
+    const [p50, p90, p99, max] = [50, 90, 99, 100].map((q) => percentile(values, q));
+    return { p50, p90, p99, max, n: values.length };
+  };
+  return {
+    commitToResponseMs: percentiles(round.commitToResponseMs),
+    sendToResponseMs: percentiles(round.sendToResponseMs),
+    updatedToResponseMs: percentiles(round.updatedToResponseMs),
+    lost: round.lost,
+    completionFailures: round.completionFailures,
+    idleCpuPercent: round.idleCpuPercent,
+    busyCpuPercent: round.busyCpuPercent,
+  };
+}
