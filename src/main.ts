@@ -1,10 +1,10 @@
 import { isIP } from 'node:net';
 import { pino } from 'pino';
 import { createApp, GRAPHQL_PATH } from './app.js';
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { startDemo } from './demo.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = pino({ level: config.logLevel });
 
 if (config.apiKeys.length === 0) {
@@ -51,6 +51,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       },
     );
   });
+}
+
+function loadConfigOrExit() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    pino().fatal(error.message);
+    process.exit(1);
+  }
 }
 
 function isLoopback(host: string): boolean {
