@@ -85,5 +85,3 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     },
   });
 }
-
-export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
