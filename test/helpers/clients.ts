@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { expect } from 'vitest';
 
 /** A real graphql-ws client over a real socket; `close()` disposes it. */
 export function wsClient(url: string, connectionParams?: Record<string, unknown>): Client {
@@ -38,4 +39,12 @@ export async function rawSocket(url: string) {
     socket.once('error', reject);
   });
   return { socket, messages, closed, send: (message: unknown) => socket.send(JSON.stringify(message)) };
+}
+
+/** A raw socket past `connection_init` and its `connection_ack`. */
+export async function ackedSocket(url: string, payload?: Record<string, unknown>) {
+  const raw = await rawSocket(url);
+  raw.send({ type: 'connection_init', payload });
+  await expect.poll(() => raw.messages.some((message) => message.type === 'connection_ack')).toBe(true);
+  return raw;
 }

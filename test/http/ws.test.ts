@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL } from '../../src/tasks/principal.js';
 import { useApp } from '../helpers/app.js';
-import { collect, rawSocket, wsClient } from '../helpers/clients.js';
+import { ackedSocket, collect, wsClient } from '../helpers/clients.js';
 
 const t = useApp();
 
@@ -97,9 +97,7 @@ describe('queries and long-polls over graphql-ws', () => {
 
   it('a syntax error or an invalid operation returns errors without closing the socket', async () => {
     const id = await runningTask();
-    const raw = await rawSocket(t.wsUrl);
-    raw.send({ type: 'connection_init' });
-    await vi.waitFor(() => expect(raw.messages).toContainEqual({ type: 'connection_ack' }));
+    const raw = await ackedSocket(t.wsUrl);
     raw.send({ id: 'live', type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
     raw.send({ id: 'bad1', type: 'subscribe', payload: { query: '{ task(id: ' } });
     raw.send({ id: 'bad2', type: 'subscribe', payload: { query: '{ nope }' } });
@@ -119,9 +117,7 @@ describe('queries and long-polls over graphql-ws', () => {
 describe('a subscriber that never reads', () => {
   it('5,000 updates while its socket is paused: conflated, no crash, the final state delivered', async () => {
     const id = await runningTask();
-    const raw = await rawSocket(t.wsUrl);
-    raw.send({ type: 'connection_init' });
-    await vi.waitFor(() => expect(raw.messages).toContainEqual({ type: 'connection_ack' }));
+    const raw = await ackedSocket(t.wsUrl);
     raw.send({ id: 's', type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
     await vi.waitFor(() => expect(raw.messages.some((m) => m.type === 'next')).toBe(true));
     raw.socket.pause();
