@@ -32,12 +32,23 @@ export interface GraphQLServerOptions {
 }
 
 /**
- * A GraphQL request that a browser would send without a CORS preflight (a GET, or a form or
- * text/plain POST) must carry one of these headers, so another site cannot make a visitor's
- * browser run operations here. JSON POSTs are preflighted and need none; `authorization`
- * counts, since a page cannot add it to a simple request.
+ * A POST that a browser would send without a CORS preflight (a form or text/plain body) must
+ * carry one of these headers, so another site cannot make a visitor's browser run mutations
+ * here. JSON POSTs are preflighted and need none; `authorization` counts, since a page cannot
+ * add it to a simple request.
  */
 const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'graphql-require-preflight', 'apollo-require-preflight', 'authorization'];
+
+/**
+ * Yoga's CSRF prevention for POSTs only. A GET can carry no mutation (Yoga answers 405), and
+ * the contract serves queries and SSE over plain GET, which every query here is safe for.
+ */
+function useCSRFPreventionForPosts(): Plugin {
+  const { onRequestParse } = useCSRFPrevention({ requestHeaders: CSRF_HEADERS });
+  return {
+    onRequestParse: (payload) => (payload.request.method === 'GET' ? undefined : onRequestParse?.(payload)),
+  };
+}
 
 /** Node's request, as graphql-yoga's node adapter passes it in the server context. */
 interface ServerContext {
@@ -56,7 +67,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
   });
   const plugins: Plugin[] = [
     ...(armor.protect().plugins as Plugin[]),
-    useCSRFPrevention({ requestHeaders: CSRF_HEADERS }),
+    useCSRFPreventionForPosts(),
     useVariableErrorCodes(),
   ];
   if (!introspection) plugins.push(useNoIntrospection());
