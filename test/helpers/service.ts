@@ -16,9 +16,12 @@ export const LIMITS: TaskServiceLimits = {
 export function createTestService(options: { limits?: Partial<TaskServiceLimits>; clock?: () => Date; url?: string } = {}) {
   const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
   const repo = createTaskRepository(database.db);
-  const events = createTaskEvents((error) => {
+  // A listener or background job that throws must fail the test, not vanish: rethrown here it
+  // surfaces as an uncaught error, which vitest reports.
+  const rethrow = (error: unknown) => {
     throw error;
-  });
+  };
+  const events = createTaskEvents(rethrow);
   const published: Task[] = [];
   const recorded = {
     ...events,
@@ -27,7 +30,13 @@ export function createTestService(options: { limits?: Partial<TaskServiceLimits>
       events.publish(task);
     },
   };
-  const tasks = createTaskService({ repo, events: recorded, limits: { ...LIMITS, ...options.limits }, clock: options.clock });
+  const tasks = createTaskService({
+    repo,
+    events: recorded,
+    limits: { ...LIMITS, ...options.limits },
+    clock: options.clock,
+    onError: rethrow,
+  });
   return {
     database,
     repo,
