@@ -14,6 +14,7 @@ import { attachWebSockets } from './http/ws.js';
 import { createTaskEvents } from './tasks/events.js';
 import { createTaskRepository } from './tasks/repository.js';
 import { createTaskService } from './tasks/service.js';
+import { createSqliteTaskStore } from './tasks/sqlite-store.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const WAL_CHECK_INTERVAL_MS = 10_000;
@@ -34,10 +35,10 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     intervalMs: WAL_CHECK_INTERVAL_MS,
     onStarved: (walBytes) => log.warn({ walBytes }, 'the SQLite WAL is over its limit and a reader keeps it from being reset'),
   });
-  const repo = createTaskRepository(database.db);
+  const store = createSqliteTaskStore(createTaskRepository(database.db));
   const events = createTaskEvents((error) => log.error({ err: error }, 'a task listener threw'));
   const tasks = createTaskService({
-    repo,
+    store,
     events,
     limits: {
       awaitTimeoutMaxSeconds: config.awaitTimeoutMaxSeconds,
@@ -136,6 +137,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
       clearTimeout(force);
       await yoga.dispose();
       walGuard.stop();
+      store.flush();
       database.close();
     },
   };

@@ -2,17 +2,16 @@
  * Group commit: the writes that arrive within one turn of the event loop share one
  * transaction, so one fsync makes all of them durable. Each write runs in a savepoint of its
  * own, so a refused write rolls back alone; every caller is answered only after the shared
- * commit, and `committed` callbacks (publishing the new rows) run in commit order.
+ * commit, in commit order.
  */
 export interface GroupCommitter {
-  run<T>(work: () => T, committed?: (value: T) => void): Promise<T>;
+  run<T>(work: () => T): Promise<T>;
   /** Commits what is queued now, synchronously (shutdown). */
   flush(): void;
 }
 
 interface Pending {
   work: () => unknown;
-  committed?: (value: unknown) => void;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -20,10 +19,7 @@ interface Pending {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** `transaction` must nest: an inner call is a savepoint of the outer one (better-sqlite3's do). */
-export function createGroupCommitter(
-  transaction: <T>(work: () => T) => T,
-  onCallbackError: (error: unknown) => void,
-): GroupCommitter {
+export function createGroupCommitter(transaction: <T>(work: () => T) => T): GroupCommitter {
   let queue: Pending[] = [];
   let scheduled: NodeJS.Immediate | null = null;
 
@@ -50,20 +46,15 @@ export function createGroupCommitter(
     }
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
-      if (!outcome.ok) return item.reject(outcome.error);
-      try {
-        item.committed?.(outcome.value);
-      } catch (error) {
-        onCallbackError(error);
-      }
-      item.resolve(outcome.value);
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
     });
   }
 
   return {
-    run<T>(work: () => T, committed?: (value: T) => void): Promise<T> {
+    run<T>(work: () => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ work, committed: committed as Pending['committed'], resolve: resolve as Pending['resolve'], reject });
+        queue.push({ work, resolve: resolve as Pending['resolve'], reject });
         scheduled ??= setImmediate(flush);
       });
     },

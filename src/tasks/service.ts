@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { badInput, notFound, resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
-import { createGroupCommitter } from './group-commit.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
-import type { ListPosition, TaskRepository } from './repository.js';
+import type { ListPosition, TaskStore } from './store.js';
 import { createTaskStream, type TaskStream } from './stream.js';
 import * as machine from './task.js';
 import { isFinal, type Task, type TaskStatus } from './task.js';
@@ -22,7 +21,7 @@ export interface TaskServiceLimits {
 }
 
 export interface TaskServiceDeps {
-  repo: TaskRepository;
+  store: TaskStore;
   events: TaskEvents;
   limits: TaskServiceLimits;
   /** @default () => new Date() */
@@ -56,39 +55,43 @@ const RETENTION_BATCH = 1_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
 /**
- * The task service: every write is one synchronous transaction (a savepoint in a group
- * commit) whose new row is published only after it commits; reads and waits go through here
- * for every transport.
+ * The task service: every write is one transaction in the store whose new row is published
+ * only after it commits; reads and waits go through here for every transport.
  */
-export function createTaskService({ repo, events, limits, clock = () => new Date(), onError = () => {} }: TaskServiceDeps) {
+export function createTaskService({ store, events, limits, clock = () => new Date(), onError = () => {} }: TaskServiceDeps) {
   const waiters = new Set<() => void>();
   const waitersByClient = new Map<string, number>();
   const streams = new Set<TaskStream>();
-  const commits = createGroupCommitter(repo.transaction, (error) => onError(error, 'after commit'));
   let closed = false;
 
   const leaseTimer = createWakeTimer(
-    () => {
-      expireLeases();
-      return repo.nextLeaseExpiry();
+    async () => {
+      await expireLeases();
+      return store.nextLeaseExpiry();
     },
     clock,
     onError,
   );
-  leaseTimer.at(repo.nextLeaseExpiry());
-  const retention = setInterval(() => guard(purgeExpired, 'retention'), RETENTION_INTERVAL_MS).unref();
+  void guard(async () => leaseTimer.at(await store.nextLeaseExpiry()), 'lease expiry');
+  // Retention, and a fresh look at the earliest lease: another instance may have granted it.
+  const housekeeping = setInterval(() => {
+    void guard(purgeExpired, 'retention');
+    void guard(async () => leaseTimer.at(await store.nextLeaseExpiry()), 'lease expiry');
+  }, RETENTION_INTERVAL_MS).unref();
 
-  function guard(work: () => unknown, context: string) {
+  async function guard(work: () => Promise<unknown>, context: string): Promise<void> {
     try {
-      work();
+      await work();
     } catch (error) {
       onError(error, context);
     }
   }
 
-  function visible(principal: Principal, id: string): Task | null {
-    if (id.length === 0 || id.length > MAX_NAME_LENGTH) return null;
-    const task = repo.get(id);
+  const isValidId = (id: string) => id.length > 0 && id.length <= MAX_NAME_LENGTH;
+
+  async function visible(principal: Principal, id: string): Promise<Task | null> {
+    if (!isValidId(id)) return null;
+    const task = await store.get(id);
     return task && canSee(principal, task) ? task : null;
   }
 
@@ -99,38 +102,30 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
     if (after.leaseExpiresAt) leaseTimer.at(after.leaseExpiresAt.getTime());
   }
 
-  /** Applies `change` to one task in a (group-committed) transaction; publishes the row once committed. */
+  /** Applies `change` to one task in a transaction; publishes the row once committed. */
   async function write(principal: Principal, id: string, change: (task: Task, now: Date) => Task): Promise<Task> {
     assertOpen();
-    const [, after] = await commits.run(
-      () => {
-        const task = visible(principal, id);
-        if (!task) throw notFound(id);
-        const next = change(task, clock());
-        if (next !== task) repo.save(next);
-        return [task, next] as const;
-      },
-      ([before, next]) => committed(before, next),
-    );
+    if (!isValidId(id)) throw notFound(id);
+    const { before, after } = await store.update(id, (task) => {
+      if (!task || !canSee(principal, task)) throw notFound(id);
+      return change(task, clock());
+    });
+    committed(before, after);
     return after;
   }
 
-  function expireLeases(): void {
+  async function expireLeases(): Promise<void> {
     const now = clock();
     for (;;) {
-      const expired = repo.transaction(() => {
-        const batch = repo.expiredLeases(now.getTime(), LEASE_BATCH).map((task) => machine.expireLease(task, now));
-        batch.forEach(repo.save);
-        return batch;
-      });
+      const expired = await store.expireLeases(now.getTime(), LEASE_BATCH, (task) => machine.expireLease(task, now));
       expired.forEach(events.publish);
       if (expired.length < LEASE_BATCH) return;
     }
   }
 
-  function purgeExpired(): void {
+  async function purgeExpired(): Promise<void> {
     const before = clock().getTime() - limits.retentionHours * 3_600_000;
-    while (repo.deleteFinishedBefore(before, RETENTION_BATCH) === RETENTION_BATCH);
+    while ((await store.deleteFinishedBefore(before, RETENTION_BATCH)) === RETENTION_BATCH);
   }
 
   function assertOpen() {
@@ -162,7 +157,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
         throw badInput(`first must be an integer from 0 to ${MAX_PAGE_SIZE}.`);
       }
-      const rows = repo.list({ tenant: principal.tenant, status, kind, after: after ? decodeCursor(after) : null, limit: first + 1 });
+      const rows = await store.list({ tenant: principal.tenant, status, kind, after: after ? decodeCursor(after) : null, limit: first + 1 });
       return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: encodeCursor };
     },
 
@@ -174,22 +169,18 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       checkName('kind', spec.kind);
       if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
       checkPayload('input', spec.input, limits.maxPayloadBytes);
-      return commits.run(() => {
-        const existing = spec.idempotencyKey ? repo.findByIdempotencyKey(principal.tenant, spec.idempotencyKey) : null;
-        if (existing) return existing;
-        const task = machine.createTask(
-          {
-            id: newTaskId(),
-            tenant: principal.tenant,
-            kind: spec.kind,
-            input: spec.input ?? null,
-            idempotencyKey: spec.idempotencyKey ?? null,
-            maxAttempts: spec.maxAttempts,
-          },
-          clock(),
-        );
-        return repo.insert(task);
-      });
+      const task = machine.createTask(
+        {
+          id: newTaskId(),
+          tenant: principal.tenant,
+          kind: spec.kind,
+          input: spec.input ?? null,
+          idempotencyKey: spec.idempotencyKey ?? null,
+          maxAttempts: spec.maxAttempts,
+        },
+        clock(),
+      );
+      return store.create(task);
     },
 
     /**
@@ -204,16 +195,9 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       assertWorker(principal);
       checkName('workerId', workerId);
       machine.checkLeaseSeconds(leaseSeconds);
-      return commits.run(
-        () => {
-          const task = repo.oldestQueued(principal.tenant, kinds ?? null);
-          if (!task) return null;
-          const next = machine.claim(task, workerId, leaseSeconds, clock());
-          repo.save(next);
-          return next;
-        },
-        (claimed) => committed(null, claimed),
-      );
+      const claimed = await store.claim(principal.tenant, kinds ?? null, (task) => machine.claim(task, workerId, leaseSeconds, clock()));
+      committed(null, claimed);
+      return claimed;
     },
 
     async heartbeat(principal: Principal, { id, workerId, leaseSeconds }: { id: string; workerId: string; leaseSeconds: number }) {
@@ -267,16 +251,17 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
     async awaitTask(principal: Principal, { id, timeoutSeconds, afterRevision, signal, client = '' }: AwaitOptions) {
       const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
       const isAnswer = (task: Task) => isFinal(task.status) || (afterRevision != null && task.revision > afterRevision);
-      let latest: Task | null = null;
+      let latest = null as Task | null;
       let wake: (() => void) | null = null;
       const unsubscribe = events.subscribe(id, (task) => {
+        if (latest && task.revision <= latest.revision) return;
         latest = task;
         if (isAnswer(task)) wake?.();
       });
       try {
-        const current = visible(principal, id);
+        const current = await visible(principal, id);
         if (!current) return null;
-        latest ??= current;
+        if (!latest || current.revision > latest.revision) latest = current;
         if (isAnswer(latest) || timeoutMs === 0 || signal?.aborted || closed) return latest;
         const releaseSlot = admitWaiter(client);
         let timer: NodeJS.Timeout | undefined;
@@ -315,7 +300,7 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
       });
       unsubscribe = events.subscribe(id, stream.offer);
       streams.add(stream);
-      const current = visible(principal, id);
+      const current = await visible(principal, id);
       if (!current) {
         await stream.return!();
         throw notFound(id);
@@ -328,6 +313,9 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
     /** Sends expired leases back to the queue (or to FAILED); runs on its own timer too. */
     expireLeases,
 
+    /** A lease granted elsewhere (another instance) ends at `time` (epoch ms): expire it then if it is still held. */
+    noteLeaseExpiry: (time: number) => leaseTimer.at(time),
+
     /** Deletes finished tasks past the retention period; runs on its own timer too. */
     purgeExpired,
 
@@ -336,9 +324,8 @@ export function createTaskService({ repo, events, limits, clock = () => new Date
     /** Answers every held long-poll with its latest state, ends every stream, stops timers. */
     close(): void {
       closed = true;
-      commits.flush();
       leaseTimer.stop();
-      clearInterval(retention);
+      clearInterval(housekeeping);
       for (const wake of [...waiters]) wake();
       for (const stream of [...streams]) stream.end();
     },
@@ -352,7 +339,7 @@ export type TaskService = ReturnType<typeof createTaskService>;
  * next time it is wanted (or null); no timer is left running while nothing is due.
  */
 function createWakeTimer(
-  run: () => number | null,
+  run: () => Promise<number | null>,
   clock: () => Date,
   onError: (error: unknown, context: string) => void,
 ) {
@@ -367,12 +354,12 @@ function createWakeTimer(
     timer = setTimeout(fire, Math.max(0, time - clock().getTime())).unref();
   }
 
-  function fire(): void {
+  async function fire(): Promise<void> {
     dueAt = Infinity;
     timer = undefined;
     let next: number | null = null;
     try {
-      next = run();
+      next = await run();
     } catch (error) {
       onError(error, 'lease expiry');
       next = clock().getTime() + 1_000;

@@ -2,6 +2,7 @@ import { openDb } from '../../src/db/client.js';
 import { createTaskEvents } from '../../src/tasks/events.js';
 import { createTaskRepository } from '../../src/tasks/repository.js';
 import { createTaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
+import { createSqliteTaskStore } from '../../src/tasks/sqlite-store.js';
 import type { Task } from '../../src/tasks/task.js';
 
 export const LIMITS: TaskServiceLimits = {
@@ -16,6 +17,7 @@ export const LIMITS: TaskServiceLimits = {
 export function createTestService(options: { limits?: Partial<TaskServiceLimits>; clock?: () => Date; url?: string } = {}) {
   const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
   const repo = createTaskRepository(database.db);
+  const store = createSqliteTaskStore(repo);
   // A listener or background job that throws must fail the test, not vanish: rethrown here it
   // surfaces as an uncaught error, which vitest reports.
   const rethrow = (error: unknown) => {
@@ -31,7 +33,7 @@ export function createTestService(options: { limits?: Partial<TaskServiceLimits>
     },
   };
   const tasks = createTaskService({
-    repo,
+    store,
     events: recorded,
     limits: { ...LIMITS, ...options.limits },
     clock: options.clock,
@@ -40,11 +42,13 @@ export function createTestService(options: { limits?: Partial<TaskServiceLimits>
   return {
     database,
     repo,
+    store,
     events,
     tasks,
     published,
     close() {
       tasks.close();
+      store.flush();
       database.close();
     },
   };

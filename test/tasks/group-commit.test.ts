@@ -26,9 +26,7 @@ describe('group commit', () => {
       }
     };
     // The service captured the repository's function at creation; count through a fresh committer.
-    const commits = createGroupCommitter(ctx.repo.transaction, (error) => {
-      throw error;
-    });
+    const commits = createGroupCommitter(ctx.repo.transaction);
     const results = await Promise.allSettled([
       commits.run(() => ctx.repo.save({ ...ctx.repo.get(ids[0]!)!, progress: 10, revision: 3 })),
       commits.run(() => {

@@ -199,10 +199,10 @@ describe('awaitTask', () => {
   it('a change committed between arrival and wait still ends the wait (listen, then read)', async () => {
     ctx = createTestService();
     const task = await runningTask();
-    const realGet = ctx.repo.get;
-    ctx.repo.get = (id) => {
-      const before = realGet(id);
-      ctx.repo.get = realGet;
+    const realGet = ctx.store.get;
+    ctx.store.get = async (id) => {
+      const before = await realGet(id);
+      ctx.store.get = realGet;
       void ctx.tasks.complete(me, { id, result: 'raced' });
       return before;
     };

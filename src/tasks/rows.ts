@@ -1,0 +1,76 @@
+import type { TaskRow } from '../db/tables.js';
+import type { Task, TaskFailure } from './task.js';
+
+/** How a task is stored: times as epoch milliseconds, JSON values as text. Shared by both engines. */
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+const ms = (date: Date | null): number | null => (date ? date.getTime() : null);
+const date = (value: number | null): Date | null => (value === null ? null : new Date(value));
+
+/**
+ * The columns a task changes after creation. A save writes only these, so a progress report
+ * does not serialize the task's `input` (up to MAX_PAYLOAD_BYTES) again.
+ */
+export const MUTABLE_COLUMNS = [
+  'status',
+  'progress',
+  'message',
+  'result',
+  'error',
+  'attempts',
+  'revision',
+  'workerId',
+  'leaseSeconds',
+  'leaseExpiresAt',
+  'updatedAt',
+  'startedAt',
+  'completedAt',
+] as const satisfies readonly (keyof TaskRow)[];
+
+export function toChanges(task: Task): Pick<TaskRow, (typeof MUTABLE_COLUMNS)[number]> {
+  return {
+    status: task.status,
+    progress: task.progress,
+    message: task.message,
+    result: json(task.result),
+    error: json(task.error),
+    attempts: task.attempts,
+    revision: task.revision,
+    workerId: task.workerId,
+    leaseSeconds: task.leaseSeconds,
+    leaseExpiresAt: ms(task.leaseExpiresAt),
+    updatedAt: task.updatedAt.getTime(),
+    startedAt: ms(task.startedAt),
+    completedAt: ms(task.completedAt),
+  };
+}
+
+export function toRow(task: Task): TaskRow {
+  return {
+    id: task.id,
+    seq: task.seq,
+    tenant: task.tenant,
+    kind: task.kind,
+    input: json(task.input),
+    maxAttempts: task.maxAttempts,
+    idempotencyKey: task.idempotencyKey,
+    createdAt: task.createdAt.getTime(),
+    ...toChanges(task),
+  };
+}
+
+export function fromRow(row: TaskRow): Task {
+  return {
+    ...row,
+    input: parse(row.input),
+    result: parse(row.result),
+    error: parse(row.error) as TaskFailure | null,
+    leaseExpiresAt: date(row.leaseExpiresAt),
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+    startedAt: date(row.startedAt),
+    completedAt: date(row.completedAt),
+  };
+}
+
+export const toTask = (row: TaskRow | undefined): Task | null => (row ? fromRow(row) : null);

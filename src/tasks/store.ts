@@ -1,0 +1,54 @@
+import type { Task, TaskStatus } from './task.js';
+
+/** Where a page of a newest-first listing starts: strictly after this task. */
+export interface ListPosition {
+  seq: number;
+}
+
+export interface ListFilter {
+  tenant: string;
+  status?: TaskStatus | null;
+  kind?: string | null;
+  after?: ListPosition | null;
+  limit: number;
+}
+
+/** A state change decided inside a transaction: return the task unchanged to write nothing, throw to refuse. */
+export type TaskChange = (task: Task) => Task;
+
+/**
+ * Where tasks live, whatever the engine (SQLite or PostgreSQL). Every write is one
+ * transaction that reads the row under a lock, lets the caller's pure `change` decide the
+ * next state, and writes it; each promise resolves only once its transaction is committed
+ * (and durable, as the engine is configured), so a caller publishes only committed rows.
+ */
+export interface TaskStore {
+  get(id: string): Promise<Task | null>;
+  /** The rows of those ids that exist, in no particular order. */
+  getMany(ids: readonly string[]): Promise<Task[]>;
+  list(filter: ListFilter): Promise<Task[]>;
+  /**
+   * Inserts the task, assigning its `seq`; when its tenant already has a task with its
+   * idempotency key, inserts nothing and returns that task.
+   */
+  create(task: Task): Promise<Task>;
+  /**
+   * Reads task `id`, locked against other writers, and saves what `change` returns (it gets
+   * null for an unknown id, and must throw then). Resolves with both states after the commit.
+   */
+  update(id: string, change: (task: Task | null) => Task): Promise<{ before: Task | null; after: Task }>;
+  /**
+   * Claims the oldest QUEUED task of the tenant, of one of `kinds` (any kind when null or
+   * empty), skipping tasks that another transaction holds; null when none is free.
+   */
+  claim(tenant: string, kinds: readonly string[] | null, change: TaskChange): Promise<Task | null>;
+  /**
+   * Applies `change` to up to `limit` RUNNING tasks whose lease ended at or before `now`
+   * (epoch ms) and returns the new rows. Safe while other instances do the same.
+   */
+  expireLeases(now: number, limit: number, change: TaskChange): Promise<Task[]>;
+  /** The earliest lease end among running tasks, in epoch ms. */
+  nextLeaseExpiry(): Promise<number | null>;
+  /** Deletes up to `limit` tasks that reached a final state before `before`; returns how many. */
+  deleteFinishedBefore(before: number, limit: number): Promise<number>;
+}
