@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // A throwaway PostgreSQL server for the suites that need one (or TEST_POSTGRES_URL).
+    globalSetup: ['test/setup/postgres.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
