@@ -1,44 +1,34 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
-import { openDb } from './db/client.js';
-import { startWalGuard } from './db/wal-guard.js';
+import { openStorage } from './db/storage.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
 import { BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
 import { createDashboardHandler } from './http/dashboard.js';
+import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
 import { createMetrics } from './http/metrics.js';
 import { sendJson } from './http/respond.js';
 import { createRestHandler, REST_PREFIX } from './http/rest.js';
 import { attachWebSockets } from './http/ws.js';
 import { createTaskEvents } from './tasks/events.js';
-import { createTaskRepository } from './tasks/repository.js';
 import { createTaskService } from './tasks/service.js';
-import { createSqliteTaskStore } from './tasks/sqlite-store.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const WAL_CHECK_INTERVAL_MS = 10_000;
 
 export interface AppOptions {
   log?: Logger;
 }
 
 /**
- * The composition root: database → repository → events → service → GraphQL, REST,
+ * The composition root: storage (SQLite or PostgreSQL) → events → service → GraphQL, REST,
  * WebSocket, dashboard → one HTTP server. It never listens; `main.ts` (or a test) does.
  */
-export function createApp(config: Readonly<Config>, { log = pino({ level: config.logLevel }) }: AppOptions = {}) {
-  const database = openDb({ url: config.databaseUrl, synchronous: config.sqliteSynchronous });
-  const walGuard = startWalGuard({
-    database,
-    maxBytes: config.walMaxBytes,
-    intervalMs: WAL_CHECK_INTERVAL_MS,
-    onStarved: (walBytes) => log.warn({ walBytes }, 'the SQLite WAL is over its limit and a reader keeps it from being reset'),
-  });
-  const store = createSqliteTaskStore(createTaskRepository(database.db));
+export async function createApp(config: Readonly<Config>, { log = pino({ level: config.logLevel }) }: AppOptions = {}) {
+  const storage = await openStorage(config, log);
   const events = createTaskEvents((error) => log.error({ err: error }, 'a task listener threw'));
   const tasks = createTaskService({
-    store,
+    store: storage.store,
     events,
     limits: {
       awaitTimeoutMaxSeconds: config.awaitTimeoutMaxSeconds,
@@ -49,6 +39,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     },
     onError: (error, context) => log.error({ err: error, context }, 'background task work failed'),
   });
+  await storage.shareEvents(events, tasks.noteLeaseExpiry);
   const authenticate = createAuthenticator(config.apiKeys);
   const yoga = createGraphQLServer({
     tasks,
@@ -68,7 +59,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/readyz') {
-        const ready = !closing && database.isReady();
+        const ready = !closing && (await storage.isReady());
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
       }
       if (url.pathname === '/metrics') {
@@ -82,7 +73,7 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
         const body = await readBody(req, config.maxBodyBytes);
         Object.assign(req, { body: bodyForYoga(body, req.headers['content-type']) });
       }
-      await yoga.handle(req, res, { req });
+      await graphql(req, res, url);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
@@ -110,15 +101,15 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
     initTimeoutMs: config.wsInitTimeoutMs,
     keepAliveMs: config.wsKeepAliveMs,
   });
-  const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount, walBytes: database.walBytes });
+  const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount, walBytes: storage.walBytes });
+  const graphql = createGraphQLHttpHandler({ yoga, endpoint: GRAPHQL_PATH, fastPath: config.graphqlFastPath, registry: metrics });
 
   return {
     server,
     yoga,
     tasks,
     events,
-    database,
-    walGuard,
+    storage,
     log,
     /**
      * Graceful stop: readiness turns 503, held long-polls are answered with the latest state,
@@ -136,11 +127,9 @@ export function createApp(config: Readonly<Config>, { log = pino({ level: config
       await closed;
       clearTimeout(force);
       await yoga.dispose();
-      walGuard.stop();
-      store.flush();
-      database.close();
+      await storage.close();
     },
   };
 }
 
-export type App = ReturnType<typeof createApp>;
+export type App = Awaited<ReturnType<typeof createApp>>;

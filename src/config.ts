@@ -11,8 +11,12 @@ export interface Config {
   port: number;
   /** @default '127.0.0.1' */
   host: string;
-  /** A SQLite file path or `:memory:`. @default './data/tasks.db' */
+  /** A SQLite file path or `:memory:`, or a `postgres://` URL. @default './data/tasks.db' */
   databaseUrl: string;
+  /** PostgreSQL: connections in this instance's pool (plus one that listens for other instances' writes). @default 10 */
+  databasePoolSize: number;
+  /** PostgreSQL: how often watched tasks are re-read, bounding how stale a lost notification can leave one. @default 5000 // ms */
+  eventResyncMs: number;
   /** @default 'FULL' */
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** A WAL larger than this is checkpointed and truncated as soon as readers allow. @default 67108864 // bytes */
@@ -49,6 +53,11 @@ export interface Config {
   graphiql: boolean;
   /** @default true */
   introspection: boolean;
+  /**
+   * Serve plain JSON GraphQL requests through the lean path (`src/http/graphql-fast-path.ts`);
+   * `false` sends every request through `yoga.handle`. @default true
+   */
+  graphqlFastPath: boolean;
   /** @default 'info' */
   logLevel: string;
   /** `DEMO=true` (`npm run demo`): seed demo tasks and run a built-in demo worker. */
@@ -68,6 +77,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || './data/tasks.db',
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 1_000),
+    eventResyncMs: int(env, 'EVENT_RESYNC_MS', 5_000, 100, 3_600_000),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     walMaxBytes: int(env, 'WAL_MAX_BYTES', 64 * 1024 * 1024, 1, 1e12),
     awaitTimeoutMaxSeconds: num(env, 'AWAIT_TIMEOUT_MAX_SECONDS', 60, 0, 86_400),
@@ -92,6 +103,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     graphiql: bool(env, 'GRAPHIQL', true),
     introspection: bool(env, 'INTROSPECTION', true),
+    graphqlFastPath: bool(env, 'GRAPHQL_FAST_PATH', true),
     logLevel: env.LOG_LEVEL || 'info',
     demo: bool(env, 'DEMO', false),
   });

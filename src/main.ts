@@ -15,7 +15,7 @@ if (config.apiKeys.length === 0) {
   log.warn('no API keys are configured: the server runs open, as one tenant');
 }
 
-const app = createApp(config, { log });
+const app = await createApp(config, { log });
 const demo = new AbortController();
 app.server.listen(config.port, config.host, () => {
   const address = app.server.address();

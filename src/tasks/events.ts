@@ -3,12 +3,25 @@ import type { Task } from './task.js';
 export type TaskListener = (task: Task) => void;
 
 export interface TaskEvents {
-  /** Hands the committed row to every listener of its task, synchronously. */
+  /**
+   * Hands the committed row to every listener of its task, synchronously, unless its
+   * listeners already had this revision or a newer one (a change announced twice, or late,
+   * is delivered once, in order).
+   */
   publish(task: Task): void;
   /** Listens to one task's committed changes; returns the function that stops listening. */
   subscribe(id: string, listener: TaskListener): () => void;
   /** How many listeners are registered, over all tasks. */
   listenerCount(): number;
+  /** Whether anyone listens to this task. */
+  isWatched(id: string): boolean;
+  /** Each task someone listens to, with the newest revision published to it (0 before any). */
+  watched(): IterableIterator<[id: string, revision: number]>;
+}
+
+interface Watch {
+  listeners: Set<TaskListener>;
+  revision: number;
 }
 
 /**
@@ -17,14 +30,15 @@ export interface TaskEvents {
  * Listeners must not block: waiters resolve a promise, streams keep only the latest row.
  */
 export function createTaskEvents(onListenerError: (error: unknown) => void = () => {}): TaskEvents {
-  const byTask = new Map<string, Set<TaskListener>>();
+  const byTask = new Map<string, Watch>();
   let count = 0;
 
   return {
     publish(task) {
-      const listeners = byTask.get(task.id);
-      if (!listeners) return;
-      for (const listener of [...listeners]) {
+      const watch = byTask.get(task.id);
+      if (!watch || task.revision <= watch.revision) return;
+      watch.revision = task.revision;
+      for (const listener of [...watch.listeners]) {
         try {
           listener(task);
         } catch (error) {
@@ -34,8 +48,9 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
     },
 
     subscribe(id, listener) {
-      let listeners = byTask.get(id);
-      if (!listeners) byTask.set(id, (listeners = new Set()));
+      let watch = byTask.get(id);
+      if (!watch) byTask.set(id, (watch = { listeners: new Set(), revision: 0 }));
+      const { listeners } = watch;
       listeners.add(listener);
       count++;
       let subscribed = true;
@@ -44,10 +59,16 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
         subscribed = false;
         count--;
         listeners.delete(listener);
-        if (listeners.size === 0 && byTask.get(id) === listeners) byTask.delete(id);
+        if (listeners.size === 0 && byTask.get(id) === watch) byTask.delete(id);
       };
     },
 
     listenerCount: () => count,
+
+    isWatched: (id) => byTask.has(id),
+
+    *watched() {
+      for (const [id, watch] of byTask) yield [id, watch.revision];
+    },
   };
 }

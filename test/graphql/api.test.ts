@@ -139,7 +139,7 @@ describe('errors carry the contract codes and change nothing', () => {
   });
 
   it('an unexpected failure is masked: no stack, no SQL', async () => {
-    t.app.database.close();
+    await t.app.storage.close();
     const result = await t.gql(TASK, { id: 'x' });
     expect(result.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
     expect(JSON.stringify(result)).not.toMatch(/stack|sqlite|SELECT/i);

@@ -29,7 +29,7 @@ export interface GqlResult<T> {
  */
 export async function startApp(env: Record<string, string> = {}, { log = pino({ level: 'silent' }) } = {}): Promise<TestApp> {
   const config = loadConfig({ DATABASE_URL: ':memory:', ...env });
-  const app = createApp(config, { log });
+  const app = await createApp(config, { log });
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -1,9 +1,13 @@
 import { openDb } from '../../src/db/client.js';
-import { createTaskEvents } from '../../src/tasks/events.js';
+import { openPg } from '../../src/db/pg-client.js';
+import { createTaskEvents, type TaskEvents } from '../../src/tasks/events.js';
+import { createPgTaskStore } from '../../src/tasks/pg-store.js';
 import { createTaskRepository } from '../../src/tasks/repository.js';
-import { createTaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
+import { createTaskService, type TaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
 import { createSqliteTaskStore } from '../../src/tasks/sqlite-store.js';
+import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
+import { freshDatabase, postgresUrl } from './postgres.js';
 
 export const LIMITS: TaskServiceLimits = {
   awaitTimeoutMaxSeconds: 60,
@@ -13,19 +17,26 @@ export const LIMITS: TaskServiceLimits = {
   retentionHours: 168,
 };
 
-/** The real service on a real `:memory:` database with the real migrations; `published` records every event. */
-export function createTestService(options: { limits?: Partial<TaskServiceLimits>; clock?: () => Date; url?: string } = {}) {
-  const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
-  const repo = createTaskRepository(database.db);
-  const store = createSqliteTaskStore(repo);
-  // A listener or background job that throws must fail the test, not vanish: rethrown here it
-  // surfaces as an uncaught error, which vitest reports.
-  const rethrow = (error: unknown) => {
-    throw error;
-  };
+export type Engine = 'sqlite' | 'postgres';
+
+/** Every engine this run can test: PostgreSQL when the test server is there. */
+export const ENGINES: readonly Engine[] = postgresUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface ServiceOptions {
+  limits?: Partial<TaskServiceLimits>;
+  clock?: () => Date;
+}
+
+/** A listener or background job that throws must fail the test, not vanish: rethrown, vitest reports it. */
+const rethrow = (error: unknown) => {
+  throw error;
+};
+
+/** The real service over `store`, with events that record every publish in `published`. */
+function serviceOver(store: TaskStore, options: ServiceOptions) {
   const events = createTaskEvents(rethrow);
   const published: Task[] = [];
-  const recorded = {
+  const recorded: TaskEvents = {
     ...events,
     publish(task: Task) {
       published.push(task);
@@ -39,17 +50,51 @@ export function createTestService(options: { limits?: Partial<TaskServiceLimits>
     clock: options.clock,
     onError: rethrow,
   });
+  return { store, events, tasks, published };
+}
+
+/** The real service on a real `:memory:` SQLite database with the real migrations; `published` records every event. */
+export function createTestService(options: ServiceOptions & { url?: string } = {}) {
+  const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
+  const repo = createTaskRepository(database.db);
+  const store = createSqliteTaskStore(repo);
+  const service = serviceOver(store, options);
   return {
+    ...service,
+    store,
     database,
     repo,
-    store,
-    events,
-    tasks,
-    published,
-    close() {
-      tasks.close();
+    async close() {
+      service.tasks.close();
       store.flush();
       database.close();
     },
   };
 }
+
+/** The real service on a fresh PostgreSQL database (real migrations) of the test server. */
+export async function createPgTestService(options: ServiceOptions = {}) {
+  const database = await freshDatabase();
+  const pg = await openPg({ url: database.url, maxConnections: 10 });
+  const service = serviceOver(createPgTaskStore(pg.db, { origin: 'test' }), options);
+  return {
+    ...service,
+    pg,
+    async close() {
+      service.tasks.close();
+      await pg.close();
+      await database.drop();
+    },
+  };
+}
+
+export interface EngineTestService {
+  store: TaskStore;
+  events: TaskEvents;
+  tasks: TaskService;
+  published: Task[];
+  close(): Promise<void>;
+}
+
+export const createEngineTestService = (engine: Engine, options: ServiceOptions = {}): Promise<EngineTestService> =>
+  engine === 'postgres' ? createPgTestService(options) : Promise.resolve(createTestService(options));

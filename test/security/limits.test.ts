@@ -132,7 +132,7 @@ describe('HTTP request limits', () => {
     process.env.NODE_ENV = 'development';
     try {
       t = await startApp();
-      t.app.database.close();
+      await t.app.storage.close();
       const result = await t.gql('{ task(id: "x") { id } }');
       expect(result.errors?.[0]).toEqual(expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }));
     } finally {

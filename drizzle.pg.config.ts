@@ -1,0 +1,8 @@
+import { defineConfig } from 'drizzle-kit';
+
+/** Migrations for the PostgreSQL engine (`npm run db:generate:pg`); SQLite's are in drizzle.config.ts. */
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/db/pg-tables.ts',
+  out: './schema/migrations-pg',
+});
