@@ -19,6 +19,8 @@ export interface CrossInstanceEventsOptions {
 /** Ids per query when re-reading watched tasks. */
 const BATCH = 1_000;
 const RECONNECT_MIN_MS = 100;
+/** The listening connection's `application_name`, as `pg_stat_activity` shows it. */
+export const LISTENER_NAME = 'task-events-listener';
 const RECONNECT_MAX_MS = 5_000;
 
 /**
@@ -84,7 +86,7 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
   }
 
   async function connect(): Promise<void> {
-    const connection = new pg.Client({ connectionString: url });
+    const connection = new pg.Client({ connectionString: url, application_name: LISTENER_NAME });
     connection.on('notification', (message) => onNotice(message.payload));
     connection.on('error', (error) => {
       onError(error, 'task notice connection');

@@ -1,0 +1,139 @@
+import pg from 'pg';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { openPg } from '../../src/db/pg-client.js';
+import { createTaskEvents } from '../../src/tasks/events.js';
+import { LISTENER_NAME, startCrossInstanceEvents } from '../../src/tasks/pg-events.js';
+import { createPgTaskStore } from '../../src/tasks/pg-store.js';
+import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
+import { createTaskService } from '../../src/tasks/service.js';
+import type { Task } from '../../src/tasks/task.js';
+import { describeWithPostgres, freshDatabase } from '../helpers/postgres.js';
+import { LIMITS } from '../helpers/service.js';
+
+const RESYNC_MS = 300;
+const rethrow = (error: unknown) => {
+  throw error;
+};
+
+/** One instance of the service as app.ts wires it on PostgreSQL: own pool, events, service and listener. */
+async function startInstance(url: string, name: string) {
+  const database = await openPg({ url, maxConnections: 5 });
+  const store = createPgTaskStore(database.db, { origin: name });
+  const events = createTaskEvents(rethrow);
+  const tasks = createTaskService({ store, events, limits: LIMITS, onError: rethrow });
+  const shared = await startCrossInstanceEvents({
+    url,
+    origin: name,
+    events,
+    store,
+    onLease: tasks.noteLeaseExpiry,
+    resyncIntervalMs: RESYNC_MS,
+    onError: () => {},
+  });
+  let closed = false;
+  return {
+    tasks,
+    events,
+    shared,
+    async close() {
+      if (closed) return;
+      closed = true;
+      tasks.close();
+      await shared.close();
+      await database.close();
+    },
+  };
+}
+
+describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let a: Awaited<ReturnType<typeof startInstance>>;
+  let b: Awaited<ReturnType<typeof startInstance>>;
+  let admin: pg.Client;
+
+  beforeEach(async () => {
+    db = await freshDatabase();
+    a = await startInstance(db.url, 'a');
+    b = await startInstance(db.url, 'b');
+    admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+  });
+
+  afterEach(async () => {
+    await admin.end();
+    await a.close();
+    await b.close();
+    await db.drop();
+  });
+
+  async function runningOn(instance: typeof a, leaseSeconds = 60): Promise<Task> {
+    await instance.tasks.create(me, { kind: 'x', maxAttempts: 2 });
+    return (await instance.tasks.claim(me, { workerId: 'w', leaseSeconds }))!;
+  }
+
+  it('a write on one instance ends a long-poll and feeds a subscription on another, in order', async () => {
+    const task = await runningOn(a);
+    const stream = await b.tasks.follow(me, { id: task.id });
+    const revisions: number[] = [];
+    const read = (async () => {
+      for await (const state of stream) revisions.push(state.revision);
+    })();
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+    for (let progress = 10; progress <= 50; progress += 10) await a.tasks.reportProgress(me, { id: task.id, progress });
+    await a.tasks.complete(me, { id: task.id, result: 'done on a' });
+
+    expect(await waiting).toMatchObject({ status: 'COMPLETED', result: 'done on a', revision: 8 });
+    await read;
+    // The current state first, the final one last; in between, changes may be conflated.
+    expect(revisions[0]).toBe(2);
+    expect(revisions.at(-1)).toBe(8);
+    expect(new Set(revisions).size).toBe(revisions.length);
+    expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
+    expect(b.events.listenerCount()).toBe(0);
+  });
+
+  it('a write that no notice announced reaches the waiters within the resync interval', async () => {
+    const task = await runningOn(a);
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+    const started = performance.now();
+    // A change that bypasses the service, so no NOTIFY is sent: a lost notice.
+    await admin.query(`UPDATE tasks SET status = 'COMPLETED', progress = 100, revision = revision + 1, completed_at = $2 WHERE id = $1`, [
+      task.id,
+      Date.now(),
+    ]);
+    expect(await waiting).toMatchObject({ status: 'COMPLETED', revision: 3 });
+    expect(performance.now() - started).toBeLessThan(RESYNC_MS * 2 + 1_000);
+  });
+
+  it('a dropped notice connection reconnects, and what was committed meanwhile is delivered', async () => {
+    const task = await runningOn(a);
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+    const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [LISTENER_NAME]);
+    expect(killed.rowCount).toBe(2);
+    await a.tasks.complete(me, { id: task.id, result: 'while b was deaf' });
+    expect(await waiting).toMatchObject({ status: 'COMPLETED', result: 'while b was deaf' });
+    await expect.poll(() => a.shared.isListening() && b.shared.isListening()).toBe(true);
+    // Both listen again: a fresh change still crosses over.
+    const next = await runningOn(a);
+    const again = b.tasks.awaitTask(me, { id: next.id, timeoutSeconds: 30 });
+    await a.tasks.cancel(me, { id: next.id });
+    expect(await again).toMatchObject({ status: 'CANCELLED' });
+  });
+
+  it('a lease granted by an instance that then dies is expired by another', async () => {
+    const task = await runningOn(a, 1);
+    await a.close();
+    const requeued = await b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 10, afterRevision: task.revision });
+    expect(requeued).toMatchObject({ status: 'QUEUED', error: { code: 'LEASE_EXPIRED' } });
+  });
+
+  it('concurrent claims on both instances never hand one task out twice', async () => {
+    for (let i = 0; i < 40; i++) await a.tasks.create(me, { kind: 'x', maxAttempts: 1 });
+    const claims = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).tasks.claim(me, { workerId: `w${i}`, leaseSeconds: 60 })),
+    );
+    const claimed = claims.filter((task) => task !== null).map((task) => task.id);
+    expect(claimed).toHaveLength(40);
+    expect(new Set(claimed).size).toBe(40);
+  });
+});
