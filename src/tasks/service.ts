@@ -87,7 +87,7 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
     }
   }
 
-  const isValidId = (id: string) => id.length > 0 && id.length <= MAX_NAME_LENGTH;
+  const isValidId = (id: string) => id.length > 0 && id.length <= MAX_NAME_LENGTH && !id.includes('\u0000');
 
   async function visible(principal: Principal, id: string): Promise<Task | null> {
     if (!isValidId(id)) return null;
@@ -157,6 +157,7 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
       if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
         throw badInput(`first must be an integer from 0 to ${MAX_PAGE_SIZE}.`);
       }
+      if (kind != null) checkName('kind', kind);
       const rows = await store.list({ tenant: principal.tenant, status, kind, after: after ? decodeCursor(after) : null, limit: first + 1 });
       return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: encodeCursor };
     },
@@ -194,6 +195,7 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
       assertOpen();
       assertWorker(principal);
       checkName('workerId', workerId);
+      kinds?.forEach((kind) => checkName('kinds', kind));
       machine.checkLeaseSeconds(leaseSeconds);
       const claimed = await store.claim(principal.tenant, kinds ?? null, (task) => machine.claim(task, workerId, leaseSeconds, clock()));
       committed(null, claimed);
@@ -390,10 +392,13 @@ function checkName(field: string, value: string): void {
   if (value.length === 0 || value.length > MAX_NAME_LENGTH) {
     throw badInput(`${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
   }
+  checkText(field, value);
 }
 
+/** PostgreSQL's text cannot hold NUL, so no engine stores it: refused alike on both. */
 function checkText(field: string, value: string): void {
   if (value.length > MAX_MESSAGE_LENGTH) throw badInput(`${field} must be at most ${MAX_MESSAGE_LENGTH} characters.`);
+  if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters.`);
 }
 
 function checkPayload(field: string, value: unknown, maxBytes: number): void {

@@ -123,6 +123,24 @@ describe.each(ENGINES)('service on %s', (engine) => {
       expect(claimed).toEqual(ids);
     });
 
+    it('refuses NUL characters in stored text with BAD_USER_INPUT, and stores nothing', async () => {
+      ctx = await createTestService();
+      expect(await codeOf(ctx.tasks.create(me, { kind: 'a\u0000b', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
+      expect(await codeOf(ctx.tasks.create(me, { kind: 'a', idempotencyKey: '\u0000', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
+      expect(await codeOf(ctx.tasks.list(me, { kind: '\u0000', first: 1 }))).toBe('BAD_USER_INPUT');
+      expect((await ctx.tasks.list(me, { first: 10 })).tasks).toEqual([]);
+      const task = await runningTask();
+      expect(await codeOf(ctx.tasks.claim(me, { kinds: ['\u0000'], workerId: 'w', leaseSeconds: 5 }))).toBe('BAD_USER_INPUT');
+      expect(await codeOf(ctx.tasks.reportProgress(me, { id: task.id, progress: 5, message: 'x\u0000' }))).toBe('BAD_USER_INPUT');
+      expect(await codeOf(ctx.tasks.cancel(me, { id: task.id, reason: '\u0000' }))).toBe('BAD_USER_INPUT');
+      expect(await ctx.tasks.get(me, `${task.id}\u0000`)).toBeNull();
+      expect(await ctx.tasks.get(me, task.id)).toMatchObject({ status: 'RUNNING', revision: task.revision });
+      // JSON values may hold it: they are stored serialized, as the escape \u0000.
+      const done = await ctx.tasks.complete(me, { id: task.id, result: { text: 'a\u0000b' } });
+      expect((await ctx.tasks.get(me, task.id))?.result).toEqual({ text: 'a\u0000b' });
+      expect(done.result).toEqual({ text: 'a\u0000b' });
+    });
+
     it('refuses oversized input and result', async () => {
       ctx = await createTestService({ limits: { maxPayloadBytes: 100 } });
       expect(await codeOf(ctx.tasks.create(me, { kind: 'x', input: 'y'.repeat(200), maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
