@@ -34,10 +34,14 @@ type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
 export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgTaskStore {
   const byId = db.select().from(tasks).where(eq(tasks.id, sql.placeholder('id'))).prepare('task_by_id');
 
+  /** Writes the task's changes and queues its notice, in one round trip. */
   async function save(tx: Tx, task: Task): Promise<void> {
-    await tx.update(tasks).set(toChanges(task)).where(eq(tasks.id, task.id));
     const notice: TaskNotice = { origin, id: task.id, revision: task.revision, leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null };
-    await tx.execute(sql`SELECT pg_notify(${TASK_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`);
+    await tx
+      .update(tasks)
+      .set(toChanges(task))
+      .where(eq(tasks.id, task.id))
+      .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${JSON.stringify(notice)})` });
   }
 
   return {
