@@ -3,6 +3,18 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+/** The suites that exercise the contract over real sockets through `startApp`. */
+const POSTGRES_CONTRACT_SUITES = [
+  'test/graphql/api.test.ts',
+  'test/http/rest.test.ts',
+  'test/http/sse.test.ts',
+  'test/http/ws.test.ts',
+  'test/security/auth.test.ts',
+  'test/security/limits.test.ts',
+  'test/client/apollo.test.ts',
+  'test/race.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CommonJS (main) and ESM (module) builds. Node loads the CommonJS one for
@@ -11,11 +23,22 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     // A throwaway PostgreSQL server for the suites that need one (or TEST_POSTGRES_URL).
     globalSetup: ['test/setup/postgres.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      {
+        // The contract suites again, each app on a fresh PostgreSQL database of the test server.
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: POSTGRES_CONTRACT_SUITES,
+          env: { TEST_ENGINE: 'postgres' },
+        },
+      },
+    ],
   },
 });

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { freshDatabase } from './postgres.js';
 
 export interface TestApp {
   app: App;
@@ -24,11 +25,14 @@ export interface GqlResult<T> {
 }
 
 /**
- * A real app on a real `:memory:` SQLite database (real migrations), listening on port 0.
+ * A real app on a real `:memory:` SQLite database (real migrations), or a fresh PostgreSQL one
+ * in the `postgres` test project, listening on port 0.
  * `close()` first checks that nothing was left held: no waiter, stream or listener.
  */
 export async function startApp(env: Record<string, string> = {}, { log = pino({ level: 'silent' }) } = {}): Promise<TestApp> {
-  const config = loadConfig({ DATABASE_URL: ':memory:', ...env });
+  // The `postgres` test project runs the same suites with each app on a fresh PostgreSQL database.
+  const database = process.env.TEST_ENGINE === 'postgres' && !env.DATABASE_URL ? await freshDatabase() : null;
+  const config = loadConfig({ DATABASE_URL: database?.url ?? ':memory:', ...env });
   const app = await createApp(config, { log });
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const { port } = app.server.address() as AddressInfo;
@@ -55,6 +59,7 @@ export async function startApp(env: Record<string, string> = {}, { log = pino({ 
     },
     async close() {
       await app.close(100);
+      await database?.drop();
     },
   };
 }
