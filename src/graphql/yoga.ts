@@ -81,7 +81,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     maskedErrors: { maskError },
     logging: log,
     plugins,
-    context: (initial): GraphQLContext => {
+    context: (initial): Partial<GraphQLContext> => {
       const fromWebSocket = initial as Partial<GraphQLContext>;
       if (fromWebSocket.principal && fromWebSocket.signal) {
         return { tasks, principal: fromWebSocket.principal, signal: fromWebSocket.signal, client: fromWebSocket.client ?? '' };
@@ -92,7 +92,12 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
           extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
         });
       }
-      return { tasks, principal, signal: initial.request.signal, client: initial.req?.socket?.remoteAddress ?? '' };
+      // The request's signal is taken on first use, by the context itself (the object resolvers
+      // get): only a held awaitTask needs one, and the lean HTTP path makes its AbortController
+      // (about 5 µs) only when asked. Returned, it would be copied, so read, at once.
+      const { request } = initial;
+      Object.defineProperty(initial, 'signal', { get: () => request.signal, enumerable: true, configurable: true });
+      return { tasks, principal, client: initial.req?.socket?.remoteAddress ?? '' };
     },
   });
 }
