@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, freemem, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
+import { postgresVersion } from './postgres.js';
 import { ROOT } from './processes.js';
 
 /** Packages whose versions decide the numbers, read from node_modules (what actually ran). */
@@ -13,6 +14,7 @@ const PACKAGES = [
   'ws',
   'better-sqlite3',
   'drizzle-orm',
+  'pg',
   'pino',
   'tsx',
   'autocannon',
@@ -50,6 +52,7 @@ export function describeEnvironment() {
     versions: {
       node: process.version,
       redisServer: commandOutput('/usr/bin/redis-server', ['--version']),
+      postgres: postgresVersion(),
       ...Object.fromEntries(PACKAGES.map((name) => [name, packageVersion(name)])),
     },
     commit: commandOutput('git', ['rev-parse', 'HEAD']),

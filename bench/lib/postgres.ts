@@ -1,0 +1,221 @@
+/**
+ * A throwaway PostgreSQL server for one bench run, the way test/setup/postgres.ts starts one
+ * for the tests (that file exports only vitest's globalSetup, so the few steps are repeated
+ * here): Debian's binaries (/usr/lib/postgresql/<highest>/bin, else initdb and postgres on the
+ * PATH), `initdb` in a temp dir, the server on 127.0.0.1 and a free port, run as the
+ * `postgres` user when this process is root.
+ *
+ * Unlike the tests' server, this one keeps `fsync=on` and `synchronous_commit=on` (the
+ * defaults): a commit is durable when the service answers, as in production, and that cost is
+ * part of what the scenarios measure. Only initdb itself runs with `--no-sync` (the template
+ * files it writes are not measured).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { sleep } from './clock.js';
+import { spawnTracked, stopProcess } from './processes.js';
+import { freePort } from './servers.js';
+
+const READY_TIMEOUT_MS = 30_000;
+
+/** The bin dir of the highest Debian PostgreSQL version, else a PATH dir with initdb and postgres; null if none. */
+export function findPostgresBin(): string | null {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'postgres')) && existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
+    : [];
+  if (versions[0]) return join(root, versions[0], 'bin');
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) return dir;
+  }
+  return null;
+}
+
+/** `postgres --version`, or 'not installed'. */
+export function postgresVersion(): string {
+  const bin = findPostgresBin();
+  if (!bin) return 'not installed';
+  try {
+    return execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** initdb and postgres refuse to run as root: then they run as the `postgres` user. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new Error('Running as root, and there is no `postgres` user to run PostgreSQL as (the Debian postgresql package creates one).');
+  }
+}
+
+export interface PostgresServer {
+  /** The postmaster's process id. */
+  pid: number;
+  port: number;
+  /** Superuser URL of the `postgres` database. */
+  url: string;
+  /** `postgres --version`. */
+  version: string;
+  /** The server's settings that matter to the numbers (fsync, synchronous_commit, …). */
+  settings: Record<string, string>;
+  /** A new, empty database; returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  /** Removes a database, closing whatever connections it still has. */
+  dropDatabase(name: string): Promise<void>;
+  /** Process ids of the postmaster and every backend and auxiliary process (for CPU accounting). */
+  pids(): number[];
+  /** Lines of the server's log at WARNING level or above so far: how many, and the first 100. */
+  problems(): { count: number; first: string[] };
+  /** Fast shutdown, then the cluster's folder is removed. */
+  stop(): Promise<void>;
+}
+
+/** Settings passed to the server. fsync and synchronous_commit stay at their durable defaults, said explicitly. */
+const SERVER_SETTINGS: Record<string, string> = {
+  listen_addresses: '127.0.0.1',
+  fsync: 'on',
+  synchronous_commit: 'on',
+  max_connections: '300',
+};
+
+/** Runs one statement on the `postgres` database as the superuser. */
+async function admin(url: string, sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Children of `parent`, from /proc/<pid>/stat. */
+function childrenOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so parse after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * Creates a cluster in a new temp dir (its own, outside the run's work dir, which only root
+ * may enter) and starts it. The folder is removed by `stop()` or, failing that, when this
+ * process exits; the postmaster is a tracked child, so the suite's `stopAll` ends it too.
+ */
+export async function startPostgres(): Promise<PostgresServer> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error('No PostgreSQL server install found (no /usr/lib/postgresql/*/bin/postgres, no initdb+postgres on PATH); `npm run prebench` installs Debian\'s.');
+  const user = postgresUser();
+  const dir = mkdtempSync(join(tmpdir(), 'task-bench-pg-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  if (user) chownSync(dir, user.uid, user.gid);
+  const data = join(dir, 'data');
+  const logFile = join(dir, 'postgres.log');
+  const as = { ...user, cwd: dir };
+
+  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'], {
+    ...as,
+    encoding: 'utf8',
+  });
+  if (init.status !== 0) {
+    removeDir();
+    throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}${init.stderr}`);
+  }
+
+  const port = await freePort();
+  const log = openSync(logFile, 'a');
+  const args = ['-D', data, '-p', String(port), '-k', dir, ...Object.entries(SERVER_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+  const postmaster = spawnTracked(join(bin, 'postgres'), args, { ...as, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => {
+    postmaster.once('exit', () => resolve());
+    postmaster.once('error', () => resolve());
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      // SIGINT is the fast shutdown: clients are disconnected, nothing waits for them.
+      if (postmaster.exitCode === null && postmaster.signalCode === null) postmaster.kill('SIGINT');
+      await Promise.race([exited, sleep(15_000)]);
+      await stopProcess(postmaster, 1_000);
+      removeDir();
+      process.off('exit', removeDir);
+    })());
+
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  try {
+    await waitUntilReady(url, exited);
+  } catch (error) {
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4_000) : '';
+    await stop();
+    throw new Error(`${(error as Error).message}\n--- postgres log ---\n${tail}`);
+  }
+  const shown = await admin(
+    url,
+    "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'max_connections', 'commit_delay')",
+  );
+  return {
+    pid: postmaster.pid!,
+    port,
+    url,
+    version: postgresVersion(),
+    settings: Object.fromEntries(shown.rows.map((row: { name: string; setting: string }) => [row.name, row.setting])),
+    async createDatabase(name) {
+      await admin(url, `CREATE DATABASE "${name}"`);
+      const databaseUrl = new URL(url);
+      databaseUrl.pathname = `/${name}`;
+      return databaseUrl.toString();
+    },
+    async dropDatabase(name) {
+      await admin(url, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+    pids: () => [postmaster.pid!, ...childrenOf(postmaster.pid!)],
+    problems() {
+      const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : [];
+      const bad = lines.filter((line) => /\b(WARNING|ERROR|FATAL|PANIC):/.test(line));
+      return { count: bad.length, first: bad.slice(0, 100) };
+    },
+    stop,
+  };
+}
+
+async function waitUntilReady(url: string, exited: Promise<void>): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (gone) throw new Error('The bench PostgreSQL server exited during startup.');
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`The bench PostgreSQL server did not accept connections within ${READY_TIMEOUT_MS / 1000} s: ${(error as Error).message}`);
+      await sleep(100);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}
