@@ -2,7 +2,7 @@
  * The benchmark suite: `npx tsx bench/run.ts [--quick] [scenario …]` (`npm run bench`).
  * Starts the real server as its own process, drives it from load processes, interleaves
  * every measurement with its baseline (A, B, A, B …), writes bench/results/<date>.json and
- * prints a Markdown table. Every child process and redis-server is stopped at the end,
+ * prints a Markdown table. Every child process, redis-server and PostgreSQL is stopped at the end,
  * whatever happens.
  */
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +19,12 @@ import { growth } from './scenarios/growth.js';
 import { memoryIdle } from './scenarios/memory-idle.js';
 import { polling } from './scenarios/polling.js';
 import { read } from './scenarios/read.js';
+import { scale } from './scenarios/scale.js';
 import { wake } from './scenarios/wake.js';
 import { writes } from './scenarios/writes.js';
 
 /** In the issue's order; each can be run alone by name. */
-const SCENARIOS: readonly Scenario[] = [read, wake, polling, bullmq, memoryIdle, fanout, writes, growth];
+const SCENARIOS: readonly Scenario[] = [read, wake, polling, bullmq, memoryIdle, fanout, writes, growth, scale];
 
 interface Outcome extends Partial<ScenarioResult> {
   name: string;

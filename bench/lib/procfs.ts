@@ -44,3 +44,24 @@ export async function measureCpu<T>(pid: number, work: () => Promise<T>): Promis
 export function percentOfCore(cpuNs: number, wallMs: number): number {
   return (cpuNs / 1e6 / wallMs) * 100;
 }
+
+/** CPU time used so far by every process in `pids` that still runs, in ns (see `cpuTimeNs`). */
+export function cpuTimeNsOf(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuTimeNs(pid);
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+/** Runs `work` and reports how much CPU the processes `pids` used together meanwhile. */
+export async function measureCpuOf<T>(pids: readonly number[], work: () => Promise<T>): Promise<CpuUse<T>> {
+  const cpuBefore = cpuTimeNsOf(pids);
+  const wallBefore = performance.now();
+  const result = await work();
+  return { result, cpuNs: cpuTimeNsOf(pids) - cpuBefore, wallMs: performance.now() - wallBefore };
+}

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { openDb } from '../../src/db/client.js';
+import { openPg } from '../../src/db/pg-client.js';
+import * as pgTables from '../../src/db/pg-tables.js';
 import * as tables from '../../src/db/tables.js';
+import { toRow } from '../../src/tasks/rows.js';
 import { createTaskRepository, type TaskRepository } from '../../src/tasks/repository.js';
 import * as machine from '../../src/tasks/task.js';
 
@@ -55,6 +58,30 @@ export function seedDatabase(path: string, spec: SeedSpec): Seeded {
   } finally {
     sqlite.pragma('journal_mode = WAL');
     sqlite.close();
+  }
+}
+
+/**
+ * The PostgreSQL twin of `seedDatabase` (live tasks only): applies the real migrations
+ * (`openPg`) to the empty database at `url`, then inserts the tasks that the state machine
+ * makes, as the store's rows (`toRow`), in multi-row INSERTs, before any server starts.
+ */
+export async function seedPostgres(url: string, live: { status: LiveStatus; count: number }): Promise<Seeded> {
+  const database = await openPg({ url, maxConnections: 1 });
+  try {
+    const at = new Date();
+    const tasks = Array.from({ length: live.count }, () => liveTask(live.status, at));
+    for (let start = 0; start < tasks.length; start += 1_000) {
+      const rows = tasks.slice(start, start + 1_000).map((task) => {
+        const { seq: _assigned, ...row } = toRow(task);
+        return row;
+      });
+      await database.db.insert(pgTables.tasks).values(rows);
+    }
+    await database.pool.query('ANALYZE tasks');
+    return { liveIds: tasks.map((task) => task.id), fillerIds: [] };
+  } finally {
+    await database.close();
   }
 }
 

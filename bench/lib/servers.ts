@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { sleep } from './clock.js';
 import { awaitLine, spawnTracked, stopProcess } from './processes.js';
 
@@ -12,6 +14,8 @@ export interface Server {
   port: number;
   /** `ws://127.0.0.1:<port>/graphql`. */
   wsUrl: string;
+  /** Log lines at warn level or above (pino level ≥ 40) and stderr lines since the start: how many, and the first 100. */
+  problems(): { count: number; first: string[] };
   stop(): Promise<void>;
 }
 
@@ -52,8 +56,32 @@ function listeningUrl(readyMessage: string) {
   };
 }
 
+/** Keeps the warnings and errors a child logs (JSON lines with a pino `level` ≥ 40, and any stderr line). */
+function watchProblems(child: ChildProcess): Server['problems'] {
+  const first: string[] = [];
+  let count = 0;
+  const note = (line: string) => {
+    count++;
+    if (first.length < 100) first.push(line.slice(0, 1_000));
+  };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.includes('"level"')) return;
+    try {
+      const { level } = JSON.parse(line) as { level?: unknown };
+      if (typeof level === 'number' && level >= 40) note(line);
+    } catch {
+      // not a log line
+    }
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (line.trim() !== '') note(`stderr: ${line}`);
+  });
+  return () => ({ count, first: [...first] });
+}
+
 async function startNodeServer(args: string[], env: Record<string, string>, readyMessage: string, stdin: 'ignore' | 'pipe'): Promise<Server> {
   const child = spawnTracked(process.execPath, args, { env: environment(env), stdio: [stdin, 'pipe', 'pipe'] });
+  const problems = watchProblems(child);
   try {
     const announced = await awaitLine(child, listeningUrl(readyMessage), READY_TIMEOUT_MS);
     const url = new URL(announced);
@@ -62,6 +90,7 @@ async function startNodeServer(args: string[], env: Record<string, string>, read
       url: url.origin,
       port: Number(url.port),
       wsUrl: `ws://${url.host}/graphql`,
+      problems,
       stop: () => stopProcess(child),
     };
   } catch (error) {

@@ -2,9 +2,10 @@ import type { LongPollResults } from '../load/long-polls.js';
 import type { WriteResults } from '../load/writer.js';
 import { splitEvenly } from './arrays.js';
 import { sleep, waitUntil } from './clock.js';
-import { measureCpu, percentOfCore } from './procfs.js';
+import { measureCpu, measureCpuOf, percentOfCore } from './procfs.js';
 import { quiesce } from './quiesce.js';
 import type { LoadProcess } from './processes.js';
+import { loadProcessesFor } from './settings.js';
 import type { RequestTemplate } from './raw-http.js';
 import type { Server } from './servers.js';
 import { percentile } from './stats.js';
@@ -89,7 +90,7 @@ async function idleCpu(pid: number, seconds: number): Promise<number> {
   return percentOfCore(cpuNs, wallMs);
 }
 
-type Timings = Omit<WakeRound, 'idleCpuPercent' | 'busyCpuPercent'>;
+export type Timings = Omit<WakeRound, 'idleCpuPercent' | 'busyCpuPercent'>;
 
 function timings(answers: LongPollResults[], writes: WriteResults): Timings {
   const round: Timings = {
@@ -130,4 +131,92 @@ export function summarizeRound(round: WakeRound) {
     idleCpuPercent: round.idleCpuPercent,
     busyCpuPercent: round.busyCpuPercent,
   };
+}
+
+/** A wake round whose waiters are spread over several instances, completed through one of them. */
+export interface SpreadWakeRound extends WakeRound {
+  /** Per instance (in the order given), the timings of the waiters it held. */
+  byInstance: Timings[];
+}
+
+export interface SpreadWakeOptions {
+  /** Processes running bench/load/long-polls.ts; enough for every instance's share (`holdersForSpread`). */
+  holders: LoadProcess[];
+  /** A process running bench/load/writer.ts. */
+  writer: LoadProcess;
+  /** Completions per second. */
+  ratePerSecond: number;
+  /** Long-polls held per task, split evenly over the instances (a multiple of their count). */
+  waitersPerTask: number;
+  /** Processes whose CPU counts as the service's (its instances, and the database server's). */
+  cpuPids: () => number[];
+}
+
+/** Holder processes a spread round needs: each instance's share split so no process holds more than its limit. */
+export function holdersForSpread(waiters: number, instances: number): number {
+  return instances * loadProcessesFor(Math.ceil(waiters / instances));
+}
+
+/**
+ * Like `wakeRound`, but every task has `waitersPerTask` long-polls, spread evenly over
+ * `targets`, and every completion goes to `writeTo` at the rate: each completion wakes
+ * waiters on the instance that wrote it and on the others alike. A waiter's latency is
+ * taken against its own task's completion (its `updatedAt`, and when its mutation was sent).
+ * The server CPU is that of every process `cpuPids` names.
+ */
+export async function spreadWakeRound(
+  targets: readonly LongPollTarget[],
+  writeTo: LongPollTarget,
+  taskIds: string[],
+  { holders, writer, ratePerSecond, waitersPerTask, cpuPids }: SpreadWakeOptions,
+): Promise<SpreadWakeRound> {
+  if (waitersPerTask % targets.length !== 0) throw new Error(`spreadWakeRound: ${waitersPerTask} waiters per task do not split over ${targets.length} instances`);
+  await quiesce();
+  const perInstance = taskIds.flatMap((id) => Array<string>(waitersPerTask / targets.length).fill(id));
+  const jobs: { target: number; holder: LoadProcess; ids: string[] }[] = [];
+  for (const t of targets.keys()) {
+    for (const slice of splitEvenly(perInstance, loadProcessesFor(perInstance.length))) {
+      const holder = holders[jobs.length];
+      if (!holder) throw new Error(`spreadWakeRound: ${holders.length} holder processes are not enough`);
+      jobs.push({ target: t, holder, ids: slice });
+    }
+  }
+  const total = perInstance.length * targets.length;
+  await Promise.all(jobs.map(({ target, holder, ids }) => holder.call('hold', { port: targets[target]!.server.port, template: targets[target]!.wait, ids })));
+  const heldEverywhere = async () => (await Promise.all(targets.map((target) => target.held()))).reduce((a, b) => a + b, 0);
+  await waitUntil(async () => (await heldEverywhere()) >= total, { timeoutMs: HOLD_TIMEOUT_MS, intervalMs: 100, what: `${total} held long-polls` });
+  const { result, cpuNs, wallMs } = await measureCpuOf(cpuPids(), async () => {
+    const writes = await writer.call<WriteResults>('run', { port: writeTo.server.port, template: writeTo.complete, ids: taskIds, ratePerSecond });
+    const answers = await Promise.all(jobs.map(({ holder }) => holder.call<LongPollResults>('collect', { timeoutMs: ANSWER_GRACE_MS })));
+    return { writes, answers };
+  });
+  const sentAt = new Map(taskIds.map((id, i) => [id, result.writes.sentAt[i]!]));
+  const byInstance = [...targets.keys()].map((t) =>
+    timingsById(
+      jobs.flatMap((job, k) => (job.target === t ? [{ ids: job.ids, answers: result.answers[k]! }] : [])),
+      sentAt,
+      result.writes.failed,
+    ),
+  );
+  const all = timingsById(jobs.map((job, k) => ({ ids: job.ids, answers: result.answers[k]! })), sentAt, result.writes.failed);
+  return { ...all, idleCpuPercent: NaN, busyCpuPercent: percentOfCore(cpuNs, wallMs), byInstance };
+}
+
+/** Timings of waiters whose task ids are known, against their task's send time. */
+function timingsById(groups: readonly { ids: readonly string[]; answers: LongPollResults }[], sentAt: ReadonlyMap<string, number>, failures: number): Timings {
+  const round: Timings = { commitToResponseMs: [], sendToResponseMs: [], updatedToResponseMs: [], lost: 0, completionFailures: failures };
+  for (const { ids, answers } of groups) {
+    for (const [k, id] of ids.entries()) {
+      const { arrivedAt, updatedAt, done } = { arrivedAt: answers.arrivedAt[k]!, updatedAt: answers.updatedAt[k]!, done: answers.done[k] };
+      if (!done) {
+        round.lost++;
+        continue;
+      }
+      const sent = sentAt.get(id)!;
+      round.commitToResponseMs.push(arrivedAt - Math.max(updatedAt, sent));
+      round.sendToResponseMs.push(arrivedAt - sent);
+      round.updatedToResponseMs.push(arrivedAt - updatedAt);
+    }
+  }
+  return round;
 }

@@ -15,6 +15,8 @@ export interface HttpLoadArgs {
   requests: RequestTemplate[];
   connections: number;
   durationSeconds: number;
+  /** Also return every 2xx response's latency, so several load processes' runs can be merged. */
+  keepLatencies?: boolean;
 }
 
 export interface HttpLoadResult {
@@ -31,7 +33,12 @@ export interface HttpLoadResult {
   durationSeconds: number;
 }
 
-async function run({ url, requests, connections, durationSeconds }: HttpLoadArgs): Promise<HttpLoadResult> {
+/** The result with every 2xx response's latency in ms, when asked for (`keepLatencies`). */
+export interface HttpLoadResultWithLatencies extends HttpLoadResult {
+  latencies?: number[];
+}
+
+async function run({ url, requests, connections, durationSeconds, keepLatencies = false }: HttpLoadArgs): Promise<HttpLoadResultWithLatencies> {
   const latencies: number[] = [];
   const instance = autocannon({
     url,
@@ -51,6 +58,7 @@ async function run({ url, requests, connections, durationSeconds }: HttpLoadArgs
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     durationSeconds: result.duration,
+    ...(keepLatencies ? { latencies } : {}),
   };
 }
 
