@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sleep } from './clock.js';
+import { cpuTimeNs } from './procfs.js';
 import { spawnTracked, stopProcess } from './processes.js';
 import { freePort } from './servers.js';
 
@@ -72,8 +73,13 @@ export interface PostgresServer {
   createDatabase(name: string): Promise<string>;
   /** Removes a database, closing whatever connections it still has. */
   dropDatabase(name: string): Promise<void>;
-  /** Process ids of the postmaster and every backend and auxiliary process (for CPU accounting). */
-  pids(): number[];
+  /**
+   * CPU time the whole server has used so far, in ns: the postmaster's and every live
+   * backend's and auxiliary process's (schedstat), plus that of the children it has reaped
+   * (its cutime + cstime, in clock ticks): backends come and go as pools open and close
+   * connections, and their time must neither vanish nor count negative.
+   */
+  cpuTimeNs(): number;
   /** Lines of the server's log at WARNING level or above so far: how many, and the first 100. */
   problems(): { count: number; first: string[] };
   /** Fast shutdown, then the cluster's folder is removed. */
@@ -114,6 +120,31 @@ function childrenOf(parent: number): number[] {
     }
   }
   return found;
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU of `pid`, its live children and its reaped children, in ns. */
+function serverCpuTimeNs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) ": state is field 3; cutime and cstime are fields 16 and 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const reapedTicks = Number(fields[16 - 3]) + Number(fields[17 - 3]);
+  let total = cpuTimeNs(pid) + (reapedTicks / CLOCK_TICKS_PER_SECOND) * 1e9;
+  for (const child of childrenOf(pid)) {
+    try {
+      total += cpuTimeNs(child);
+    } catch {
+      // exited meanwhile (and reaped into cutime, or soon will be)
+    }
+  }
+  return total;
 }
 
 /**
@@ -190,7 +221,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     async dropDatabase(name) {
       await admin(url, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
-    pids: () => [postmaster.pid!, ...childrenOf(postmaster.pid!)],
+    cpuTimeNs: () => serverCpuTimeNs(postmaster.pid!),
     problems() {
       const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : [];
       const bad = lines.filter((line) => /\b(WARNING|ERROR|FATAL|PANIC):/.test(line));

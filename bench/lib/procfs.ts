@@ -45,23 +45,10 @@ export function percentOfCore(cpuNs: number, wallMs: number): number {
   return (cpuNs / 1e6 / wallMs) * 100;
 }
 
-/** CPU time used so far by every process in `pids` that still runs, in ns (see `cpuTimeNs`). */
-export function cpuTimeNsOf(pids: readonly number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      total += cpuTimeNs(pid);
-    } catch {
-      // exited
-    }
-  }
-  return total;
-}
-
-/** Runs `work` and reports how much CPU the processes `pids` used together meanwhile. */
-export async function measureCpuOf<T>(pids: readonly number[], work: () => Promise<T>): Promise<CpuUse<T>> {
-  const cpuBefore = cpuTimeNsOf(pids);
+/** Runs `work` and reports how much CPU `read` (a cumulative CPU time in ns, e.g. of several processes) grew meanwhile. */
+export async function measureCpuWith<T>(read: () => number, work: () => Promise<T>): Promise<CpuUse<T>> {
+  const cpuBefore = read();
   const wallBefore = performance.now();
   const result = await work();
-  return { result, cpuNs: cpuTimeNsOf(pids) - cpuBefore, wallMs: performance.now() - wallBefore };
+  return { result, cpuNs: read() - cpuBefore, wallMs: performance.now() - wallBefore };
 }

@@ -2,7 +2,7 @@ import type { LongPollResults } from '../load/long-polls.js';
 import type { WriteResults } from '../load/writer.js';
 import { splitEvenly } from './arrays.js';
 import { sleep, waitUntil } from './clock.js';
-import { measureCpu, measureCpuOf, percentOfCore } from './procfs.js';
+import { measureCpu, measureCpuWith, percentOfCore } from './procfs.js';
 import { quiesce } from './quiesce.js';
 import type { LoadProcess } from './processes.js';
 import { loadProcessesFor } from './settings.js';
@@ -137,6 +137,8 @@ export function summarizeRound(round: WakeRound) {
 export interface SpreadWakeRound extends WakeRound {
   /** Per instance (in the order given), the timings of the waiters it held. */
   byInstance: Timings[];
+  /** The database server's share of `busyCpuPercent` (0 for SQLite, which runs inside the service). */
+  databaseCpuPercent: number;
 }
 
 export interface SpreadWakeOptions {
@@ -148,8 +150,8 @@ export interface SpreadWakeOptions {
   ratePerSecond: number;
   /** Long-polls held per task, split evenly over the instances (a multiple of their count). */
   waitersPerTask: number;
-  /** Processes whose CPU counts as the service's (its instances, and the database server's). */
-  cpuPids: () => number[];
+  /** CPU used so far, in ns, by the service's processes and by the database server (0 for SQLite). */
+  cpuNs: () => { service: number; database: number };
 }
 
 /** Holder processes a spread round needs: each instance's share split so no process holds more than its limit. */
@@ -162,13 +164,13 @@ export function holdersForSpread(waiters: number, instances: number): number {
  * `targets`, and every completion goes to `writeTo` at the rate: each completion wakes
  * waiters on the instance that wrote it and on the others alike. A waiter's latency is
  * taken against its own task's completion (its `updatedAt`, and when its mutation was sent).
- * The server CPU is that of every process `cpuPids` names.
+ * The server CPU is the service's and the database server's, as `cpuNs` reads them.
  */
 export async function spreadWakeRound(
   targets: readonly LongPollTarget[],
   writeTo: LongPollTarget,
   taskIds: string[],
-  { holders, writer, ratePerSecond, waitersPerTask, cpuPids }: SpreadWakeOptions,
+  { holders, writer, ratePerSecond, waitersPerTask, cpuNs }: SpreadWakeOptions,
 ): Promise<SpreadWakeRound> {
   if (waitersPerTask % targets.length !== 0) throw new Error(`spreadWakeRound: ${waitersPerTask} waiters per task do not split over ${targets.length} instances`);
   await quiesce();
@@ -185,7 +187,12 @@ export async function spreadWakeRound(
   await Promise.all(jobs.map(({ target, holder, ids }) => holder.call('hold', { port: targets[target]!.server.port, template: targets[target]!.wait, ids })));
   const heldEverywhere = async () => (await Promise.all(targets.map((target) => target.held()))).reduce((a, b) => a + b, 0);
   await waitUntil(async () => (await heldEverywhere()) >= total, { timeoutMs: HOLD_TIMEOUT_MS, intervalMs: 100, what: `${total} held long-polls` });
-  const { result, cpuNs, wallMs } = await measureCpuOf(cpuPids(), async () => {
+  const totalNs = () => {
+    const { service, database } = cpuNs();
+    return service + database;
+  };
+  const databaseBefore = cpuNs().database;
+  const { result, cpuNs: busyNs, wallMs } = await measureCpuWith(totalNs, async () => {
     const writes = await writer.call<WriteResults>('run', { port: writeTo.server.port, template: writeTo.complete, ids: taskIds, ratePerSecond });
     const answers = await Promise.all(jobs.map(({ holder }) => holder.call<LongPollResults>('collect', { timeoutMs: ANSWER_GRACE_MS })));
     return { writes, answers };
@@ -199,7 +206,8 @@ export async function spreadWakeRound(
     ),
   );
   const all = timingsById(jobs.map((job, k) => ({ ids: job.ids, answers: result.answers[k]! })), sentAt, result.writes.failed);
-  return { ...all, idleCpuPercent: NaN, busyCpuPercent: percentOfCore(cpuNs, wallMs), byInstance };
+  const databaseNs = cpuNs().database - databaseBefore;
+  return { ...all, idleCpuPercent: NaN, busyCpuPercent: percentOfCore(busyNs, wallMs), databaseCpuPercent: percentOfCore(databaseNs, wallMs), byInstance };
 }
 
 /** Timings of waiters whose task ids are known, against their task's send time. */

@@ -4,7 +4,7 @@ import type { WriteResults } from '../load/writer.js';
 import { chunk } from '../lib/arrays.js';
 import { gqlRaw, graphqlPost, TASK_FIELDS } from '../lib/graphql.js';
 import { startPostgres, type PostgresServer } from '../lib/postgres.js';
-import { measureCpuOf } from '../lib/procfs.js';
+import { cpuTimeNs, measureCpuWith } from '../lib/procfs.js';
 import { forkLoad, forkLoads, type LoadProcess } from '../lib/processes.js';
 import { quiesce } from '../lib/quiesce.js';
 import type { RequestTemplate } from '../lib/raw-http.js';
@@ -32,8 +32,8 @@ interface Setup {
   liveIds: string[];
   /** Tasks to complete in bursts, `burst` per round. */
   burstIds: string[];
-  /** The service's processes, and the database server's for PostgreSQL. */
-  cpuPids(): number[];
+  /** CPU used so far, in ns, by the service's processes and by the database server (0 for SQLite, which runs inside the service). */
+  cpuNs(): { service: number; database: number };
 }
 
 interface ReadMeasurement {
@@ -48,6 +48,11 @@ interface ReadMeasurement {
   failed: number;
 }
 
+const totalCpuNs = (setup: Setup) => {
+  const { service, database } = setup.cpuNs();
+  return service + database;
+};
+
 /** `total` connections split as evenly as possible over `parts`. */
 const splitCount = (total: number, parts: number) => Array.from({ length: parts }, (_, k) => Math.floor(total / parts) + (k < total % parts ? 1 : 0));
 
@@ -59,7 +64,7 @@ const splitCount = (total: number, parts: number) => Array.from({ length: parts 
 async function measureRead(setup: Setup, loads: LoadProcess[], request: RequestTemplate, settings: Settings, seconds: number): Promise<ReadMeasurement> {
   await quiesce();
   const connections = splitCount(settings.connections, setup.instances.length);
-  const { result, cpuNs } = await measureCpuOf(setup.cpuPids(), () =>
+  const { result, cpuNs } = await measureCpuWith(() => totalCpuNs(setup), () =>
     Promise.all(
       setup.instances.map((server, k) =>
         loads[k]!.call<HttpLoadResultWithLatencies>('run', { url: server.url, requests: [request], connections: connections[k], durationSeconds: seconds, keepLatencies: true }),
@@ -102,7 +107,7 @@ interface BurstMeasurement {
 async function measureBurst(setup: Setup, writer: LoadProcess, ids: string[]): Promise<BurstMeasurement> {
   await quiesce();
   const target = apiLongPolls(setup.instances[0]!);
-  const { result, cpuNs } = await measureCpuOf(setup.cpuPids(), () =>
+  const { result, cpuNs } = await measureCpuWith(() => totalCpuNs(setup), () =>
     writer.call<WriteResults>('run', { port: target.server.port, template: target.complete, ids, ratePerSecond: Infinity }),
   );
   const first = Math.min(...result.sentAt);
@@ -148,7 +153,7 @@ export const scale: Scenario = {
           instances: [server],
           readId: readId!,
           ...split(sqliteIds),
-          cpuPids: () => [server.pid],
+          cpuNs: () => ({ service: cpuTimeNs(server.pid), database: 0 }),
         })),
       ];
       for (const count of COUNTS) {
@@ -161,7 +166,7 @@ export const scale: Scenario = {
             instances,
             readId: pgReadId!,
             ...split(pgLiveIds),
-            cpuPids: () => [...instances.map((server) => server.pid), ...pgServer.pids()],
+            cpuNs: () => ({ service: instances.reduce((sum, server) => sum + cpuTimeNs(server.pid), 0), database: pgServer.cpuTimeNs() }),
           })),
         );
       }
@@ -202,7 +207,7 @@ export const scale: Scenario = {
             writer,
             ratePerSecond: eventsPerSecond,
             waitersPerTask,
-            cpuPids: setup.cpuPids,
+            cpuNs: setup.cpuNs,
           });
           wakes.get(setup.key)!.push(result);
         }
@@ -311,7 +316,11 @@ function report(
     const p99 = ratioText(pairedRatios(wakeOf(setup, 99), wakeOf(pg1, 99)));
     return `×${n} ÷ ×1: read throughput ${throughput}, wake p50 ${p50}, wake p99 ${p99}`;
   });
-  const busy = setups.map((setup) => `${setup.label} ${median(wakes.get(setup.key)!.map((r) => r.busyCpuPercent)).toFixed(0)} %`);
+  const busy = setups.map((setup) => {
+    const rounds = wakes.get(setup.key)!;
+    const total = median(rounds.map((r) => r.busyCpuPercent)).toFixed(0);
+    return setup.key === 'sqlite1' ? `${setup.label} ${total} %` : `${setup.label} ${total} % (database server ${median(rounds.map((r) => r.databaseCpuPercent)).toFixed(0)} %)`;
+  });
   const failures = setups.map((setup) => ({
     label: setup.label,
     readFailed: reads.get(setup.key)!.reduce((sum, m) => sum + m.failed, 0),
@@ -339,7 +348,7 @@ function report(
     `Writes: after each round's wakes, ${settings.scaleBurst.toLocaleString('en-US')} completeTask mutations (nobody waiting on them) sent at once to the first instance ` +
       'over the writer\'s 32 keep-alive connections: completions per second from the first send to the last answer, and CPU per completion as for reads ' +
       '(on PostgreSQL the other instances\' share is receiving and dropping the notices).',
-    `Service (+ database server) CPU from the first completion to the last answer, median: ${busy.join(', ')} of a core (2 cores in all, load processes included).`,
+    `Service (+ database server) CPU from the first completion to the last answer, median: ${busy.join(', ')} of a core (the machine has 2, shared with the load processes).`,
     ...failures.filter((f) => f.readFailed > 0 || f.completionFailures > 0).map((f) => `${f.label}: ${f.readFailed} reads failed, ${f.completionFailures} completing mutations failed.`),
     ...serverProblems.filter((p) => p.count > 0).map((p) => `${p.setup}, instance ${p.instance}: ${p.count} warning/error log lines, first: ${p.first[0]}`),
     ...(pgProblems.count > 0 ? [`PostgreSQL log: ${pgProblems.count} WARNING/ERROR/FATAL lines, first: ${pgProblems.first[0]}`] : []),
@@ -369,6 +378,7 @@ function report(
             byInstance: r.byInstance.map(summarizeTimings),
             completionFailures: r.completionFailures,
             busyCpuPercent: r.busyCpuPercent,
+            databaseCpuPercent: r.databaseCpuPercent,
           })),
         ]),
       ),
