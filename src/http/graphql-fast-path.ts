@@ -80,7 +80,7 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
     const serverContext: Record<string, unknown> = { req, res, waitUntil };
     let params: Params;
     try {
-      if (!(await runRequestHooks(request, serverContext, url))) return false;
+      if (!runRequestHooks(request, serverContext, url)) return false;
       const parsing = parseRequest(request as unknown as Request, serverContext as never);
       const parsed = isThenable(parsing) ? await parsing : (parsing as Awaited<typeof parsing>);
       if (parsed.response || !isPlainParams(parsed.requestParserResult) || MAY_STREAM.test(parsed.requestParserResult.query)) return false;
@@ -139,25 +139,19 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
     return mediaType;
   }
 
-  /** The adapter's onRequest hooks; false when one of them wants to answer or reroute the request. */
-  async function runRequestHooks(request: LeanRequest, serverContext: Record<string, unknown>, url: URL): Promise<boolean> {
+  /**
+   * The adapter's onRequest hooks (health check, CORS preflight, GraphiQL, unknown routes);
+   * false when one of them answers, reroutes or waits (the adapter would await it; Yoga's own
+   * never do for a request the lean path takes).
+   */
+  function runRequestHooks(request: LeanRequest, serverContext: Record<string, unknown>, url: URL): boolean {
     let handOver = false;
     const decline = (replacement?: unknown) => {
       if (replacement) handOver = true;
     };
+    const payload = { request, setRequest: decline, serverContext, fetchAPI, url, requestHandler: undefined, setRequestHandler: decline, endResponse: decline };
     for (const hook of requestHooks) {
-      const pending = hook({
-        request,
-        setRequest: decline,
-        serverContext,
-        fetchAPI,
-        url,
-        requestHandler: undefined,
-        setRequestHandler: decline,
-        endResponse: decline,
-      });
-      if (isThenable(pending)) await pending;
-      if (handOver) return false;
+      if (isThenable(hook(payload)) || handOver) return false;
     }
     return true;
   }
