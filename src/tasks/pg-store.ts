@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from '../db/pg-client.js';
 import { tasks } from '../db/pg-tables.js';
-import { fromRow, toChanges, toRow, toTask } from './rows.js';
+import { fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from './rows.js';
 import type { TaskStore } from './store.js';
 import type { Task } from './task.js';
 
@@ -25,23 +25,47 @@ export interface PgTaskStore extends TaskStore {
 
 type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
 
+/** Conflicting writes to one task, one after another, before an update gives up. */
+const MAX_UPDATE_ATTEMPTS = 50;
+
+const noticeOf = (origin: string, task: Task): string =>
+  JSON.stringify({ origin, id: task.id, revision: task.revision, leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null } satisfies TaskNotice);
+
 /**
- * The task store on PostgreSQL. Each write is a transaction that locks its row
- * (`FOR UPDATE`; claims and expiries `SKIP LOCKED` what another instance holds) and, in
- * the same transaction, NOTIFYs `task_events`: PostgreSQL delivers the notice to every
- * listening instance if and only if the write commits, in commit order.
+ * The task store on PostgreSQL. Every write NOTIFYs `task_events` in its own transaction:
+ * PostgreSQL delivers the notice to every listening instance if and only if the write
+ * commits, in commit order.
+ *
+ * An update is optimistic, two round trips and no explicit transaction: read the row, let
+ * the state machine decide, then one `UPDATE … WHERE revision and lease are still what was
+ * read … RETURNING pg_notify(…)`; when another write got there first it matches no row, and
+ * the update starts over from a fresh read. (The revision changes with every change but a
+ * heartbeat, which changes the lease.) Claims and lease expiry lock rows in a transaction
+ * instead, `FOR UPDATE SKIP LOCKED`, so instances never wait for each other's candidates.
  */
 export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgTaskStore {
   const byId = db.select().from(tasks).where(eq(tasks.id, sql.placeholder('id'))).prepare('task_by_id');
+  // Prepared once: building a statement with Drizzle costs more CPU than PostgreSQL spends running it.
+  const saveIfUnchanged = db
+    .update(tasks)
+    .set(Object.fromEntries(MUTABLE_COLUMNS.map((column) => [column, sql`${sql.placeholder(column)}`])))
+    .where(
+      and(
+        eq(tasks.id, sql.placeholder('id')),
+        eq(tasks.revision, sql.placeholder('readRevision')),
+        sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${sql.placeholder('readLease')}::bigint`,
+      ),
+    )
+    .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})` })
+    .prepare('task_save_if_unchanged');
 
-  /** Writes the task's changes and queues its notice, in one round trip. */
+  /** Writes the task's changes and queues its notice (inside a transaction that holds the row). */
   async function save(tx: Tx, task: Task): Promise<void> {
-    const notice: TaskNotice = { origin, id: task.id, revision: task.revision, leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null };
     await tx
       .update(tasks)
       .set(toChanges(task))
       .where(eq(tasks.id, task.id))
-      .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${JSON.stringify(notice)})` });
+      .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${noticeOf(origin, task)})` });
   }
 
   return {
@@ -91,14 +115,23 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
       return fromRow(existing);
     },
 
-    update: (id, change) =>
-      db.transaction(async (tx) => {
-        const [row] = await tx.select().from(tasks).where(eq(tasks.id, id)).for('update');
-        const before = toTask(row);
+    async update(id, change) {
+      for (let attempt = 1; ; attempt++) {
+        const before = toTask((await byId.execute({ id }))[0]);
         const after = change(before);
-        if (after !== before) await save(tx, after);
-        return { before, after };
-      }),
+        if (after === before) return { before, after };
+        if (!before) throw new Error(`task ${id} does not exist, yet the change returned a state for it`);
+        const saved = await saveIfUnchanged.execute({
+          ...toChanges(after),
+          id,
+          readRevision: before.revision,
+          readLease: before.leaseExpiresAt?.getTime() ?? null,
+          notice: noticeOf(origin, after),
+        });
+        if (saved.length === 1) return { before, after };
+        if (attempt === MAX_UPDATE_ATTEMPTS) throw new Error(`task ${id}: ${attempt} conflicting writes in a row; giving up`);
+      }
+    },
 
     claim: (tenant, kinds, change) =>
       db.transaction(async (tx) => {

@@ -127,6 +127,29 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
     expect(requeued).toMatchObject({ status: 'QUEUED', error: { code: 'LEASE_EXPIRED' } });
   });
 
+  it('racing writes to one task from both instances: every acknowledged change applied once, none lost', async () => {
+    const task = await runningOn(a);
+    const writes = Array.from({ length: 60 }, (_, i) => {
+      const instance = i % 2 ? a : b;
+      return i % 3 === 0
+        ? instance.tasks.heartbeat(me, { id: task.id, workerId: 'w', leaseSeconds: 60 + i })
+        : instance.tasks.reportProgress(me, { id: task.id, progress: i, workerId: 'w' });
+    });
+    const results = await Promise.all(writes);
+    const progressWrites = results.filter((_, i) => i % 3 !== 0);
+    // Each progress report bumped the revision exactly once, whatever it raced with.
+    expect(new Set(progressWrites.map((written) => written.revision)).size).toBe(progressWrites.length);
+    const stored = (await a.tasks.get(me, task.id))!;
+    expect(stored.revision).toBe(task.revision + progressWrites.length);
+
+    // Complete racing cancel, across instances: exactly one wins.
+    const outcomes = await Promise.allSettled([a.tasks.complete(me, { id: task.id, result: 1 }), b.tasks.cancel(me, { id: task.id })]);
+    const final = (await b.tasks.get(me, task.id))!;
+    expect(final.revision).toBe(stored.revision + 1);
+    if (final.status === 'COMPLETED') expect(outcomes[1]).toMatchObject({ status: 'fulfilled', value: final });
+    else expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_TRANSITION' } });
+  });
+
   it('concurrent claims on both instances never hand one task out twice', async () => {
     for (let i = 0; i < 40; i++) await a.tasks.create(me, { kind: 'x', maxAttempts: 1 });
     const claims = await Promise.all(
