@@ -20,6 +20,12 @@ async function gql(url: string, query: string, variables: Record<string, unknown
   return (await response.json()) as GqlAnswer;
 }
 
+/** The instance's `task_api_waiters` gauge: long-polls it holds now. */
+async function heldWaiters(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^task_api_waiters (\d+)$/m.exec(metrics)?.[1]);
+}
+
 const codes = (answer: GqlAnswer) => answer.errors?.map((error) => error.extensions?.code);
 const FIELDS = 'id kind status progress result revision';
 
@@ -56,7 +62,7 @@ describeWithPostgres('three instances on one PostgreSQL database', () => {
       expect(codes(await gql(writer.url, progress, { id: created.id, worker: 'intruder' }))).toEqual(['LEASE_MISMATCH']);
 
       const waiting = gql(reader, `query($id: ID!) { awaitTask(id: $id, timeout: 20, afterRevision: 2) { ${FIELDS} } }`, { id: created.id });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect.poll(() => heldWaiters(reader)).toBe(1);
       await gql(writer.url, progress, { id: created.id, worker: `w${i}` });
       expect((await waiting).data!.awaitTask).toMatchObject({ progress: 50, revision: 3 });
 
@@ -81,6 +87,7 @@ describeWithPostgres('three instances on one PostgreSQL database', () => {
 
     const longPoll = gql(second.url, `query($id: ID!) { awaitTask(id: $id, timeout: 20) { ${FIELDS} } }`, { id });
     const restWait = fetch(`${third.url}/api/queue/poll/${id}/wait?timeout=20`).then((response) => response.json());
+    await expect.poll(async () => [await heldWaiters(second.url), await heldWaiters(third.url)]).toEqual([1, 1]);
     const clients = [wsClient(second.wsUrl), wsClient(third.wsUrl)];
     const streams = clients.map((client) => collect(client, `subscription($id: ID!) { taskUpdated(id: $id) { ${FIELDS} } }`, { id }));
     await expect.poll(() => streams.every((stream) => stream.results.length > 0)).toBe(true);
