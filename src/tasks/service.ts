@@ -72,11 +72,12 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
     clock,
     onError,
   );
-  void guard(async () => leaseTimer.at(await store.nextLeaseExpiry()), 'lease expiry');
+  const rearmLeaseTimer = () => guard(async () => leaseTimer.at(await store.nextLeaseExpiry()), 'lease expiry');
+  void rearmLeaseTimer();
   // Retention, and a fresh look at the earliest lease: another instance may have granted it.
   const housekeeping = setInterval(() => {
     void guard(purgeExpired, 'retention');
-    void guard(async () => leaseTimer.at(await store.nextLeaseExpiry()), 'lease expiry');
+    void rearmLeaseTimer();
   }, RETENTION_INTERVAL_MS).unref();
 
   async function guard(work: () => Promise<unknown>, context: string): Promise<void> {
