@@ -17,10 +17,10 @@ export interface ListFilter {
 export type TaskChange = (task: Task) => Task;
 
 /**
- * Where tasks live, whatever the engine (SQLite or PostgreSQL). Every write is one
- * transaction that reads the row under a lock, lets the caller's pure `change` decide the
- * next state, and writes it; each promise resolves only once its transaction is committed
- * (and durable, as the engine is configured), so a caller publishes only committed rows.
+ * Where tasks live, whatever the engine (SQLite or PostgreSQL). Every write reads the row,
+ * lets the caller's pure `change` decide the next state, and writes it as one atomic step;
+ * each promise resolves only once its transaction is committed (and durable, as the engine
+ * is configured), so a caller publishes only committed rows.
  */
 export interface TaskStore {
   get(id: string): Promise<Task | null>;
@@ -33,8 +33,10 @@ export interface TaskStore {
    */
   create(task: Task): Promise<Task>;
   /**
-   * Reads task `id`, locked against other writers, and saves what `change` returns (it gets
-   * null for an unknown id, and must throw then). Resolves with both states after the commit.
+   * Reads task `id` and saves what `change` returns (it gets null for an unknown id, and must
+   * throw then), with no other write landing in between: SQLite holds the write lock,
+   * PostgreSQL saves only if the row is still as read and otherwise runs `change` again on a
+   * fresh read. Resolves with both states after the commit.
    */
   update(id: string, change: (task: Task | null) => Task): Promise<{ before: Task | null; after: Task }>;
   /**
