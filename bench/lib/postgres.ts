@@ -1,7 +1,6 @@
 /**
- * A throwaway PostgreSQL server for one bench run, the way test/setup/postgres.ts starts one
- * for the tests (that file exports only vitest's globalSetup, so the few steps are repeated
- * here): Debian's binaries (/usr/lib/postgresql/<highest>/bin, else initdb and postgres on the
+ * A throwaway PostgreSQL server for one bench run, made with the same steps as the tests'
+ * (test/setup/postgres-cluster.ts): Debian's binaries (/usr/lib/postgresql/<highest>/bin, else initdb and postgres on the
  * PATH), `initdb` in a temp dir, the server on 127.0.0.1 and a free port, run as the
  * `postgres` user when this process is root.
  *
@@ -10,32 +9,16 @@
  * part of what the scenarios measure. Only initdb itself runs with `--no-sync` (the template
  * files it writes are not measured).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { findPostgresBin, initCluster, postgresUser, waitUntilReady } from '../../test/setup/postgres-cluster.js';
 import { sleep } from './clock.js';
 import { cpuTimeNs } from './procfs.js';
 import { spawnTracked, stopProcess } from './processes.js';
 import { freePort } from './servers.js';
-
-const READY_TIMEOUT_MS = 30_000;
-
-/** The bin dir of the highest Debian PostgreSQL version, else a PATH dir with initdb and postgres; null if none. */
-export function findPostgresBin(): string | null {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'postgres')) && existsSync(join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
-    : [];
-  if (versions[0]) return join(root, versions[0], 'bin');
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) return dir;
-  }
-  return null;
-}
 
 /** `postgres --version`, or 'not installed'. */
 export function postgresVersion(): string {
@@ -45,17 +28,6 @@ export function postgresVersion(): string {
     return execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
-  }
-}
-
-/** initdb and postgres refuse to run as root: then they run as the `postgres` user. */
-function postgresUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  try {
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    throw new Error('Running as root, and there is no `postgres` user to run PostgreSQL as (the Debian postgresql package creates one).');
   }
 }
 
@@ -164,13 +136,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   const logFile = join(dir, 'postgres.log');
   const as = { ...user, cwd: dir };
 
-  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'], {
-    ...as,
-    encoding: 'utf8',
-  });
-  if (init.status !== 0) {
+  try {
+    initCluster(bin, data, as);
+  } catch (error) {
     removeDir();
-    throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}${init.stderr}`);
+    throw error;
   }
 
   const port = await freePort();
@@ -229,24 +199,4 @@ export async function startPostgres(): Promise<PostgresServer> {
     },
     stop,
   };
-}
-
-async function waitUntilReady(url: string, exited: Promise<void>): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (gone) throw new Error('The bench PostgreSQL server exited during startup.');
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`The bench PostgreSQL server did not accept connections within ${READY_TIMEOUT_MS / 1000} s: ${(error as Error).message}`);
-      await sleep(100);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  }
 }

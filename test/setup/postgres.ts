@@ -10,14 +10,14 @@
  *
  * Tests read the URL with `inject('postgresUrl')`; see test/helpers/postgres.ts.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { findPostgresBin, initCluster, postgresUser, waitUntilReady } from './postgres-cluster.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,8 +25,6 @@ declare module 'vitest' {
     postgresUrl: string | null;
   }
 }
-
-const READY_TIMEOUT_MS = 30_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const given = process.env.TEST_POSTGRES_URL;
@@ -50,32 +48,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return server.stop;
 }
 
-/** The bin dir of the highest Debian PostgreSQL version, else a PATH dir with initdb and postgres. */
-function findPostgresBin(): string | null {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'postgres')) && existsSync(join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
-    : [];
-  if (versions[0]) return join(root, versions[0], 'bin');
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) return dir;
-  }
-  return null;
-}
-
-/** initdb's and postgres's answer to root is "no": as root, run them as the `postgres` user. */
-function postgresUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  try {
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    throw new Error('Running as root, and there is no `postgres` user to run the test PostgreSQL server as (the Debian postgresql package creates one).');
-  }
-}
-
 async function startServer(bin: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const user = postgresUser();
   // One temp dir holds the cluster (data/), the unix socket and the server log.
@@ -83,18 +55,13 @@ async function startServer(bin: string): Promise<{ url: string; stop: () => Prom
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
-  // Node sets uid/gid (and drops supplementary groups) in the child itself. `runuser -u postgres`
-  // would also work, but it forks and stays in between, and does not pass SIGINT on to postgres.
   const as = { ...user, cwd: dir };
 
-  const init = spawnSync(
-    join(bin, 'initdb'),
-    ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'],
-    { ...as, encoding: 'utf8' },
-  );
-  if (init.status !== 0) {
+  try {
+    initCluster(bin, data, as);
+  } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}${init.stderr}`);
+    throw error;
   }
 
   const port = await freePort();
@@ -158,28 +125,6 @@ function startWatchdog(postmaster: ChildProcess, dir: string): ChildProcess {
   });
   child.unref();
   return child;
-}
-
-async function waitUntilReady(url: string, exited: Promise<void>): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (gone) throw new Error('The test PostgreSQL server exited during startup.');
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(`The test PostgreSQL server did not accept connections within ${READY_TIMEOUT_MS / 1000} s: ${(error as Error).message}`);
-      }
-      await sleep(100);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  }
 }
 
 function freePort(): Promise<number> {
