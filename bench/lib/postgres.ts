@@ -10,15 +10,13 @@
  * files it writes are not measured).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { findPostgresBin, initCluster, postgresUser, waitUntilReady } from '../../test/setup/postgres-cluster.js';
+import { findPostgresBin, initCluster, waitUntilReady } from '../../test/setup/postgres-cluster.js';
 import { sleep } from './clock.js';
 import { cpuTimeNs } from './procfs.js';
 import { spawnTracked, stopProcess } from './processes.js';
-import { freePort } from './servers.js';
 
 /** `postgres --version`, or 'not installed'. */
 export function postgresVersion(): string {
@@ -127,23 +125,8 @@ function serverCpuTimeNs(pid: number): number {
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = findPostgresBin();
   if (!bin) throw new Error('No PostgreSQL server install found (no /usr/lib/postgresql/*/bin/postgres, no initdb+postgres on PATH); `npm run prebench` installs Debian\'s.');
-  const user = postgresUser();
-  const dir = mkdtempSync(join(tmpdir(), 'task-bench-pg-'));
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const { data, logFile, port, as, removeDir, dir } = await initCluster(bin, 'task-bench-pg-');
   process.once('exit', removeDir);
-  if (user) chownSync(dir, user.uid, user.gid);
-  const data = join(dir, 'data');
-  const logFile = join(dir, 'postgres.log');
-  const as = { ...user, cwd: dir };
-
-  try {
-    initCluster(bin, data, as);
-  } catch (error) {
-    removeDir();
-    throw error;
-  }
-
-  const port = await freePort();
   const log = openSync(logFile, 'a');
   const args = ['-D', data, '-p', String(port), '-k', dir, ...Object.entries(SERVER_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
   const postmaster = spawnTracked(join(bin, 'postgres'), args, { ...as, stdio: ['ignore', log, log] });

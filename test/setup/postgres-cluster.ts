@@ -4,7 +4,9 @@
  * settings they start it with and in how they stop it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -31,7 +33,7 @@ export function findPostgresBin(): string | null {
  * Node sets uid/gid in the child itself; `runuser -u postgres` would fork and stay in between,
  * and not pass SIGINT on to postgres.
  */
-export function postgresUser(): { uid: number; gid: number } | undefined {
+function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   try {
@@ -41,13 +43,50 @@ export function postgresUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-/** Creates a cluster in `data` (superuser `postgres`, trust auth, UTF8, C locale); throws with initdb's output if it fails. */
-export function initCluster(bin: string, data: string, as: { uid?: number; gid?: number; cwd: string }): void {
+export interface Cluster {
+  /** The temp dir: the cluster (data/), the unix socket and the server log. */
+  dir: string;
+  data: string;
+  logFile: string;
+  /** A free port on 127.0.0.1 to start the server on. */
+  port: number;
+  /** Spawn options for initdb and postgres: the `postgres` user when root, cwd in `dir`. */
+  as: { uid?: number; gid?: number; cwd: string };
+  removeDir(): void;
+}
+
+/**
+ * Creates a cluster (superuser `postgres`, trust auth, UTF8, C locale) in a new temp dir
+ * named after `prefix`, owned by the user the server will run as; throws with initdb's
+ * output, and leaves nothing behind, if it fails.
+ */
+export async function initCluster(bin: string, prefix: string): Promise<Cluster> {
+  const user = postgresUser();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  if (user) chownSync(dir, user.uid, user.gid);
+  const data = join(dir, 'data');
+  const as = { ...user, cwd: dir };
   const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C'], {
     ...as,
     encoding: 'utf8',
   });
-  if (init.status !== 0) throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}${init.stderr}`);
+  if (init.status !== 0) {
+    removeDir();
+    throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}${init.stderr}`);
+  }
+  return { dir, data, logFile: join(dir, 'postgres.log'), port: await freePort(), as, removeDir };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 /** Resolves once the server at `url` answers a query; throws if it exits first or takes over 30 s. */

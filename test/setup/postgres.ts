@@ -11,13 +11,11 @@
  * Tests read the URL with `inject('postgresUrl')`; see test/helpers/postgres.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestProject } from 'vitest/node';
-import { findPostgresBin, initCluster, postgresUser, waitUntilReady } from './postgres-cluster.js';
+import { findPostgresBin, initCluster, waitUntilReady } from './postgres-cluster.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -49,22 +47,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 async function startServer(bin: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const user = postgresUser();
-  // One temp dir holds the cluster (data/), the unix socket and the server log.
-  const dir = mkdtempSync(join(tmpdir(), 'vitest-pg-'));
-  if (user) chownSync(dir, user.uid, user.gid);
-  const data = join(dir, 'data');
-  const logFile = join(dir, 'postgres.log');
-  const as = { ...user, cwd: dir };
-
-  try {
-    initCluster(bin, data, as);
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-
-  const port = await freePort();
+  const { dir, data, logFile, port, as, removeDir } = await initCluster(bin, 'vitest-pg-');
   const log = openSync(logFile, 'a');
   // fsync=off: safe only because this cluster is a throwaway for tests; a crash may corrupt it.
   const postmaster = spawn(
@@ -95,7 +78,7 @@ async function startServer(bin: string): Promise<{ url: string; stop: () => Prom
       await Promise.race([exited, timeout]);
       await exited;
       watchdog.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      removeDir();
     })());
 
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -125,15 +108,4 @@ function startWatchdog(postmaster: ChildProcess, dir: string): ChildProcess {
   });
   child.unref();
   return child;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
