@@ -9,6 +9,7 @@ const POSTGRES_CONTRACT_SUITES = [
   'test/http/rest.test.ts',
   'test/http/sse.test.ts',
   'test/http/ws.test.ts',
+  'test/http/observability.test.ts',
   'test/security/auth.test.ts',
   'test/security/limits.test.ts',
   'test/client/apollo.test.ts',

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openStorage } from './db/storage.js';
 import { createGraphQLServer } from './graphql/yoga.js';
@@ -7,12 +7,14 @@ import { createAuthenticator } from './http/auth.js';
 import { BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
 import { createDashboardHandler } from './http/dashboard.js';
 import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, type Route } from './http/metrics.js';
+import { startTrace } from './http/request-trace.js';
 import { sendJson } from './http/respond.js';
 import { createRestHandler, REST_PREFIX } from './http/rest.js';
 import { attachWebSockets } from './http/ws.js';
 import { createTaskEvents } from './tasks/events.js';
 import { createTaskService } from './tasks/service.js';
+import { createLogger } from './log.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -24,8 +26,14 @@ export interface AppOptions {
  * The composition root: storage (SQLite or PostgreSQL) → events → service → GraphQL, REST,
  * WebSocket, dashboard → one HTTP server. It never listens; `main.ts` (or a test) does.
  */
-export async function createApp(config: Readonly<Config>, { log = pino({ level: config.logLevel }) }: AppOptions = {}) {
+export async function createApp(config: Readonly<Config>, { log = createLogger(config.logLevel) }: AppOptions = {}) {
   const storage = await openStorage(config, log);
+  const metrics = createMetrics({
+    stats: () => tasks.stats(),
+    webSocketConnections: () => ws.connectionCount(),
+    walBytes: storage.walBytes,
+    taskCounts: () => storage.store.countByStatus(),
+  });
   const events = createTaskEvents((error) => log.error({ err: error }, 'a task listener threw'));
   const tasks = createTaskService({
     store: storage.store,
@@ -38,6 +46,7 @@ export async function createApp(config: Readonly<Config>, { log = pino({ level: 
       retentionHours: config.taskRetentionHours,
     },
     onError: (error, context) => log.error({ err: error, context }, 'background task work failed'),
+    observer: metrics.writes,
   });
   await storage.shareEvents(events, tasks.noteLeaseExpiry);
   const authenticate = createAuthenticator(config.apiKeys);
@@ -49,26 +58,36 @@ export async function createApp(config: Readonly<Config>, { log = pino({ level: 
     introspection: config.introspection,
     endpoint: GRAPHQL_PATH,
     limits: config.operationLimits,
+    registry: metrics.registry,
   });
   const rest = createRestHandler({ tasks, authenticate });
   const dashboard = createDashboardHandler();
   let closing = false;
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const trace = startTrace(req);
+    res.setHeader('x-request-id', trace.id);
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = routeOf(url.pathname, req.method);
+    res.once('close', () => {
+      const ended = performance.now();
+      metrics.requestEnded(route, req.method ?? '', res.writableFinished ? res.statusCode : 'aborted', (ended - started) / 1000);
+      if (trace.wokenAt !== undefined) metrics.woken((ended - trace.wokenAt) / 1000);
+    });
     try {
-      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (url.pathname === '/readyz') {
+      if (route === 'health') {
+        if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
         const ready = !closing && (await storage.isReady());
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
       }
-      if (url.pathname === '/metrics') {
-        const text = await metrics.metrics();
-        res.writeHead(200, { 'content-type': metrics.contentType });
+      if (route === 'metrics') {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return void res.end(text);
       }
-      if (url.pathname.startsWith(REST_PREFIX)) return await rest(req, res, url);
-      if (url.pathname !== GRAPHQL_PATH && (req.method === 'GET' || req.method === 'HEAD')) return dashboard(req, res);
+      if (route === 'rest') return await rest(req, res, url);
+      if (route === 'dashboard') return dashboard(req, res);
       if (req.method === 'POST') {
         const body = await readBody(req, config.maxBodyBytes);
         Object.assign(req, { body: bodyForYoga(body, req.headers['content-type']) });
@@ -79,7 +98,7 @@ export async function createApp(config: Readonly<Config>, { log = pino({ level: 
         res.setHeader('connection', 'close');
         return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT' } }] });
       }
-      log.error({ err: error, method: req.method, path: url.pathname }, 'request failed');
+      log.error({ err: error, reqId: trace.id, method: req.method, path: url.pathname }, 'request failed');
       sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
     }
   });
@@ -101,8 +120,7 @@ export async function createApp(config: Readonly<Config>, { log = pino({ level: 
     initTimeoutMs: config.wsInitTimeoutMs,
     keepAliveMs: config.wsKeepAliveMs,
   });
-  const metrics = createMetrics({ stats: tasks.stats, webSocketConnections: ws.connectionCount, walBytes: storage.walBytes });
-  const graphql = createGraphQLHttpHandler({ yoga, endpoint: GRAPHQL_PATH, fastPath: config.graphqlFastPath, registry: metrics });
+  const graphql = createGraphQLHttpHandler({ yoga, endpoint: GRAPHQL_PATH, fastPath: config.graphqlFastPath, registry: metrics.registry });
 
   return {
     server,
@@ -130,6 +148,13 @@ export async function createApp(config: Readonly<Config>, { log = pino({ level: 
       await storage.close();
     },
   };
+}
+
+function routeOf(path: string, method: string | undefined): Route {
+  if (path === '/healthz' || path === '/readyz') return 'health';
+  if (path === '/metrics') return 'metrics';
+  if (path.startsWith(REST_PREFIX)) return 'rest';
+  return path !== GRAPHQL_PATH && (method === 'GET' || method === 'HEAD') ? 'dashboard' : 'graphql';
 }
 
 export type App = Awaited<ReturnType<typeof createApp>>;

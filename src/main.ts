@@ -1,11 +1,11 @@
 import { isIP } from 'node:net';
-import { pino } from 'pino';
 import { createApp, GRAPHQL_PATH } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startDemo } from './demo.js';
+import { createLogger, describeDatabaseUrl } from './log.js';
 
 const config = loadConfigOrExit();
-const log = pino({ level: config.logLevel });
+const log = createLogger(config.logLevel);
 
 if (config.apiKeys.length === 0) {
   if (!isLoopback(config.host) && !config.allowOpenOnNetwork) {
@@ -21,7 +21,7 @@ app.server.listen(config.port, config.host, () => {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}${GRAPHQL_PATH}`;
-  log.info({ url, database: config.databaseUrl }, 'task status API listening');
+  log.info({ url, database: describeDatabaseUrl(config.databaseUrl) }, 'task status API listening');
   if (config.demo) {
     const apiKey = config.apiKeys.find((key) => key.role !== 'client')?.key;
     void startDemo({ url, apiKey, signal: demo.signal, log: (message) => log.info(message) }).catch((error: unknown) =>
@@ -58,7 +58,7 @@ function loadConfigOrExit() {
     return loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    pino().fatal(error.message);
+    createLogger('info').fatal(error.message);
     process.exit(1);
   }
 }

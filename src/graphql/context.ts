@@ -1,3 +1,4 @@
+import type { RequestTrace } from '../http/request-trace.js';
 import type { Principal } from '../tasks/principal.js';
 import type { TaskService } from '../tasks/service.js';
 
@@ -9,4 +10,6 @@ export interface GraphQLContext {
   signal: AbortSignal;
   /** The client's address, for per-client limits. */
   client: string;
+  /** The HTTP request's id and timings; none over WebSocket. */
+  trace?: RequestTrace;
 }

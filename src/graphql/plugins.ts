@@ -1,5 +1,8 @@
-import { NoSchemaIntrospectionCustomRule, type GraphQLError } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, type ExecutionResult, type GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { DomainError } from '../tasks/errors.js';
+import type { GraphQLContext } from './context.js';
 
 /**
  * graphql-js reports a variable that does not coerce (a timeout of "abc", or 1e309, which JSON
@@ -37,3 +40,30 @@ export function useNoIntrospection(): Plugin {
   };
 }
 
+
+/**
+ * Logs each error a resolver threw that is not a DomainError (the ones clients see only as
+ * "Unexpected error."), with its request's id, operation and path, before Yoga masks it;
+ * `logged` tells Yoga's logger not to log it a second time without them.
+ */
+export function useUnexpectedErrorLog(log: Logger, logged: WeakSet<object>): Plugin {
+  const logUnexpected = (result: ExecutionResult, context: Partial<GraphQLContext>, operationName: string | null | undefined) => {
+    for (const error of result.errors ?? []) {
+      if (!error.originalError || error.originalError instanceof DomainError || 'extensions' in error.originalError) continue;
+      logged.add(error);
+      log.error({ err: error.originalError, reqId: context.trace?.id, operationName, path: error.path?.join('.') }, 'unexpected error in a resolver');
+    }
+  };
+  return {
+    onExecute: ({ args }) => ({
+      onExecuteDone: ({ result }) => {
+        if (!isAsyncIterable(result)) logUnexpected(result, args.contextValue as Partial<GraphQLContext>, args.operationName);
+      },
+    }),
+    onSubscribe: ({ args }) => ({
+      onSubscribeResult: ({ result }) => {
+        if (!isAsyncIterable(result)) logUnexpected(result, args.contextValue as Partial<GraphQLContext>, args.operationName);
+      },
+    }),
+  };
+}

@@ -1,3 +1,4 @@
+import { noteWokenOn } from '../http/request-trace.js';
 import { builder } from './builder.js';
 import { TaskConnectionRef, TaskRef, TaskStatusEnum } from './task.js';
 
@@ -31,6 +32,7 @@ builder.queryFields((t) => ({
         afterRevision,
         signal: ctx.signal,
         client: ctx.client,
+        onWoken: noteWokenOn(ctx.trace),
       }),
   }),
 

@@ -1,14 +1,17 @@
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { traceOf } from '../http/request-trace.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
-import { useNoIntrospection, useVariableErrorCodes } from './plugins.js';
+import { useNoIntrospection, useUnexpectedErrorLog, useVariableErrorCodes } from './plugins.js';
 import { schema } from './schema.js';
 
 /** Per-operation limits enforced by graphql-armor at validation. */
@@ -29,6 +32,8 @@ export interface GraphQLServerOptions {
   introspection: boolean;
   endpoint: string;
   limits: OperationLimits;
+  /** Where the GraphQL operation metrics are registered. */
+  registry: Registry;
 }
 
 /**
@@ -55,8 +60,25 @@ interface ServerContext {
   req?: { socket?: { remoteAddress?: string } };
 }
 
+/**
+ * Yoga's own logging through pino, without a second line for an error that
+ * `useUnexpectedErrorLog` has already logged with its request's id.
+ */
+function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
+  return {
+    debug: (...args: unknown[]) => log.debug(args[0] as object, ...(args.slice(1) as [])),
+    info: (...args: unknown[]) => log.info(args[0] as object, ...(args.slice(1) as [])),
+    warn: (...args: unknown[]) => log.warn(args[0] as object, ...(args.slice(1) as [])),
+    error: (...args: unknown[]) => {
+      const [first] = args;
+      if (typeof first === 'object' && first !== null && alreadyLogged.has(first)) return;
+      log.error(first as object, ...(args.slice(1) as []));
+    },
+  };
+}
+
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
-export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits }: GraphQLServerOptions) {
+export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
     maxDepth: { n: limits.maxDepth },
     maxAliases: { n: limits.maxAliases },
@@ -65,10 +87,33 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     maxDirectives: { n: limits.maxDirectives },
     blockFieldSuggestion: { enabled: true },
   });
+  const loggedErrors = new WeakSet<object>();
   const plugins: Plugin[] = [
     ...(armor.protect().plugins as Plugin[]),
     useCSRFPreventionForPosts(),
     useVariableErrorCodes(),
+    useUnexpectedErrorLog(log, loggedErrors),
+    // Operations counted and timed by type and outcome; not by name, which a client could
+    // make up without end.
+    usePrometheus({
+      registry,
+      endpoint: false,
+      labels: { operationName: false },
+      metrics: {
+        graphql_envelop_request: true,
+        graphql_envelop_request_duration: true,
+        graphql_envelop_error_result: true,
+        graphql_envelop_deprecated_field: false,
+        graphql_envelop_request_time_summary: false,
+        graphql_envelop_phase_parse: false,
+        graphql_envelop_phase_validate: false,
+        graphql_envelop_phase_context: false,
+        graphql_envelop_phase_execute: false,
+        graphql_envelop_phase_subscribe: false,
+        graphql_envelop_schema_change: false,
+        graphql_yoga_http_duration: false,
+      },
+    }),
   ];
   if (!introspection) plugins.push(useNoIntrospection());
 
@@ -79,7 +124,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     graphiql: graphiql && { title: 'Task status API', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
     maskedErrors: { maskError },
-    logging: log,
+    logging: yogaLogger(log, loggedErrors),
     plugins,
     context: (initial): Partial<GraphQLContext> => {
       const fromWebSocket = initial as Partial<GraphQLContext>;
@@ -97,7 +142,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
       // (about 5 µs) only when asked. Returned, it would be copied, so read, at once.
       const { request } = initial;
       Object.defineProperty(initial, 'signal', { get: () => request.signal, enumerable: true, configurable: true });
-      return { tasks, principal, client: initial.req?.socket?.remoteAddress ?? '' };
+      return { tasks, principal, client: initial.req?.socket?.remoteAddress ?? '', trace: traceOf(initial.req) };
     },
   });
 }

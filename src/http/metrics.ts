@@ -1,22 +1,44 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StatusCounts } from '../tasks/store.js';
+import type { TaskServiceObserver } from '../tasks/service.js';
 
 export interface MetricSources {
   /** Held long-polls (GraphQL and REST) and open `taskUpdated` streams. */
   stats(): { waiters: number; subscriptions: number };
   webSocketConnections(): number;
   walBytes(): number;
+  taskCounts(): Promise<StatusCounts>;
 }
 
-/** A Prometheus registry whose gauges read the live counts at scrape time. */
-export function createMetrics(sources: MetricSources): Registry {
+/** Which part of the server answered an HTTP request: a label of bounded cardinality. */
+export type Route = 'graphql' | 'rest' | 'metrics' | 'health' | 'dashboard';
+
+export interface Metrics {
+  registry: Registry;
+  /** Counts into the write metrics; pass to the task service. */
+  writes: TaskServiceObserver;
+  /** An HTTP request ended (answered, or its client left first: status `aborted`). */
+  requestEnded(route: Route, method: string, status: number | 'aborted', seconds: number): void;
+  /** A held long-poll was answered `seconds` after the commit that woke it. */
+  woken(seconds: number): void;
+}
+
+/** Sub-millisecond buckets: a wake or a write is expected well under 1 ms. */
+const FAST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** Requests include long-polls held for up to a minute or more. */
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60, 300];
+
+/** The service's Prometheus registry: live gauges read at scrape time, and what the request and write paths count. */
+export function createMetrics(sources: MetricSources): Metrics {
   const registry = new Registry();
   // The event-loop lag monitor wakes the process at this interval; prom-client's default of
   // 10 ms alone costs ~0.4 % of a core on an idle server. Once a second still shows lag.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1_000 });
+  const registers = [registry];
   new Gauge({
     name: 'task_api_waiters',
     help: 'Long-polls (awaitTask and REST /wait) being held.',
-    registers: [registry],
+    registers,
     collect() {
       this.set(sources.stats().waiters);
     },
@@ -24,7 +46,7 @@ export function createMetrics(sources: MetricSources): Registry {
   new Gauge({
     name: 'task_api_subscriptions',
     help: 'Open taskUpdated streams (WebSocket and SSE).',
-    registers: [registry],
+    registers,
     collect() {
       this.set(sources.stats().subscriptions);
     },
@@ -32,7 +54,7 @@ export function createMetrics(sources: MetricSources): Registry {
   new Gauge({
     name: 'task_api_websocket_connections',
     help: 'Open graphql-ws connections.',
-    registers: [registry],
+    registers,
     collect() {
       this.set(sources.webSocketConnections());
     },
@@ -40,10 +62,58 @@ export function createMetrics(sources: MetricSources): Registry {
   new Gauge({
     name: 'task_api_sqlite_wal_bytes',
     help: 'Size of the SQLite write-ahead log file.',
-    registers: [registry],
+    registers,
     collect() {
       this.set(sources.walBytes());
     },
   });
-  return registry;
+  new Gauge({
+    name: 'task_api_tasks',
+    help: 'Tasks stored, by status (all tenants).',
+    labelNames: ['status'],
+    registers,
+    async collect() {
+      for (const [status, count] of Object.entries(await sources.taskCounts())) this.set({ status }, count);
+    },
+  });
+  const requests = new Histogram({
+    name: 'task_api_http_request_duration_seconds',
+    help: 'HTTP requests from arrival to the end of the response (long-polls include their wait), by route, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    buckets: REQUEST_BUCKETS,
+    registers,
+  });
+  const wakes = new Histogram({
+    name: 'task_api_wake_seconds',
+    help: 'From the commit that ends a held long-poll (GraphQL awaitTask or REST /wait) to its response handed to the socket.',
+    buckets: FAST_BUCKETS,
+    registers,
+  });
+  const writeCount = new Counter({
+    name: 'task_api_writes_total',
+    help: "Task writes by operation and outcome ('ok', the error code of a refusal, or 'error').",
+    labelNames: ['operation', 'outcome'],
+    registers,
+  });
+  const writeDuration = new Histogram({
+    name: 'task_api_write_duration_seconds',
+    help: 'Task writes from the call to the commit (or refusal), by operation.',
+    labelNames: ['operation'],
+    buckets: FAST_BUCKETS,
+    registers,
+  });
+
+  return {
+    registry,
+    writes: {
+      wrote(operation, seconds, outcome) {
+        writeCount.inc({ operation, outcome });
+        writeDuration.observe({ operation }, seconds);
+      },
+    },
+    requestEnded(route, method, status, seconds) {
+      requests.observe({ route, method, status }, seconds);
+    },
+    woken: (seconds) => wakes.observe(seconds),
+  };
 }

@@ -3,6 +3,7 @@ import { DomainError } from '../tasks/errors.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Task } from '../tasks/task.js';
 import type { Authenticate } from './auth.js';
+import { noteWokenOn, traceOf } from './request-trace.js';
 import { sendJson } from './respond.js';
 
 export const REST_PREFIX = '/api/queue/poll/';
@@ -41,6 +42,7 @@ export function createRestHandler({ tasks, authenticate }: { tasks: TaskService;
             afterRevision: parseOptionalInt(url.searchParams.get('after_revision'), 'after_revision'),
             signal: abort.signal,
             client: req.socket.remoteAddress ?? '',
+            onWoken: noteWokenOn(traceOf(req)),
           })
         : await tasks.get(principal, id);
       if (!task) throw new DomainError('NOT_FOUND', 'No task with that id.');

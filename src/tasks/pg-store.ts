@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from '../db/pg-client.js';
 import { tasks } from '../db/pg-tables.js';
-import { fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from './rows.js';
+import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from './rows.js';
 import type { TaskStore } from './store.js';
 import type { Task } from './task.js';
 
@@ -185,6 +185,10 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         .for('update', { skipLocked: true });
       const deleted = await db.delete(tasks).where(inArray(tasks.id, doomed)).returning({ id: tasks.id });
       return deleted.length;
+    },
+
+    async countByStatus() {
+      return countsOf(await db.select({ status: tasks.status, n: sql<number>`count(*)`.mapWith(Number) }).from(tasks).groupBy(tasks.status));
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { TaskRow } from '../db/tables.js';
-import type { Task, TaskFailure } from './task.js';
+import type { StatusCounts } from './store.js';
+import { TASK_STATUSES, type Task, type TaskFailure, type TaskStatus } from './task.js';
 
 /** How a task is stored: times as epoch milliseconds, JSON values as text. Shared by both engines. */
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
@@ -74,3 +75,10 @@ export function fromRow(row: TaskRow): Task {
 }
 
 export const toTask = (row: TaskRow | undefined): Task | null => (row ? fromRow(row) : null);
+
+/** Every status, 0 unless a row says otherwise. */
+export function countsOf(rows: readonly { status: TaskStatus; n: number }[]): StatusCounts {
+  const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
+  for (const { status, n } of rows) counts[status] = Number(n);
+  return counts;
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { badInput, notFound, resourceExhausted } from './errors.js';
+import { badInput, DomainError, notFound, resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
 import type { ListPosition, TaskStore } from './store.js';
@@ -27,6 +27,15 @@ export interface TaskServiceDeps {
   /** @default () => new Date() */
   clock?: () => Date;
   onError?: (error: unknown, context: string) => void;
+  /** Told how long each write took and how it ended (for `/metrics`). */
+  observer?: TaskServiceObserver;
+}
+
+export type WriteOperation = 'create' | 'claim' | 'heartbeat' | 'reportProgress' | 'complete' | 'fail' | 'cancel';
+
+export interface TaskServiceObserver {
+  /** A write ended after `seconds`: `outcome` is 'ok', the error code it was refused with, or 'error' when unexpected. */
+  wrote(operation: WriteOperation, seconds: number, outcome: string): void;
 }
 
 export interface AwaitOptions {
@@ -38,6 +47,8 @@ export interface AwaitOptions {
   signal?: AbortSignal;
   /** Whom to count the held request against for the per-client cap, e.g. an address. */
   client?: string;
+  /** Called when a commit ends the held wait, with `performance.now()` at the moment the commit was published. */
+  onWoken?: (publishedAt: number) => void;
 }
 
 export interface TaskPage {
@@ -58,7 +69,14 @@ const RETENTION_INTERVAL_MS = 60_000;
  * The task service: every write is one transaction in the store whose new row is published
  * only after it commits; reads and waits go through here for every transport.
  */
-export function createTaskService({ store, events, limits, clock = () => new Date(), onError = () => {} }: TaskServiceDeps) {
+export function createTaskService({
+  store,
+  events,
+  limits,
+  clock = () => new Date(),
+  onError = () => {},
+  observer = { wrote: () => {} },
+}: TaskServiceDeps) {
   const waiters = new Set<() => void>();
   const waitersByClient = new Map<string, number>();
   const streams = new Set<TaskStream>();
@@ -115,6 +133,22 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
     return after;
   }
 
+  /** Runs one write and tells the observer how long it took and how it ended. */
+  async function timed<T>(operation: WriteOperation, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const result = await work();
+      outcome = 'ok';
+      return result;
+    } catch (error) {
+      if (error instanceof DomainError) outcome = error.code;
+      throw error;
+    } finally {
+      observer.wrote(operation, (performance.now() - started) / 1000, outcome);
+    }
+  }
+
   async function expireLeases(): Promise<void> {
     const now = clock();
     for (;;) {
@@ -163,68 +197,78 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
       return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: encodeCursor };
     },
 
-    async create(
+    create(
       principal: Principal,
       spec: { kind: string; input?: unknown; idempotencyKey?: string | null; maxAttempts: number },
     ): Promise<Task> {
-      assertOpen();
-      checkName('kind', spec.kind);
-      if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
-      checkPayload('input', spec.input, limits.maxPayloadBytes);
-      const task = machine.createTask(
-        {
-          id: newTaskId(),
-          tenant: principal.tenant,
-          kind: spec.kind,
-          input: spec.input ?? null,
-          idempotencyKey: spec.idempotencyKey ?? null,
-          maxAttempts: spec.maxAttempts,
-        },
-        clock(),
-      );
-      return store.create(task);
+      return timed('create', async () => {
+        assertOpen();
+        checkName('kind', spec.kind);
+        if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
+        checkPayload('input', spec.input, limits.maxPayloadBytes);
+        const task = machine.createTask(
+          {
+            id: newTaskId(),
+            tenant: principal.tenant,
+            kind: spec.kind,
+            input: spec.input ?? null,
+            idempotencyKey: spec.idempotencyKey ?? null,
+            maxAttempts: spec.maxAttempts,
+          },
+          clock(),
+        );
+        return store.create(task);
+      });
     },
 
     /**
      * Claims the oldest queued task of the caller's tenant, of `kinds` (any kind when empty);
      * null when none is queued. Claiming is per tenant, for admin keys too.
      */
-    async claim(
+    claim(
       principal: Principal,
       { kinds, workerId, leaseSeconds }: { kinds?: readonly string[] | null; workerId: string; leaseSeconds: number },
     ): Promise<Task | null> {
-      assertOpen();
-      assertWorker(principal);
-      checkName('workerId', workerId);
-      kinds?.forEach((kind) => checkName('kinds', kind));
-      machine.checkLeaseSeconds(leaseSeconds);
-      const claimed = await store.claim(principal.tenant, kinds ?? null, (task) => machine.claim(task, workerId, leaseSeconds, clock()));
-      committed(null, claimed);
-      return claimed;
+      return timed('claim', async () => {
+        assertOpen();
+        assertWorker(principal);
+        checkName('workerId', workerId);
+        kinds?.forEach((kind) => checkName('kinds', kind));
+        machine.checkLeaseSeconds(leaseSeconds);
+        const claimed = await store.claim(principal.tenant, kinds ?? null, (task) => machine.claim(task, workerId, leaseSeconds, clock()));
+        committed(null, claimed);
+        return claimed;
+      });
     },
 
-    async heartbeat(principal: Principal, { id, workerId, leaseSeconds }: { id: string; workerId: string; leaseSeconds: number }) {
-      assertWorker(principal);
-      machine.checkLeaseSeconds(leaseSeconds);
-      return write(principal, id, (task, now) => machine.heartbeat(task, workerId, leaseSeconds, now));
+    heartbeat(principal: Principal, { id, workerId, leaseSeconds }: { id: string; workerId: string; leaseSeconds: number }) {
+      return timed('heartbeat', async () => {
+        assertWorker(principal);
+        machine.checkLeaseSeconds(leaseSeconds);
+        return write(principal, id, (task, now) => machine.heartbeat(task, workerId, leaseSeconds, now));
+      });
     },
 
-    async reportProgress(
+    reportProgress(
       principal: Principal,
       { id, progress, message, workerId }: { id: string; progress: number; message?: string | null; workerId?: string | null },
     ) {
-      assertWorker(principal);
-      if (message != null) checkText('message', message);
-      return write(principal, id, (task, now) => machine.reportProgress(task, progress, message, workerId, now));
+      return timed('reportProgress', async () => {
+        assertWorker(principal);
+        if (message != null) checkText('message', message);
+        return write(principal, id, (task, now) => machine.reportProgress(task, progress, message, workerId, now));
+      });
     },
 
-    async complete(principal: Principal, { id, result, workerId }: { id: string; result?: unknown; workerId?: string | null }) {
-      assertWorker(principal);
-      checkPayload('result', result, limits.maxPayloadBytes);
-      return write(principal, id, (task, now) => machine.complete(task, result, workerId, now));
+    complete(principal: Principal, { id, result, workerId }: { id: string; result?: unknown; workerId?: string | null }) {
+      return timed('complete', async () => {
+        assertWorker(principal);
+        checkPayload('result', result, limits.maxPayloadBytes);
+        return write(principal, id, (task, now) => machine.complete(task, result, workerId, now));
+      });
     },
 
-    async fail(
+    fail(
       principal: Principal,
       {
         id,
@@ -234,16 +278,20 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
         workerId,
       }: { id: string; message: string; code?: string | null; retry: boolean; workerId?: string | null },
     ) {
-      assertWorker(principal);
-      checkText('message', message);
-      if (code != null) checkName('code', code);
-      const failure = { message, code: code ?? null, details: null };
-      return write(principal, id, (task, now) => machine.fail(task, failure, retry, workerId, now));
+      return timed('fail', async () => {
+        assertWorker(principal);
+        checkText('message', message);
+        if (code != null) checkName('code', code);
+        const failure = { message, code: code ?? null, details: null };
+        return write(principal, id, (task, now) => machine.fail(task, failure, retry, workerId, now));
+      });
     },
 
-    async cancel(principal: Principal, { id, reason }: { id: string; reason?: string | null }) {
-      if (reason != null) checkText('reason', reason);
-      return write(principal, id, (task, now) => machine.cancel(task, reason, now));
+    cancel(principal: Principal, { id, reason }: { id: string; reason?: string | null }) {
+      return timed('cancel', async () => {
+        if (reason != null) checkText('reason', reason);
+        return write(principal, id, (task, now) => machine.cancel(task, reason, now));
+      });
     },
 
     /**
@@ -251,7 +299,7 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
      * timeout passes, or the client leaves; returns the latest state. Null for an unknown id.
      * Listens before it reads, so a change committed in between still ends the wait.
      */
-    async awaitTask(principal: Principal, { id, timeoutSeconds, afterRevision, signal, client = '' }: AwaitOptions) {
+    async awaitTask(principal: Principal, { id, timeoutSeconds, afterRevision, signal, client = '', onWoken }: AwaitOptions) {
       const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
       const isAnswer = (task: Task) => isFinal(task.status) || (afterRevision != null && task.revision > afterRevision);
       let latest = null as Task | null;
@@ -270,13 +318,15 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
         let timer: NodeJS.Timeout | undefined;
         let end = () => {};
         try {
-          await new Promise<void>((resolve) => {
-            end = () => resolve();
-            wake = end;
+          // Resolves with when a commit woke it, or undefined for a timeout, a leaving client or shutdown.
+          const publishedAt = await new Promise<number | undefined>((resolve) => {
+            end = () => resolve(undefined);
+            wake = () => resolve(performance.now());
             waiters.add(end);
             timer = setTimeout(end, timeoutMs);
             signal?.addEventListener('abort', end, { once: true });
           });
+          if (publishedAt !== undefined) onWoken?.(publishedAt);
         } finally {
           clearTimeout(timer);
           signal?.removeEventListener('abort', end);

@@ -53,4 +53,8 @@ export interface TaskStore {
   nextLeaseExpiry(): Promise<number | null>;
   /** Deletes up to `limit` tasks that reached a final state before `before`; returns how many. */
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
+  /** How many tasks there are in each status, over all tenants (for `/metrics`). */
+  countByStatus(): Promise<StatusCounts>;
 }
+
+export type StatusCounts = Record<TaskStatus, number>;

@@ -395,6 +395,35 @@ describe.each(ENGINES)('service on %s', (engine) => {
       await vi.waitFor(() => expect(result).toMatchObject({ status: 'FAILED', error: { code: 'LEASE_EXPIRED' } }));
     });
 
+    it('keeps the count of tasks by status through every kind of write, refusals, lease expiry and retention', async () => {
+      let now = Date.parse('2026-11-05T10:00:00.000Z');
+      ctx = await createTestService({ clock: () => new Date(now), limits: { retentionHours: 1 } });
+      const tally = async () => {
+        const rows = await ctx.store.list({ tenant: me.tenant, limit: 1_000 });
+        const counts: Record<string, number> = { QUEUED: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELLED: 0 };
+        for (const row of rows) counts[row.status]!++;
+        return counts;
+      };
+      const expectCounts = async (expected: Record<string, number>) => {
+        expect(await tally()).toEqual(expected);
+        expect(await ctx.store.countByStatus()).toEqual(expected);
+      };
+      await ctx.tasks.create(me, { kind: 'x', maxAttempts: 1, idempotencyKey: 'k' });
+      await ctx.tasks.create(me, { kind: 'x', maxAttempts: 1, idempotencyKey: 'k' });
+      const expiring = await runningTask(1, 10);
+      const done = await runningTask();
+      await ctx.tasks.complete(me, { id: done.id, workerId: 'w1' });
+      expect(await codeOf(ctx.tasks.complete(me, { id: done.id, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
+      await expectCounts({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0, CANCELLED: 0 });
+      now += 10_001;
+      await ctx.tasks.expireLeases();
+      expect((await ctx.tasks.get(me, expiring.id))?.status).toBe('FAILED');
+      await expectCounts({ QUEUED: 1, RUNNING: 0, COMPLETED: 1, FAILED: 1, CANCELLED: 0 });
+      now += 3_600_001;
+      await ctx.tasks.purgeExpired();
+      await expectCounts({ QUEUED: 1, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELLED: 0 });
+    });
+
     it('deletes finished tasks past the retention period, and only those', async () => {
       let now = Date.parse('2026-11-05T10:00:00.000Z');
       ctx = await createTestService({ clock: () => new Date(now), limits: { retentionHours: 1 } });

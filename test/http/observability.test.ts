@@ -1,0 +1,144 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, describeDatabaseUrl } from '../../src/log.js';
+import { startApp, type TestApp } from '../helpers/app.js';
+
+/** A pino destination that keeps every JSON line it is given. */
+function logLines() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, log: createLogger('info', stream) };
+}
+
+/** One sample of a metric from the Prometheus text (`name{labels} value`), or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+const CREATE = 'mutation C($kind: String!) { createTask(kind: $kind) { id } }';
+const CLAIM = 'mutation { claimTask(workerId: "w1") { id } }';
+const COMPLETE = 'mutation D($id: ID!) { completeTask(id: $id, workerId: "w1") { status } }';
+
+let current: TestApp | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+async function post(app: TestApp, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  return fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+}
+
+const metricsOf = async (app: TestApp) => (await fetch(`${app.url}/metrics`)).text();
+
+async function runningTask(app: TestApp): Promise<string> {
+  const created = (await (await post(app, CREATE, { kind: 'report' })).json()) as { data: { createTask: { id: string } } };
+  await post(app, CLAIM);
+  return created.data.createTask.id;
+}
+
+describe('/metrics', () => {
+  it('counts and times writes by operation and outcome, and counts tasks by status', async () => {
+    current = await startApp();
+    const id = await runningTask(current);
+    await post(current, COMPLETE, { id });
+    await post(current, COMPLETE, { id });
+    await post(current, CREATE, { kind: 'other' });
+
+    const text = await metricsOf(current);
+    expect(sample(text, 'task_api_writes_total', { operation: 'create', outcome: 'ok' })).toBe(2);
+    expect(sample(text, 'task_api_writes_total', { operation: 'claim', outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'task_api_writes_total', { operation: 'complete', outcome: 'ok' })).toBe(1);
+    expect(sample(text, 'task_api_writes_total', { operation: 'complete', outcome: 'INVALID_TRANSITION' })).toBe(1);
+    expect(sample(text, 'task_api_write_duration_seconds_count', { operation: 'complete' })).toBe(2);
+    expect(sample(text, 'task_api_write_duration_seconds_sum', { operation: 'complete' })).toBeGreaterThan(0);
+    expect(sample(text, 'task_api_tasks', { status: 'COMPLETED' })).toBe(1);
+    expect(sample(text, 'task_api_tasks', { status: 'QUEUED' })).toBe(1);
+    expect(sample(text, 'task_api_tasks', { status: 'RUNNING' })).toBe(0);
+  });
+
+  it('times HTTP requests by route, method and status, and GraphQL operations by type', async () => {
+    current = await startApp();
+    await post(current, CREATE, { kind: 'report' });
+    await post(current, '{ task(id: "nope") { id } }');
+    await fetch(`${current.url}/api/queue/poll/nope`);
+    await fetch(`${current.url}/healthz`);
+
+    const text = await metricsOf(current);
+    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'graphql', method: 'POST', status: '200' })).toBe(2);
+    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'rest', method: 'GET', status: '404' })).toBe(1);
+    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'health', method: 'GET', status: '200' })).toBe(1);
+    expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'mutation' })).toBe(1);
+    expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'query' })).toBe(1);
+    expect(text).not.toMatch(/operationName=/);
+  });
+
+  it('times each held long-poll a commit ends, GraphQL and REST, from the commit to the response; a timeout is not a wake', async () => {
+    current = await startApp();
+    const app = current;
+    const id = await runningTask(app);
+    const awaited = post(app, 'query A($id: ID!) { awaitTask(id: $id, timeout: 30) { status } }', { id });
+    const waited = fetch(`${app.url}/api/queue/poll/${id}/wait?timeout=30`);
+    const timedOut = post(app, 'query A($id: ID!) { awaitTask(id: $id, timeout: 0.2) { status } }', { id });
+    await expect.poll(() => app.app.tasks.stats().waiters).toBe(3);
+    await (await timedOut).json();
+    await expect.poll(() => app.app.tasks.stats().waiters).toBe(2);
+    await post(app, COMPLETE, { id });
+    expect(await (await awaited).json()).toEqual({ data: { awaitTask: { status: 'COMPLETED' } } });
+    expect((await (await waited).json()) as { status: string }).toMatchObject({ status: 'completed' });
+
+    await expect.poll(async () => sample(await metricsOf(app), 'task_api_wake_seconds_count')).toBe(2);
+    const text = await metricsOf(app);
+    expect(sample(text, 'task_api_wake_seconds_sum')).toBeGreaterThan(0);
+    expect(sample(text, 'task_api_wake_seconds_sum')).toBeLessThan(1);
+  });
+});
+
+describe('request ids and logs', () => {
+  it('echoes a plain x-request-id, and gives a new UUID to a request without one or with an unfit one', async () => {
+    current = await startApp();
+    const idOf = async (headers: Record<string, string>) => (await post(current!, '{ __typename }', {}, headers)).headers.get('x-request-id');
+    expect(await idOf({ 'x-request-id': 'checkout-42.retry:1' })).toBe('checkout-42.retry:1');
+    const fresh = [await idOf({}), await idOf({}), await idOf({ 'x-request-id': 'has spaces' }), await idOf({ 'x-request-id': 'x'.repeat(129) })];
+    for (const id of fresh) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(new Set(fresh).size).toBe(4);
+    expect((await fetch(`${current.url}/api/queue/poll/nope`, { headers: { 'x-request-id': 'rest-1' } })).headers.get('x-request-id')).toBe('rest-1');
+  });
+
+  it('masks an unexpected resolver error for the client and logs it once, with the request id', async () => {
+    const { lines, log } = logLines();
+    current = await startApp({}, { log });
+    await current.app.storage.close();
+
+    const response = await post(current, '{ task(id: "any") { id } }', {}, { 'x-request-id': 'broken-db-1' });
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
+    const errors = lines.filter((line) => line.level === 50);
+    expect(errors).toEqual([expect.objectContaining({ msg: 'unexpected error in a resolver', reqId: 'broken-db-1', path: 'task' })]);
+    expect(JSON.stringify(errors[0]!.err)).toMatch(/not open|after calling end/);
+  });
+
+  it('redacts credentials on every line, and the password of a PostgreSQL URL', () => {
+    const { lines, log } = logLines();
+    log.info({ req: { headers: { authorization: 'Bearer s3cret', host: 'h' } }, config: { apiKeys: ['k1'] }, token: 't' }, 'with secrets');
+    expect(lines[0]).toMatchObject({ req: { headers: { authorization: '[redacted]', host: 'h' } }, config: { apiKeys: '[redacted]' }, token: '[redacted]' });
+    expect(JSON.stringify(lines)).not.toMatch(/s3cret|k1|"t"/);
+    expect(describeDatabaseUrl('postgres://app:pw@db:5432/tasks')).toBe('postgres://app:redacted@db:5432/tasks');
+    expect(describeDatabaseUrl('./data/tasks.db')).toBe('./data/tasks.db');
+  });
+});
