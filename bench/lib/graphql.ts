@@ -29,6 +29,27 @@ export async function metric(baseUrl: string, name: string): Promise<number> {
   return Number(match[1]);
 }
 
+/** A Prometheus histogram without labels, as scraped: cumulative counts per upper bound (seconds), sum and count. */
+export interface HistogramSnapshot {
+  buckets: { le: number; count: number }[];
+  sum: number;
+  count: number;
+}
+
+export async function histogram(baseUrl: string, name: string): Promise<HistogramSnapshot> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const value = (suffix: string) => {
+    const match = new RegExp(`^${name}_${suffix} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`${name}_${suffix} is not on /metrics`);
+    return Number(match[1]);
+  };
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map(([, le, count]) => ({
+    le: le === '+Inf' ? Infinity : Number(le),
+    count: Number(count),
+  }));
+  return { buckets, sum: value('sum'), count: value('count') };
+}
+
 /** A JSON POST /graphql request for `query` with `variables` (placeholders allowed in strings). */
 export function graphqlPost(query: string, variables: Record<string, unknown> = {}): RequestTemplate {
   return {

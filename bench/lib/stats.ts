@@ -51,3 +51,39 @@ export function minOf(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) if (values[i]! < min) min = values[i]!;
   return values.length === 0 ? NaN : min;
 }
+
+/** Cumulative bucket counts (upper bound `le`, ascending, the last one +Inf) as Prometheus exposes a histogram. */
+export interface Buckets {
+  buckets: readonly { le: number; count: number }[];
+  sum: number;
+  count: number;
+}
+
+/** What was observed between two scrapes of the same histogram. */
+export function bucketsBetween(before: Buckets, after: Buckets): Buckets {
+  return {
+    buckets: after.buckets.map(({ le, count }, i) => ({ le, count: count - (before.buckets[i]?.count ?? 0) })),
+    sum: after.sum - before.sum,
+    count: after.count - before.count,
+  };
+}
+
+/**
+ * The `p`-th percentile of a histogram, interpolated linearly inside its bucket as
+ * Prometheus's histogram_quantile does (so only as fine as the buckets); NaN when empty.
+ */
+export function bucketPercentile({ buckets, count }: Buckets, p: number): number {
+  if (count === 0) return NaN;
+  const rank = (p / 100) * count;
+  let lower = 0;
+  let below = 0;
+  for (const { le, count: cumulative } of buckets) {
+    if (cumulative >= rank) {
+      if (!Number.isFinite(le)) return lower;
+      return lower + ((le - lower) * (rank - below)) / Math.max(cumulative - below, 1);
+    }
+    lower = le;
+    below = cumulative;
+  }
+  return lower;
+}

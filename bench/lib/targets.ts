@@ -1,4 +1,4 @@
-import { graphqlPost, metric, TASK_FIELDS } from './graphql.js';
+import { graphqlPost, histogram, metric, TASK_FIELDS } from './graphql.js';
 import type { Server } from './servers.js';
 import type { LongPollTarget } from './wake.js';
 
@@ -12,6 +12,7 @@ export function apiLongPolls(server: Server): LongPollTarget {
     wait: graphqlPost(`query Await($id: ID!) { awaitTask(id: $id, timeout: ${HOLD_SECONDS}) { ${TASK_FIELDS} } }`, { id: '@@id@@' }),
     complete: graphqlPost('mutation Complete($id: ID!) { completeTask(id: $id, result: { ok: true }) { id revision updatedAt } }', { id: '@@id@@' }),
     held: () => metric(server.url, 'task_api_waiters'),
+    wakes: () => histogram(server.url, 'task_api_wake_seconds'),
   };
 }
 

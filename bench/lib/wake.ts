@@ -1,4 +1,5 @@
 import type { LongPollResults } from '../load/long-polls.js';
+import { histogram } from './graphql.js';
 import type { WriteResults } from '../load/writer.js';
 import { splitEvenly } from './arrays.js';
 import { sleep, waitUntil } from './clock.js';
@@ -8,7 +9,7 @@ import type { LoadProcess } from './processes.js';
 import { loadProcessesFor } from './settings.js';
 import type { RequestTemplate } from './raw-http.js';
 import type { Server } from './servers.js';
-import { percentile } from './stats.js';
+import { bucketPercentile, bucketsBetween, percentile, type Buckets } from './stats.js';
 
 /** A server that holds long-polls and can complete their tasks. */
 export interface LongPollTarget {
@@ -19,6 +20,8 @@ export interface LongPollTarget {
   complete: RequestTemplate;
   /** How many long-polls the server holds now. */
   held(): Promise<number>;
+  /** The server's histogram of commit → response written (`task_api_wake_seconds`), if it has one. */
+  wakes?(): Promise<Buckets>;
 }
 
 /** How `WakeRound`'s latencies are defined, for the report. */
@@ -28,6 +31,12 @@ export const COMMIT_TO_RESPONSE_NOTE =
   'overstates by the time from the later of the two to the commit (the transaction itself, and up to 1 ms of clock rounding ' +
   'when the mutation reaches the clock read within the ms it was sent). send→response is the client-side figure, from just ' +
   'before sending the completing mutation.';
+
+export const SERVER_WAKE_NOTE =
+  "commit→written is the server's own task_api_wake_seconds histogram over the round: from the commit's publication " +
+  '(performance.now(), right after the transaction) to the response handed to the socket, so without the loopback ' +
+  "transit and the client's parsing; its p50/p99 are interpolated within the histogram's buckets (0.1, 0.25, 0.5, 1, " +
+  '2.5, 5 ms …), the mean is exact.';
 
 /** One round: every waiter held, then every task completed at a fixed rate. */
 export interface WakeRound {
@@ -50,6 +59,12 @@ export interface WakeRound {
   idleCpuPercent: number;
   /** Server CPU from the first completion to the last answer, in % of a core (all threads): near or above 100 means it was saturated. */
   busyCpuPercent: number;
+  /**
+   * The server's own `task_api_wake_seconds` over the round, in ms: from the commit (its
+   * publication, to the µs) to the response handed to the socket; p50/p99 only as fine as the
+   * histogram's buckets. Absent for a server without that histogram (the polling baseline).
+   */
+  serverWakeMs?: { mean: number; p50: number; p99: number; n: number };
 }
 
 export interface WakeOptions {
@@ -77,12 +92,19 @@ export async function wakeRound(target: LongPollTarget, ids: string[], { holders
   await Promise.all(slices.map((slice, k) => holders[k]!.call('hold', { port: target.server.port, template: target.wait, ids: slice })));
   await waitUntil(async () => (await target.held()) >= ids.length, { timeoutMs: HOLD_TIMEOUT_MS, intervalMs: 100, what: `${ids.length} held long-polls` });
   const idleCpuPercent = idleSeconds > 0 ? await idleCpu(target.server.pid, idleSeconds) : NaN;
+  const wakesBefore = await target.wakes?.();
   const { result, cpuNs, wallMs } = await measureCpu(target.server.pid, async () => {
     const writes = await writer.call<WriteResults>('run', { port: target.server.port, template: target.complete, ids, ratePerSecond });
     const answers = await Promise.all(slices.map((_, k) => holders[k]!.call<LongPollResults>('collect', { timeoutMs: ANSWER_GRACE_MS })));
     return timings(answers, writes);
   });
-  return { ...result, idleCpuPercent, busyCpuPercent: percentOfCore(cpuNs, wallMs) };
+  const wakesAfter = await target.wakes?.();
+  const serverWakeMs = wakesBefore && wakesAfter ? msOf(bucketsBetween(wakesBefore, wakesAfter)) : undefined;
+  return { ...result, idleCpuPercent, busyCpuPercent: percentOfCore(cpuNs, wallMs), serverWakeMs };
+}
+
+function msOf(wakes: Buckets): WakeRound['serverWakeMs'] {
+  return { mean: (wakes.sum / wakes.count) * 1000, p50: bucketPercentile(wakes, 50) * 1000, p99: bucketPercentile(wakes, 99) * 1000, n: wakes.count };
 }
 
 async function idleCpu(pid: number, seconds: number): Promise<number> {
@@ -90,7 +112,7 @@ async function idleCpu(pid: number, seconds: number): Promise<number> {
   return percentOfCore(cpuNs, wallMs);
 }
 
-export type Timings = Omit<WakeRound, 'idleCpuPercent' | 'busyCpuPercent'>;
+export type Timings = Omit<WakeRound, 'idleCpuPercent' | 'busyCpuPercent' | 'serverWakeMs'>;
 
 function timings(answers: LongPollResults[], writes: WriteResults): Timings {
   const round: Timings = {
@@ -130,6 +152,7 @@ export function summarizeRound(round: WakeRound) {
     completionFailures: round.completionFailures,
     idleCpuPercent: round.idleCpuPercent,
     busyCpuPercent: round.busyCpuPercent,
+    serverWakeMs: round.serverWakeMs,
   };
 }
 

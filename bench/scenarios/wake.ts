@@ -8,7 +8,7 @@ import { startApiServer } from '../lib/servers.js';
 import { loadProcessesFor } from '../lib/settings.js';
 import { median, percentile } from '../lib/stats.js';
 import { apiLongPolls } from '../lib/targets.js';
-import { COMMIT_TO_RESPONSE_NOTE, summarizeRound, wakeRound, type WakeRound } from '../lib/wake.js';
+import { COMMIT_TO_RESPONSE_NOTE, SERVER_WAKE_NOTE, summarizeRound, wakeRound, type WakeRound } from '../lib/wake.js';
 
 /**
  * 2. Wake: N held `awaitTask` long-polls on N running tasks, completed at a fixed rate;
@@ -56,9 +56,13 @@ export const wake: Scenario = {
         row({ scenario: `${label}: waiters lost (all rounds)`, unit: '', ours: [lost], goal: { text: '0', met: (v) => v === 0 } }),
         row({ scenario: `${label}: send→response p50 (client-side)`, unit: 'ms', ours: per((r) => r.sendToResponseMs, 50) }),
         row({ scenario: `${label}: send→response p99 (client-side)`, unit: 'ms', ours: per((r) => r.sendToResponseMs, 99) }),
+        row({ scenario: `${label}: commit→written mean (server histogram)`, unit: 'ms', ours: results.map((r) => r.serverWakeMs!.mean) }),
+        row({ scenario: `${label}: commit→written p50 (server histogram)`, unit: 'ms', ours: results.map((r) => r.serverWakeMs!.p50) }),
+        row({ scenario: `${label}: commit→written p99 (server histogram)`, unit: 'ms', ours: results.map((r) => r.serverWakeMs!.p99) }),
       ],
       notes: [
         COMMIT_TO_RESPONSE_NOTE,
+        SERVER_WAKE_NOTE,
         'Server with SQLITE_SYNCHRONOUS=NORMAL: the fsync of FULL happens before the commit, so it is not part of commit→response ' +
           `(scenario 7 measures it). Median of raw arrival − updatedAt p50: ${median(per((r) => r.updatedToResponseMs, 50)).toFixed(3)} ms. ` +
           `Server CPU from the first completion to the last answer: median ${busy} % of a core (all threads; near or above 100 %: ` +
