@@ -8,7 +8,7 @@ import { BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
 import { createDashboardHandler } from './http/dashboard.js';
 import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
 import { createMetrics, type Route } from './http/metrics.js';
-import { startTrace } from './http/request-trace.js';
+import { startTrace, traceOf } from './http/request-trace.js';
 import { sendJson } from './http/respond.js';
 import { createRestHandler, REST_PREFIX } from './http/rest.js';
 import { attachWebSockets } from './http/ws.js';
@@ -64,17 +64,20 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
   const dashboard = createDashboardHandler();
   let closing = false;
 
+  /** Once a response is done (or its client gone): the request's duration and, for a woken long-poll, its wake. */
+  function onResponseClose(this: ServerResponse): void {
+    const trace = traceOf(this.req)!;
+    const endedAt = performance.now();
+    metrics.requestEnded(trace.route, this.req.method ?? '', this.writableFinished ? this.statusCode : 'aborted', (endedAt - trace.startedAt) / 1000);
+    if (trace.wokenAt !== undefined) metrics.woken((endedAt - trace.wokenAt) / 1000);
+  }
+
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const trace = startTrace(req);
-    res.setHeader('x-request-id', trace.id);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routeOf(url.pathname, req.method);
-    res.once('close', () => {
-      const ended = performance.now();
-      metrics.requestEnded(route, req.method ?? '', res.writableFinished ? res.statusCode : 'aborted', (ended - started) / 1000);
-      if (trace.wokenAt !== undefined) metrics.woken((ended - trace.wokenAt) / 1000);
-    });
+    const trace = startTrace(req, route);
+    res.setHeader('x-request-id', trace.id);
+    res.once('close', onResponseClose);
     try {
       if (route === 'health') {
         if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });

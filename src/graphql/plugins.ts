@@ -9,18 +9,20 @@ import type { GraphQLContext } from './context.js';
  * reads as Infinity) with no `extensions.code`; clients are promised BAD_USER_INPUT.
  */
 export function useVariableErrorCodes(): Plugin {
-  const label = (errors: readonly GraphQLError[] | undefined) => labelVariableErrors(errors ?? []);
+  // Made once, not per operation: envelop holds an operation's hooks until it ends (a held awaitTask).
+  const onExecuteHooks = {
+    onExecuteDone: ({ result }: { result: unknown }) => {
+      if (!isAsyncIterable(result)) labelVariableErrors((result as ExecutionResult).errors ?? []);
+    },
+  };
+  const onSubscribeHooks = {
+    onSubscribeResult: ({ result }: { result: unknown }) => {
+      if (!isAsyncIterable(result)) labelVariableErrors((result as ExecutionResult).errors ?? []);
+    },
+  };
   return {
-    onExecute: () => ({
-      onExecuteDone: ({ result }) => {
-        if (!isAsyncIterable(result)) label(result.errors);
-      },
-    }),
-    onSubscribe: () => ({
-      onSubscribeResult: ({ result }) => {
-        if (!isAsyncIterable(result)) label(result.errors);
-      },
-    }),
+    onExecute: () => onExecuteHooks,
+    onSubscribe: () => onSubscribeHooks,
   };
 }
 
@@ -54,12 +56,14 @@ export function useUnexpectedErrorLog(log: Logger, logged: WeakSet<object>): Plu
       log.error({ err: error.originalError, reqId: context.trace?.id, operationName, path: error.path?.join('.') }, 'unexpected error in a resolver');
     }
   };
+  // Made once: onExecuteDone gets the operation's args itself.
+  const onExecuteHooks = {
+    onExecuteDone: ({ result, args }: { result: unknown; args: { contextValue: unknown; operationName?: string | null } }) => {
+      if (!isAsyncIterable(result)) logUnexpected(result as ExecutionResult, args.contextValue as Partial<GraphQLContext>, args.operationName);
+    },
+  };
   return {
-    onExecute: ({ args }) => ({
-      onExecuteDone: ({ result }) => {
-        if (!isAsyncIterable(result)) logUnexpected(result, args.contextValue as Partial<GraphQLContext>, args.operationName);
-      },
-    }),
+    onExecute: () => onExecuteHooks,
     onSubscribe: ({ args }) => ({
       onSubscribeResult: ({ result }) => {
         if (!isAsyncIterable(result)) logUnexpected(result, args.contextValue as Partial<GraphQLContext>, args.operationName);

@@ -14,7 +14,10 @@ export interface GraphQLHttpOptions {
   registry: Registry;
 }
 
-/** GraphQL over HTTP for one node request; `url` is the request's URL, already parsed. */
+/**
+ * GraphQL over HTTP for one node request; `url` is the request's URL, already parsed.
+ * Resolves once the request is answered, or (on the lean path) once its answer is under way.
+ */
 export type GraphQLHttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
 /**
@@ -65,8 +68,9 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
   const answeredByYoga = requests.labels('yoga');
 
   /**
-   * Answers the request and resolves true, or resolves false having executed nothing and
-   * written nothing, for `yoga.handle` to answer instead.
+   * Resolves true once the lean path has taken the request (parsed, and its execution
+   * started: the answer is then written by `answer`, however long it takes), or false having
+   * executed nothing and written nothing, for `yoga.handle` to answer instead.
    */
   async function tryFastPath(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     if (url.pathname !== endpoint) return false;
@@ -89,7 +93,16 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
     } catch {
       return false;
     }
+    void answer(request, params, serverContext, mediaType);
+    return true;
+  }
 
+  /**
+   * Executes and writes the answer; never rejects. Apart from `tryFastPath` (and from the
+   * request handler that awaits it), so that a held request (an `awaitTask`) keeps only this
+   * small frame alive for its wait, not theirs.
+   */
+  async function answer(request: LeanRequest, params: Params, serverContext: Record<string, unknown>, mediaType: string): Promise<void> {
     let response: LeanResponse;
     try {
       const executing = getResultForParams({ params, request: request as unknown as Request }, serverContext);
@@ -107,10 +120,17 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
       const unexpected = createGraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true } });
       response = processRegularResult({ errors: [unexpected] }, fetchAPI as never, mediaType) as unknown as LeanResponse;
     }
-    if (res.destroyed || res.writableEnded) return true;
-    res.writeHead(response.status, response.statusText, response.headers.record);
-    res.end(response.body ?? undefined);
-    return true;
+    answeredFast.inc();
+    const { res } = request;
+    if (res.destroyed || res.writableEnded) return;
+    try {
+      res.writeHead(response.status, response.statusText, response.headers.record);
+      res.end(response.body ?? undefined);
+    } catch (error) {
+      // A header value node refuses: nothing sensible can be sent any more.
+      yoga.logger.error(error);
+      res.destroy();
+    }
   }
 
   /**
@@ -171,10 +191,7 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
   }
 
   return async (req, res, url) => {
-    if (enabled && (await tryFastPath(req, res, url))) {
-      answeredFast.inc();
-      return;
-    }
+    if (enabled && (await tryFastPath(req, res, url))) return;
     answeredByYoga.inc();
     await yoga.handle(req, res, { req });
   };
@@ -249,7 +266,7 @@ class LeanRequest {
 
   constructor(
     private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    readonly res: ServerResponse,
   ) {
     this.method = req.method!;
     this.url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
@@ -258,16 +275,18 @@ class LeanRequest {
 
   get signal(): AbortSignal {
     if (!this.controller) {
-      const controller = new AbortController();
-      this.controller = controller;
-      const res = this.res;
-      const abortUnlessAnswered = () => {
-        if (!res.writableFinished && !controller.signal.aborted) controller.abort(res.errored ?? undefined);
-      };
-      if (res.closed) abortUnlessAnswered();
-      else res.on('close', abortUnlessAnswered);
+      this.controller = new AbortController();
+      if (this.res.closed) this.abortUnlessAnswered();
+      // A bound method rather than a closure: it stays registered for the whole of a held
+      // request, and tsx gives every named closure its own property dictionary (~250 bytes).
+      else this.res.once('close', this.abortUnlessAnswered.bind(this));
     }
     return this.controller.signal;
+  }
+
+  private abortUnlessAnswered(): void {
+    const { res, controller } = this;
+    if (!res.writableFinished && !controller!.signal.aborted) controller!.abort(res.errored ?? undefined);
   }
 
   json(): unknown {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Route } from './metrics.js';
 
 /** What the server keeps about one HTTP request while it runs. */
 export interface RequestTrace {
@@ -8,22 +9,29 @@ export interface RequestTrace {
    * 128), else a new UUID: echoed in the response and on every log line about the request.
    */
   readonly id: string;
+  readonly route: Route;
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number;
   /** `performance.now()` when the commit that ended the long-poll this request answers was published. */
   wokenAt?: number;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const traces = new WeakMap<IncomingMessage, RequestTrace>();
+/** A property of the request rather than a WeakMap entry: no ephemeron for the GC to track per request. */
+const TRACE = Symbol('trace');
 
-export function startTrace(req: IncomingMessage): RequestTrace {
+type TracedRequest = IncomingMessage & { [TRACE]?: RequestTrace };
+
+export function startTrace(req: IncomingMessage, route: Route): RequestTrace {
   const given = req.headers['x-request-id'];
-  const trace: RequestTrace = { id: typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID() };
-  traces.set(req, trace);
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  const trace: RequestTrace = { id, route, startedAt: performance.now(), wokenAt: undefined };
+  (req as TracedRequest)[TRACE] = trace;
   return trace;
 }
 
 /** The trace `startTrace` made for this request, if any (none over WebSocket). */
-export const traceOf = (req: unknown): RequestTrace | undefined => (req ? traces.get(req as IncomingMessage) : undefined);
+export const traceOf = (req: unknown): RequestTrace | undefined => (req as TracedRequest | undefined)?.[TRACE];
 
 /** An `onWoken` for `awaitTask` that notes the wake on the request's trace (none: nothing to note). */
 export function noteWokenOn(trace: RequestTrace | undefined): ((publishedAt: number) => void) | undefined {

@@ -301,36 +301,40 @@ export function createTaskService({
      */
     async awaitTask(principal: Principal, { id, timeoutSeconds, afterRevision, signal, client = '', onWoken }: AwaitOptions) {
       const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
-      const isAnswer = (task: Task) => isFinal(task.status) || (afterRevision != null && task.revision > afterRevision);
       let latest = null as Task | null;
-      let wake: (() => void) | null = null;
+      let wake: ((publishedAt: number) => void) | null = null;
       const unsubscribe = events.subscribe(id, (task) => {
         if (latest && task.revision <= latest.revision) return;
         latest = task;
-        if (isAnswer(task)) wake?.();
+        if (isAnswer(task, afterRevision)) wake?.(performance.now());
       });
       try {
         const current = await visible(principal, id);
         if (!current) return null;
         if (!latest || current.revision > latest.revision) latest = current;
-        if (isAnswer(latest) || timeoutMs === 0 || signal?.aborted || closed) return latest;
+        if (isAnswer(latest, afterRevision) || timeoutMs === 0 || signal?.aborted || closed) return latest;
         const releaseSlot = admitWaiter(client);
         let timer: NodeJS.Timeout | undefined;
-        let end = () => {};
+        let end: (() => void) | undefined;
         try {
-          // Resolves with when a commit woke it, or undefined for a timeout, a leaving client or shutdown.
-          const publishedAt = await new Promise<number | undefined>((resolve) => {
-            end = () => resolve(undefined);
-            wake = () => resolve(performance.now());
+          // Resolves with when a commit woke it; with nothing (or the abort event) for a timeout,
+          // a leaving client or shutdown. The promise's own resolve is what is registered, not a
+          // closure around it: it is held for the whole wait, and tsx (keepNames) gives every
+          // named closure its own property dictionary, ~250 bytes.
+          const publishedAt = await new Promise<unknown>((resolve) => {
+            end = resolve as () => void;
+            wake = resolve;
             waiters.add(end);
             timer = setTimeout(end, timeoutMs);
             signal?.addEventListener('abort', end, { once: true });
           });
-          if (publishedAt !== undefined) onWoken?.(publishedAt);
+          if (typeof publishedAt === 'number') onWoken?.(publishedAt);
         } finally {
           clearTimeout(timer);
-          signal?.removeEventListener('abort', end);
-          waiters.delete(end);
+          if (end) {
+            signal?.removeEventListener('abort', end);
+            waiters.delete(end);
+          }
           releaseSlot();
         }
         return latest;
@@ -427,6 +431,11 @@ function createWakeTimer(
       clearTimeout(timer);
     },
   };
+}
+
+/** Whether `task` ends an `awaitTask`: final, or (with `afterRevision`) newer than it. */
+function isAnswer(task: Task, afterRevision: number | null | undefined): boolean {
+  return isFinal(task.status) || (afterRevision != null && task.revision > afterRevision);
 }
 
 /** ≥ 64 random bits, as the contract asks; 128 here, URL-safe. */
