@@ -17,9 +17,14 @@ const STREAMS = 50;
 const QUEUE = 'bench-progress';
 const COLLECT_TIMEOUT_MS = 30_000;
 const WARM_UP_EVENTS = 200;
-/** The send time travels in the message, so the subscriber can time each event. */
-const PROGRESS = graphqlPost('mutation Progress($id: ID!) { reportProgress(id: $id, progress: 50, message: "@@sentAt@@") { revision } }', {
+/**
+ * The send time travels in the message, as a variable: the document stays the same for every
+ * event, as a real client's does (a literal in the query text would make each event a new
+ * document for the server to parse and validate).
+ */
+const PROGRESS = graphqlPost('mutation Progress($id: ID!, $sentAt: String!) { reportProgress(id: $id, progress: 50, message: $sentAt) { revision } }', {
   id: '@@id@@',
+  sentAt: '@@sentAt@@',
 });
 
 /** One round of one side: each event's latency from the producer's call to the listener, in ms. */

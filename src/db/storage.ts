@@ -7,11 +7,13 @@ import { createPgTaskStore } from '../tasks/pg-store.js';
 import { createTaskRepository } from '../tasks/repository.js';
 import { createSqliteTaskStore } from '../tasks/sqlite-store.js';
 import type { TaskStore } from '../tasks/store.js';
+import { startCheckpointer } from './checkpointer.js';
 import { openDb } from './client.js';
 import { openPg } from './pg-client.js';
 import { startWalGuard } from './wal-guard.js';
 
 const WAL_CHECK_INTERVAL_MS = 10_000;
+const CHECKPOINT_INTERVAL_MS = 250;
 
 /** The storage engine behind the service, whichever `DATABASE_URL` names. */
 export interface Storage {
@@ -44,6 +46,15 @@ function openSqliteStorage(config: Readonly<Config>, log: Logger): Storage {
     intervalMs: WAL_CHECK_INTERVAL_MS,
     onStarved: (walBytes) => log.warn({ walBytes }, 'the SQLite WAL is over its limit and a reader keeps it from being reset'),
   });
+  const checkpointer =
+    config.databaseUrl === ':memory:'
+      ? null
+      : startCheckpointer({
+          path: config.databaseUrl,
+          synchronous: config.sqliteSynchronous,
+          intervalMs: CHECKPOINT_INTERVAL_MS,
+          onError: (error) => log.warn({ err: error }, 'background WAL checkpoints'),
+        });
   const store = createSqliteTaskStore(createTaskRepository(database.db));
   return {
     engine: 'sqlite',
@@ -54,6 +65,7 @@ function openSqliteStorage(config: Readonly<Config>, log: Logger): Storage {
     async close() {
       walGuard.stop();
       if (database.sqlite.open) store.flush();
+      await checkpointer?.close();
       database.close();
     },
   };
