@@ -13,7 +13,7 @@ import { openPg } from './pg-client.js';
 import { startWalGuard } from './wal-guard.js';
 
 const WAL_CHECK_INTERVAL_MS = 10_000;
-const CHECKPOINT_INTERVAL_MS = 250;
+const CHECKPOINT_DELAY_MS = 250;
 
 /** The storage engine behind the service, whichever `DATABASE_URL` names. */
 export interface Storage {
@@ -52,10 +52,10 @@ function openSqliteStorage(config: Readonly<Config>, log: Logger): Storage {
       : startCheckpointer({
           path: config.databaseUrl,
           synchronous: config.sqliteSynchronous,
-          intervalMs: CHECKPOINT_INTERVAL_MS,
+          delayMs: CHECKPOINT_DELAY_MS,
           onError: (error) => log.warn({ err: error }, 'background WAL checkpoints'),
         });
-  const store = createSqliteTaskStore(createTaskRepository(database.db));
+  const store = createSqliteTaskStore(createTaskRepository(database.db), { onCommit: checkpointer?.noteCommit });
   return {
     engine: 'sqlite',
     store,

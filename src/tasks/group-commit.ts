@@ -18,8 +18,11 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** `transaction` must nest: an inner call is a savepoint of the outer one (better-sqlite3's do). */
-export function createGroupCommitter(transaction: <T>(work: () => T) => T): GroupCommitter {
+/**
+ * `transaction` must nest: an inner call is a savepoint of the outer one (better-sqlite3's do).
+ * `onCommit` runs after each shared transaction commits, before its callers are answered.
+ */
+export function createGroupCommitter(transaction: <T>(work: () => T) => T, onCommit: () => void = () => {}): GroupCommitter {
   let queue: Pending[] = [];
   let scheduled: NodeJS.Immediate | null = null;
 
@@ -44,6 +47,7 @@ export function createGroupCommitter(transaction: <T>(work: () => T) => T): Grou
       for (const item of batch) item.reject(error);
       return;
     }
+    onCommit();
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) item.resolve(outcome.value);

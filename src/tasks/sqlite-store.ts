@@ -15,10 +15,10 @@ export interface SqliteTaskStore extends TaskStore {
  *
  * This process is the file's only writer, so the count of tasks by status is taken once at
  * start (one index scan) and then kept by every commit: a scrape of `/metrics` must not block
- * the event loop for a scan of the table.
+ * the event loop for a scan of the table. `onCommit` hears of every commit that wrote.
  */
-export function createSqliteTaskStore(repo: TaskRepository): SqliteTaskStore {
-  const commits = createGroupCommitter(repo.transaction);
+export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {} }: { onCommit?: () => void } = {}): SqliteTaskStore {
+  const commits = createGroupCommitter(repo.transaction, onCommit);
   const counts = repo.countByStatus();
   const moved = (from: TaskStatus | null, to: TaskStatus | null) => {
     if (from === to) return;
@@ -74,6 +74,7 @@ export function createSqliteTaskStore(repo: TaskRepository): SqliteTaskStore {
           return { before: task.status, next };
         }),
       );
+      if (expired.length > 0) onCommit();
       for (const { before, next } of expired) moved(before, next.status);
       return expired.map(({ next }) => next);
     },
@@ -82,6 +83,7 @@ export function createSqliteTaskStore(repo: TaskRepository): SqliteTaskStore {
 
     async deleteFinishedBefore(before, limit) {
       const deleted = repo.deleteFinishedBefore(before, limit);
+      if (deleted.length > 0) onCommit();
       for (const status of deleted) moved(status, null);
       return deleted.length;
     },

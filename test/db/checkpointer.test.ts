@@ -25,7 +25,7 @@ function openFile() {
 }
 
 describe('background checkpoints', () => {
-  it('copy committed pages from the WAL into the database file from a worker thread', async () => {
+  it('copy committed pages from the WAL into the database file from a worker thread, once told of a commit', async () => {
     const { path, sqlite } = openFile();
     const insert = sqlite.prepare('INSERT INTO filler (body) VALUES (?)');
     sqlite.transaction(() => {
@@ -35,7 +35,10 @@ describe('background checkpoints', () => {
     expect(statSync(`${path}-wal`).size).toBeGreaterThan(2_000_000);
 
     const onError = vi.fn();
-    const checkpointer = startCheckpointer({ path, synchronous: 'NORMAL', intervalMs: 20, onError });
+    const checkpointer = startCheckpointer({ path, synchronous: 'NORMAL', delayMs: 20, onError });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(statSync(path).size).toBe(before);
+    checkpointer.noteCommit();
     await expect.poll(() => statSync(path).size, { timeout: 5_000 }).toBeGreaterThan(before + 2_000_000);
     await checkpointer.close();
     await checkpointer.close();
@@ -46,7 +49,7 @@ describe('background checkpoints', () => {
   it('reports a worker that cannot open the file, and still closes', async () => {
     dir = mkdtempSync(join(tmpdir(), 'checkpointer-'));
     const onError = vi.fn();
-    const checkpointer = startCheckpointer({ path: join(dir, 'missing.db'), synchronous: 'NORMAL', intervalMs: 20, onError });
+    const checkpointer = startCheckpointer({ path: join(dir, 'missing.db'), synchronous: 'NORMAL', delayMs: 20, onError });
     await vi.waitFor(() => expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringMatching(/missing\.db|exited/) })));
     await checkpointer.close();
   });
