@@ -106,12 +106,12 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useCSRFPreventionForPosts(),
     useVariableErrorCodes(),
     useUnexpectedErrorLog(log, loggedErrors),
-    // Operations counted and timed by type and outcome; not by name, which a client could
-    // make up without end.
+    // Operations counted and timed by type and outcome; not by operation name or error path
+    // (response keys, so aliases), which a client could make up without end.
     usePrometheus({
       registry,
       endpoint: false,
-      labels: { operationName: false },
+      labels: { operationName: false, path: false },
       metrics: {
         graphql_envelop_request: true,
         graphql_envelop_request_duration: true,

@@ -78,14 +78,16 @@ describe('/metrics', () => {
     await post(current, '{ task(id: "nope") { id } }');
     await fetch(`${current.url}/api/queue/poll/nope`);
     await fetch(`${current.url}/healthz`);
+    await post(current, 'mutation { madeUpAlias: cancelTask(id: "nope") { id } }');
 
     const text = await metricsOf(current);
-    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'graphql', method: 'POST', status: '200' })).toBe(2);
+    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'graphql', method: 'POST', status: '200' })).toBe(3);
     expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'rest', method: 'GET', status: '404' })).toBe(1);
     expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'health', method: 'GET', status: '200' })).toBe(1);
-    expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'mutation' })).toBe(1);
+    expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'mutation' })).toBe(2);
     expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'query' })).toBe(1);
-    expect(text).not.toMatch(/operationName=/);
+    expect(sample(text, 'graphql_envelop_error_result', { operationType: 'mutation', phase: 'execute' })).toBe(1);
+    expect(text).not.toMatch(/operationName=|path=|madeUpAlias/);
   });
 
   it('times each held long-poll a commit ends, GraphQL and REST, from the commit to the response; a timeout is not a wake', async () => {
