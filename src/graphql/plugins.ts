@@ -10,16 +10,11 @@ import type { GraphQLContext } from './context.js';
  */
 export function useVariableErrorCodes(): Plugin {
   // Made once, not per operation: envelop holds an operation's hooks until it ends (a held awaitTask).
-  const onExecuteHooks = {
-    onExecuteDone: ({ result }: { result: unknown }) => {
-      if (!isAsyncIterable(result)) labelVariableErrors((result as ExecutionResult).errors ?? []);
-    },
+  const label = ({ result }: { result: unknown }) => {
+    if (!isAsyncIterable(result)) labelVariableErrors((result as ExecutionResult).errors ?? []);
   };
-  const onSubscribeHooks = {
-    onSubscribeResult: ({ result }: { result: unknown }) => {
-      if (!isAsyncIterable(result)) labelVariableErrors((result as ExecutionResult).errors ?? []);
-    },
-  };
+  const onExecuteHooks = { onExecuteDone: label };
+  const onSubscribeHooks = { onSubscribeResult: label };
   return {
     onExecute: () => onExecuteHooks,
     onSubscribe: () => onSubscribeHooks,
@@ -42,7 +37,6 @@ export function useNoIntrospection(): Plugin {
   };
 }
 
-
 /**
  * Logs each error a resolver threw that is not a DomainError (the ones clients see only as
  * "Unexpected error."), with its request's id, operation and path, before Yoga masks it;
@@ -56,18 +50,15 @@ export function useUnexpectedErrorLog(log: Logger, logged: WeakSet<object>): Plu
       log.error({ err: error.originalError, reqId: context.trace?.id, operationName, path: error.path?.join('.') }, 'unexpected error in a resolver');
     }
   };
-  // Made once: onExecuteDone gets the operation's args itself.
-  const onExecuteHooks = {
-    onExecuteDone: ({ result, args }: { result: unknown; args: { contextValue: unknown; operationName?: string | null } }) => {
-      if (!isAsyncIterable(result)) logUnexpected(result as ExecutionResult, args.contextValue as Partial<GraphQLContext>, args.operationName);
-    },
+  // Made once: the done and result hooks get the operation's args themselves.
+  type Done = { result: unknown; args: { contextValue: unknown; operationName?: string | null } };
+  const logFrom = ({ result, args }: Done) => {
+    if (!isAsyncIterable(result)) logUnexpected(result as ExecutionResult, args.contextValue as Partial<GraphQLContext>, args.operationName);
   };
+  const onExecuteHooks = { onExecuteDone: logFrom };
+  const onSubscribeHooks = { onSubscribeResult: logFrom };
   return {
     onExecute: () => onExecuteHooks,
-    onSubscribe: ({ args }) => ({
-      onSubscribeResult: ({ result }) => {
-        if (!isAsyncIterable(result)) logUnexpected(result, args.contextValue as Partial<GraphQLContext>, args.operationName);
-      },
-    }),
+    onSubscribe: () => onSubscribeHooks,
   };
 }
