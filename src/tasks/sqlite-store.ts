@@ -15,7 +15,7 @@ export interface SqliteTaskStore extends TaskStore {
  *
  * This process is the file's only writer, so the count of tasks by status is taken once at
  * start (one index scan) and then kept by every commit: a scrape of `/metrics` must not block
- * the event loop for a scan of the table. `onCommit` hears of every commit that wrote.
+ * the event loop for a scan of the table. `onCommit` hears of each commit.
  */
 export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {} }: { onCommit?: () => void } = {}): SqliteTaskStore {
   const commits = createGroupCommitter(repo.transaction, onCommit);
