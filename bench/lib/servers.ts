@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../../test/helpers/ports.js';
 import { sleep } from './clock.js';
 import { awaitLine, spawnTracked, stopProcess } from './processes.js';
 
@@ -116,17 +117,6 @@ export function startBaseline(script: string, env: Record<string, string> = {}):
   return startNodeServer(['--import', 'tsx', `bench/baselines/${script}`], { HOST: '127.0.0.1', PORT: '0', ...env }, 'listening', 'pipe');
 }
 
-/** A port nothing listens on right now (for redis-server, which cannot pick its own). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface RedisServer {
   port: number;

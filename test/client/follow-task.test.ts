@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { followTask, TaskNotFoundError, type TaskState, type Transport } from '../../src/client/follow-task.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 let t: TestApp | undefined;
@@ -150,12 +150,3 @@ describe('followTask', () => {
     expect(follower.states.at(-1)).toMatchObject({ status: 'COMPLETED', revision: 6 });
   }, 30_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

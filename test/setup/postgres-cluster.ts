@@ -5,11 +5,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { freePort } from '../helpers/ports.js';
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -78,16 +78,6 @@ export async function initCluster(bin: string, prefix: string): Promise<Cluster>
   return { dir, data, logFile: join(dir, 'postgres.log'), port: await freePort(), as, removeDir };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Resolves once the server at `url` answers a query; throws if it exits first or takes over 30 s. */
 export async function waitUntilReady(url: string, exited: Promise<void>): Promise<void> {
