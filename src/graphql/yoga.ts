@@ -79,13 +79,12 @@ interface ServerContext {
  */
 function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
   return {
-    debug: (...args: unknown[]) => log.debug(args[0] as object, ...(args.slice(1) as [])),
-    info: (...args: unknown[]) => log.info(args[0] as object, ...(args.slice(1) as [])),
-    warn: (...args: unknown[]) => log.warn(args[0] as object, ...(args.slice(1) as [])),
-    error: (...args: unknown[]) => {
-      const [first] = args;
+    debug: log.debug.bind(log),
+    info: log.info.bind(log),
+    warn: log.warn.bind(log),
+    error: (first: unknown, message?: string, ...rest: unknown[]) => {
       if (typeof first === 'object' && first !== null && alreadyLogged.has(first)) return;
-      log.error(first as object, ...(args.slice(1) as []));
+      log.error(first, message, ...rest);
     },
   };
 }
