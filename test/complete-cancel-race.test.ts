@@ -18,8 +18,8 @@ describe('complete racing cancel', () => {
     const trials = await Promise.all(
       ids.map((id) =>
         Promise.all([
-          t.post(`mutation($id: ID!) { completeTask(id: $id, workerId: "w", result: "done") { status revision } }`, { id }),
-          t.post(`mutation($id: ID!) { cancelTask(id: $id, reason: "race") { status revision } }`, { id }),
+          t.gql(`mutation($id: ID!) { completeTask(id: $id, workerId: "w", result: "done") { status revision } }`, { id }),
+          t.gql(`mutation($id: ID!) { cancelTask(id: $id, reason: "race") { status revision } }`, { id }),
         ]),
       ),
     );

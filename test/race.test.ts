@@ -15,8 +15,8 @@ describe('no missed wake-up', () => {
     const results = await Promise.all(
       ids.map((id) =>
         Promise.all([
-          t.post(`query($id: ID!) { awaitTask(id: $id, timeout: 15) { id status done } }`, { id }),
-          t.post(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id }),
+          t.gql(`query($id: ID!) { awaitTask(id: $id, timeout: 15) { id status done } }`, { id }),
+          t.gql(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id }),
         ]),
       ),
     );

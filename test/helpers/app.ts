@@ -3,7 +3,10 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { gqlRequest, type GqlOptions, type GqlResult } from './graphql.js';
 import { freshDatabase } from './postgres.js';
+
+export type { GqlResult } from './graphql.js';
 
 export interface TestApp {
   app: App;
@@ -11,17 +14,12 @@ export interface TestApp {
   url: string;
   /** ws://127.0.0.1:PORT/graphql */
   wsUrl: string;
-  /** A GraphQL request through `yoga.fetch`, in process. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
-  /** A GraphQL POST over a real socket. */
-  post<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  /**
+   * A GraphQL request over a real socket to this app's port, on whatever route production
+   * takes for it (a JSON POST unless `options.method` says GET).
+   */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>, options?: Omit<GqlOptions, 'headers'>): Promise<GqlResult<T>>;
   close(): Promise<void>;
-}
-
-export interface GqlResult<T> {
-  status: number;
-  data: T;
-  errors?: { message: string; extensions?: { code?: string } }[];
 }
 
 /**
@@ -41,22 +39,7 @@ export async function startApp(env: Record<string, string> = {}, { log = pino({ 
     app,
     url,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
-    async gql(query, variables, headers = {}) {
-      const response = await app.yoga.fetch('http://localhost/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, ...(await response.json()) };
-    },
-    async post(query, variables) {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, ...(await response.json()) };
-    },
+    gql: (query, variables, headers = {}, options = {}) => gqlRequest(url, query, variables, { ...options, headers }),
     async close() {
       await app.close(100);
       await database?.drop();
@@ -93,7 +76,6 @@ export function useApp(env: Record<string, string> = {}): TestApp {
       return get().wsUrl;
     },
     gql: (...args) => get().gql(...args),
-    post: (...args) => get().post(...args),
     close: () => get().close(),
   };
 }

@@ -37,6 +37,6 @@ describe('request bodies', () => {
     const answer = await chunkedPost(t.url, ['{"query":"{ __typename }","pad":"', ...Array.from({ length: 50 }, () => 'p'.repeat(100)), '"}']);
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    expect((await t.post('{ __typename }')).data).toEqual({ __typename: 'Query' });
+    expect((await t.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
   });
 });

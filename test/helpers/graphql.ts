@@ -1,0 +1,60 @@
+/**
+ * GraphQL over real HTTP, as a client of the running server sees it, and the small readers
+ * every suite needs: error codes, a series from /metrics.
+ */
+
+export interface GqlError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string; [key: string]: unknown };
+}
+
+export interface GqlResult<T = Record<string, any>> {
+  status: number;
+  data: T;
+  errors?: GqlError[];
+}
+
+export interface GqlOptions {
+  /** Extra request headers, e.g. `{ authorization: 'Bearer …' }` or an `accept`. */
+  headers?: Record<string, string>;
+  /** GET with the operation in the query string instead of a JSON POST. */
+  method?: 'GET' | 'POST';
+  signal?: AbortSignal;
+}
+
+/** One GraphQL request to `${baseUrl}/graphql` over a real socket; the answer's status and body. */
+export async function gqlRequest<T = Record<string, any>>(
+  baseUrl: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  { headers = {}, method = 'POST', signal }: GqlOptions = {},
+): Promise<GqlResult<T>> {
+  const url = new URL('/graphql', baseUrl);
+  let init: RequestInit;
+  if (method === 'GET') {
+    url.searchParams.set('query', query);
+    if (variables) url.searchParams.set('variables', JSON.stringify(variables));
+    init = { headers: { accept: 'application/json', ...headers }, signal };
+  } else {
+    init = { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }), signal };
+  }
+  const response = await fetch(url, init);
+  return { status: response.status, ...(await response.json()) };
+}
+
+/** `Authorization: Bearer <key>` as a headers object. */
+export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+
+/** Every error's `extensions.code`, in order; undefined when the result has no errors. */
+export const codes = (result: { errors?: readonly GqlError[] }) => result.errors?.map((error) => error.extensions?.code);
+
+/** The first error's `extensions.code`. */
+export const code = (result: { errors?: readonly GqlError[] }) => result.errors?.[0]?.extensions?.code;
+
+/** The value of one series on `${baseUrl}/metrics`, e.g. `metric(url, 'task_api_waiters')` or with labels `'{route="rest"}'`; 0 when absent. */
+export async function metric(baseUrl: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const escaped = `${name}${labels}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+}
