@@ -240,13 +240,16 @@ describe.each(ENGINES)('service on %s', (engine) => {
       ctx = await createTestService();
       const task = await runningTask();
       const realGet = ctx.store.get;
+      // The read sees the task running; the completion then commits (and publishes) before the
+      // read's answer reaches the wait. Only a waiter already listening can learn of it: a
+      // service that read first and listened after would time out with the stale row.
       ctx.store.get = async (id) => {
         const before = await realGet(id);
         ctx.store.get = realGet;
-        void ctx.tasks.complete(me, { id, result: 'raced' });
+        await ctx.tasks.complete(me, { id, result: 'raced' });
         return before;
       };
-      const result = await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+      const result = await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 2 });
       expect(result).toMatchObject({ status: 'COMPLETED', result: 'raced' });
     });
 
