@@ -141,6 +141,8 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
       if (closing) return;
       closing = true;
       tasks.close();
+      // The streams just ended send their `complete` on the next turns; then the 1001 close.
+      await new Promise((resolve) => setImmediate(resolve));
       await ws.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
