@@ -41,8 +41,23 @@ describe('taskUpdated over graphql-ws', () => {
     await progress(id, 10);
     const client = wsClient(t.wsUrl);
     const sub = collect(client, SUBSCRIBE, { id, after: 2 });
-    await expect.poll(() => sub.results.map((r) => r.data.taskUpdated.revision)).toEqual([3]);
-    sub.unsubscribe();
+    await expect.poll(() => sub.results.length).toBe(1);
+    // Every later change, and the final one that ends the stream: the whole stream is then known.
+    await progress(id, 20);
+    await expect.poll(() => sub.results.length).toBe(2);
+    await t.gql(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id });
+    const revisions = (await sub.finished).map((r) => r.data.taskUpdated.revision);
+    expect(revisions).toEqual([3, 4, 5]);
+    await client.dispose();
+  });
+
+  it('resumes at the current revision: nothing until the next change', async () => {
+    const id = await runningTask();
+    const client = wsClient(t.wsUrl);
+    const sub = collect(client, SUBSCRIBE, { id, after: 2 });
+    await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(1);
+    await t.gql(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id });
+    expect((await sub.finished).map((r) => r.data.taskUpdated.revision)).toEqual([3]);
     await client.dispose();
   });
 
