@@ -1,0 +1,19 @@
+/**
+ * The suites Stryker runs against each mutant of the domain (src/tasks): the ones that drive
+ * the real service in process on SQLite `:memory:`, fast enough to run thousands of times.
+ * No PostgreSQL is started: `postgresUrl` is provided as null, so the engine-parameterized
+ * suites run their SQLite variants only. See stryker.config.mjs; `npm run test:mutation`.
+ */
+import { defineConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+export default defineConfig({
+  // The same graphql alias as the main config: one graphql module for our sources and the libraries.
+  resolve: base.resolve,
+  test: {
+    include: ['test/tasks/*.test.ts', 'test/property.test.ts', 'test/http/shared-subscribe.test.ts'],
+    provide: { postgresUrl: null },
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
