@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { TASK_FIELDS, useApp } from '../helpers/app.js';
+import { startApp, TASK_FIELDS, useApp } from '../helpers/app.js';
+import { codes } from '../helpers/graphql.js';
 
-const t = useApp({ AWAIT_TIMEOUT_MAX_SECONDS: '2' });
+const t = useApp();
 
 const CREATE = `mutation($kind: String!, $input: JSON, $key: String, $max: Int) {
   createTask(kind: $kind, input: $input, idempotencyKey: $key, maxAttempts: $max) { ${TASK_FIELDS} }
@@ -98,8 +99,6 @@ describe('task lifecycle over GraphQL', () => {
 });
 
 describe('errors carry the contract codes and change nothing', () => {
-  const codes = (result: { errors?: { extensions?: { code?: string } }[] }) => result.errors?.map((e) => e.extensions?.code);
-
   it('BAD_USER_INPUT, INVALID_TRANSITION, LEASE_MISMATCH, NOT_FOUND', async () => {
     const task = await created();
     expect(codes(await t.gql(PROGRESS, { id: task.id, p: 10 }))).toEqual(['INVALID_TRANSITION']);
@@ -112,21 +111,31 @@ describe('errors carry the contract codes and change nothing', () => {
     expect((await t.gql(TASK, { id: task.id })).data.task).toMatchObject({ status: 'RUNNING', revision: 2, progress: 0 });
   });
 
-  it('awaitTask timeouts: -1, 1e309, "abc" are BAD_USER_INPUT; a huge one is clamped', async () => {
+  it('awaitTask timeouts: -1, 1e309, "abc" are BAD_USER_INPUT, and hold nothing', async () => {
     const task = await created();
     expect(codes(await t.gql(AWAIT, { id: task.id, timeout: -1 }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await t.gql(AWAIT, { id: task.id, timeout: 'abc' }))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await t.gql(`{ awaitTask(id: "${task.id}", timeout: 1e309) { id } }`))).toEqual(['BAD_USER_INPUT']);
-    const raw = await t.app.yoga.fetch('http://localhost/graphql', {
+    const raw = await fetch(`${t.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: `{"query":"query($t: Float) { awaitTask(id: \\"${task.id}\\", timeout: $t) { id } }","variables":{"t":1e309}}`,
     });
     expect(codes(await raw.json())).toEqual(['BAD_USER_INPUT']);
-    const started = performance.now();
-    const clamped = await t.gql(AWAIT, { id: task.id, timeout: 1e12 });
-    expect(clamped.data.awaitTask).toMatchObject({ done: false, revision: 1 });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect(t.app.tasks.stats().waiters).toBe(0);
+  });
+
+  it('a huge awaitTask timeout is clamped to AWAIT_TIMEOUT_MAX_SECONDS, not refused', async () => {
+    const short = await startApp({ AWAIT_TIMEOUT_MAX_SECONDS: '0.2' });
+    try {
+      const { data } = await short.gql('mutation { createTask(kind: "clamp") { id } }');
+      const started = performance.now();
+      const clamped = await short.gql(AWAIT, { id: data.createTask.id, timeout: 1e12 });
+      expect(clamped.data.awaitTask).toMatchObject({ done: false, revision: 1 });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    } finally {
+      await short.close();
+    }
   });
 
   it('malformed ids are unknown: null, no error', async () => {
