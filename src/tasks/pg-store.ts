@@ -84,7 +84,7 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
 
     async list({ tenant, status, kind, after, limit }) {
       const conditions: (SQL | undefined)[] = [
-        eq(tasks.tenant, tenant),
+        tenant !== null ? eq(tasks.tenant, tenant) : undefined,
         status ? eq(tasks.status, status) : undefined,
         kind ? eq(tasks.kind, kind) : undefined,
         after ? lt(tasks.seq, after.seq) : undefined,

@@ -91,9 +91,9 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
 
     list({ tenant, status, kind, after, limit }) {
-      const statement = prepared(`list:${Boolean(status)}:${Boolean(kind)}:${Boolean(after)}`, () => {
+      const statement = prepared(`list:${tenant !== null}:${Boolean(status)}:${Boolean(kind)}:${Boolean(after)}`, () => {
         const conditions: (SQL | undefined)[] = [
-          eq(tasks.tenant, sql.placeholder('tenant')),
+          tenant !== null ? eq(tasks.tenant, sql.placeholder('tenant')) : undefined,
           status ? eq(tasks.status, sql.placeholder('status')) : undefined,
           kind ? eq(tasks.kind, sql.placeholder('kind')) : undefined,
           after ? lt(tasks.seq, sql.placeholder('afterSeq')) : undefined,

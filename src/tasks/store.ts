@@ -6,7 +6,8 @@ export interface ListPosition {
 }
 
 export interface ListFilter {
-  tenant: string;
+  /** Null: every tenant's tasks (an admin's listing). */
+  tenant: string | null;
   status?: TaskStatus | null;
   kind?: string | null;
   after?: ListPosition | null;
