@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import type { Principal, Role } from './tasks/principal.js';
 
 export interface ApiKey extends Principal {
@@ -62,6 +63,10 @@ export interface Config {
   logLevel: string;
   /** `DEMO=true` (`npm run demo`): seed demo tasks and run a built-in demo worker. */
   demo: boolean;
+  /** Seed of the demo worker's choices (step times, failures, results), for a repeatable demo. @default random */
+  demoSeed: number;
+  /** Shortest demo step, in ms; each of the 8 steps takes 1 to 2 times it. @default 400 */
+  demoStepMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -106,6 +111,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     graphqlFastPath: bool(env, 'GRAPHQL_FAST_PATH', true),
     logLevel: env.LOG_LEVEL || 'info',
     demo: bool(env, 'DEMO', false),
+    demoSeed: int(env, 'DEMO_SEED', randomInt(2 ** 31), 0, 2 ** 31 - 1),
+    demoStepMs: int(env, 'DEMO_STEP_MS', 400, 0, 60_000),
   });
 }
 

@@ -7,6 +7,10 @@ export interface DemoOptions {
   apiKey?: string;
   signal: AbortSignal;
   log: (message: string) => void;
+  /** Seeds the worker's choices (step times, failures, results): the same seed, the same demo. */
+  seed: number;
+  /** Shortest step, in ms; each of the 8 steps takes 1 to 2 times it. */
+  stepMs: number;
 }
 
 const DEMO_KIND = 'demo.report';
@@ -17,7 +21,8 @@ const NEW_TASK_EVERY_MS = 15_000;
  * examples/worker.ts, over HTTP like any other) that takes each through progress over a few
  * seconds, failing now and then so retries show too.
  */
-export function startDemo({ url, apiKey, signal, log }: DemoOptions): Promise<void> {
+export function startDemo({ url, apiKey, signal, log, seed, stepMs }: DemoOptions): Promise<void> {
+  const random = mulberry32(seed);
   const create = (n: number) =>
     fetch(url, {
       method: 'POST',
@@ -43,13 +48,25 @@ export function startDemo({ url, apiKey, signal, log }: DemoOptions): Promise<vo
     log: (message) => log(`demo worker: ${message}`),
     async handle({ task, progress, signal: cancelled }) {
       const steps = 8;
-      const failAt = Math.random() < 0.25 ? 1 + Math.floor(Math.random() * steps) : 0;
+      const failAt = random() < 0.25 ? 1 + Math.floor(random() * steps) : 0;
       for (let step = 1; step <= steps && !cancelled.aborted; step++) {
-        await new Promise((resolve) => setTimeout(resolve, 400 + Math.random() * 400));
+        await new Promise((resolve) => setTimeout(resolve, stepMs * (1 + random())));
         if (step === failAt) throw new Error(`simulated failure at step ${step} (attempt ${task.attempts})`);
         await progress((step / steps) * 100, `step ${step} of ${steps}`);
       }
-      return { url: `/reports/${task.id}.pdf`, pages: 2 + Math.floor(Math.random() * 10) };
+      return { url: `/reports/${task.id}.pdf`, pages: 2 + Math.floor(random() * 10) };
     },
   });
+}
+
+/** A small seeded generator of numbers in [0, 1) (mulberry32): enough for a demo, not for secrets. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }

@@ -23,8 +23,9 @@ app.server.listen(config.port, config.host, () => {
   const url = `http://${config.host}:${port}${GRAPHQL_PATH}`;
   log.info({ url, database: describeDatabaseUrl(config.databaseUrl) }, 'task status API listening');
   if (config.demo) {
+    log.info({ seed: config.demoSeed }, 'demo mode: DEMO_SEED repeats this run');
     const apiKey = config.apiKeys.find((key) => key.role !== 'client')?.key;
-    void startDemo({ url, apiKey, signal: demo.signal, log: (message) => log.info(message) }).catch((error: unknown) =>
+    void startDemo({ url, apiKey, signal: demo.signal, log: (message) => log.info(message), seed: config.demoSeed, stepMs: config.demoStepMs }).catch((error: unknown) =>
       log.error({ err: error }, 'demo worker stopped'),
     );
   }
