@@ -100,14 +100,17 @@ describe('/metrics', () => {
     await expect.poll(() => app.app.tasks.stats().waiters).toBe(3);
     await (await timedOut).json();
     await expect.poll(() => app.app.tasks.stats().waiters).toBe(2);
+    const completing = performance.now();
     await post(app, COMPLETE, { id });
     expect(await (await awaited).json()).toEqual({ data: { awaitTask: { status: 'COMPLETED' } } });
     expect((await (await waited).json()) as { status: string }).toMatchObject({ status: 'completed' });
+    const answered = (performance.now() - completing) / 1000;
 
     await expect.poll(async () => sample(await metricsOf(app), 'task_api_wake_seconds_count')).toBe(2);
     const text = await metricsOf(app);
     expect(sample(text, 'task_api_wake_seconds_sum')).toBeGreaterThan(0);
-    expect(sample(text, 'task_api_wake_seconds_sum')).toBeLessThan(1);
+    // Each wake lies between the commit and its response, so within what the test saw (in seconds, not ms).
+    expect(sample(text, 'task_api_wake_seconds_sum')).toBeLessThanOrEqual(2 * answered);
   });
 });
 

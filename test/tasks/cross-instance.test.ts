@@ -94,15 +94,14 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
 
   it('a write that no notice announced reaches the waiters within the resync interval', async () => {
     const task = await runningOn(a);
-    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
-    const started = performance.now();
+    // Only the resync can end this wait: without it, it times out and answers the stale row.
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 5 });
     // A change that bypasses the service, so no NOTIFY is sent: a lost notice.
     await admin.query(`UPDATE tasks SET status = 'COMPLETED', progress = 100, revision = revision + 1, completed_at = $2 WHERE id = $1`, [
       task.id,
       Date.now(),
     ]);
     expect(await waiting).toMatchObject({ status: 'COMPLETED', revision: 3 });
-    expect(performance.now() - started).toBeLessThan(RESYNC_MS * 2 + 1_000);
   });
 
   it('a dropped notice connection reconnects, and what was committed meanwhile is delivered', async () => {
