@@ -54,10 +54,10 @@ function serviceOver(store: TaskStore, options: ServiceOptions) {
 }
 
 /** The real service on a real `:memory:` SQLite database with the real migrations; `published` records every event. */
-export function createTestService(options: ServiceOptions & { url?: string } = {}) {
+export function createTestService(options: ServiceOptions & { url?: string; onCommit?: () => void } = {}) {
   const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
   const repo = createTaskRepository(database.db);
-  const store = createSqliteTaskStore(repo);
+  const store = createSqliteTaskStore(repo, { onCommit: options.onCommit });
   const service = serviceOver(store, options);
   return {
     ...service,

@@ -7,36 +7,37 @@ let ctx: ReturnType<typeof createTestService>;
 afterEach(() => ctx.close());
 
 describe('group commit', () => {
-  it('writes arriving together share one transaction; a refused one rolls back alone', async () => {
-    ctx = createTestService();
+  it("the service's writes arriving together share one commit; a refused one changes nothing", async () => {
+    let commits = 0;
+    ctx = createTestService({ onCommit: () => commits++ });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await ctx.tasks.create(me, { kind: 'g', maxAttempts: 1 })).id);
     for (let i = 0; i < 3; i++) await ctx.tasks.claim(me, { workerId: 'w', leaseSeconds: 60 });
-
-    let outer = 0;
-    let depth = 0;
-    const transaction = ctx.repo.transaction;
-    ctx.repo.transaction = (work) => {
-      if (depth === 0) outer++;
-      depth++;
-      try {
-        return transaction(work);
-      } finally {
-        depth--;
-      }
-    };
-    // The service captured the repository's function at creation; count through a fresh committer.
-    const commits = createGroupCommitter(ctx.repo.transaction);
+    commits = 0;
     const results = await Promise.allSettled([
-      commits.run(() => ctx.repo.save({ ...ctx.repo.get(ids[0]!)!, progress: 10, revision: 3 })),
-      commits.run(() => {
-        ctx.repo.save({ ...ctx.repo.get(ids[1]!)!, progress: 99, revision: 3 });
-        throw new Error('refused after writing');
-      }),
-      commits.run(() => ctx.repo.save({ ...ctx.repo.get(ids[2]!)!, progress: 30, revision: 3 })),
+      ctx.tasks.reportProgress(me, { id: ids[0]!, progress: 10 }),
+      ctx.tasks.reportProgress(me, { id: ids[1]!, progress: 10, workerId: 'someone else' }),
+      ctx.tasks.reportProgress(me, { id: ids[2]!, progress: 30 }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(outer).toBe(1);
+    expect(commits).toBe(1);
+    expect(ids.map((id) => ctx.repo.get(id)!.progress)).toEqual([10, 0, 30]);
+  });
+
+  it('a write that fails after writing rolls back alone (its own savepoint)', async () => {
+    ctx = createTestService();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await ctx.tasks.create(me, { kind: 'g', maxAttempts: 1 })).id);
+    const commits = createGroupCommitter(ctx.repo.transaction);
+    const results = await Promise.allSettled([
+      commits.run(() => ctx.repo.save({ ...ctx.repo.get(ids[0]!)!, progress: 10, revision: 2 })),
+      commits.run(() => {
+        ctx.repo.save({ ...ctx.repo.get(ids[1]!)!, progress: 99, revision: 2 });
+        throw new Error('refused after writing');
+      }),
+      commits.run(() => ctx.repo.save({ ...ctx.repo.get(ids[2]!)!, progress: 30, revision: 2 })),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(ids.map((id) => ctx.repo.get(id)!.progress)).toEqual([10, 0, 30]);
   });
 
