@@ -77,7 +77,6 @@ export class ConfigError extends Error {
 
 /** Parses the environment once; throws a ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const keysText = env.API_KEYS_FILE ? readFileSync(env.API_KEYS_FILE, 'utf8') : (env.API_KEYS ?? '');
   return Object.freeze({
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -88,7 +87,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     walMaxBytes: int(env, 'WAL_MAX_BYTES', 64 * 1024 * 1024, 1, 1e12),
     awaitTimeoutMaxSeconds: num(env, 'AWAIT_TIMEOUT_MAX_SECONDS', 60, 0, 86_400),
     taskRetentionHours: num(env, 'TASK_RETENTION_HOURS', 168, 0, 1e6),
-    apiKeys: Object.freeze(parseApiKeys(keysText)),
+    apiKeys: Object.freeze(apiKeys(env)),
     allowOpenOnNetwork: env.AUTH === 'none',
     maxWaiters: int(env, 'MAX_WAITERS', 20_000, 0, 1e7),
     maxWaitersPerClient: int(env, 'MAX_WAITERS_PER_CLIENT', 1_000, 0, 1e7),
@@ -118,8 +117,21 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
 const ROLES: readonly Role[] = ['client', 'worker', 'admin'];
 
-/** `key:tenant:role` entries separated by commas or new lines. */
-export function parseApiKeys(text: string): ApiKey[] {
+/** The keys of `API_KEYS_FILE` when it is set, else of `API_KEYS`. */
+function apiKeys(env: Env): ApiKey[] {
+  const file = env.API_KEYS_FILE;
+  if (!file) return parseApiKeys(env.API_KEYS ?? '');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`API_KEYS_FILE: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+  }
+  return parseApiKeys(text, 'API_KEYS_FILE');
+}
+
+/** `key:tenant:role` entries separated by commas or new lines; `source` names where they came from in errors. */
+export function parseApiKeys(text: string, source = 'API_KEYS'): ApiKey[] {
   return text
     .split(/[,\n]/)
     .map((entry) => entry.trim())
@@ -127,7 +139,7 @@ export function parseApiKeys(text: string): ApiKey[] {
     .map((entry) => {
       const [key, tenant, role, ...rest] = entry.split(':');
       if (!key || !tenant || !ROLES.includes(role as Role) || rest.length > 0) {
-        throw new ConfigError(`API_KEYS: an entry is not key:tenant:role with role one of ${ROLES.join(', ')}.`);
+        throw new ConfigError(`${source}: an entry is not key:tenant:role with role one of ${ROLES.join(', ')}.`);
       }
       return { key, tenant, role: role as Role };
     });
