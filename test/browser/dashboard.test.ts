@@ -219,11 +219,11 @@ describe('dashboard', () => {
     page.on('request', (request) => {
       if (isLongPoll(request)) mostInFlight = Math.max(mostInFlight, ++inFlight);
     });
-    for (const ended of ['requestfinished', 'requestfailed'] as const) {
-      page.on(ended, (request) => {
-        if (isLongPoll(request)) inFlight--;
-      });
-    }
+    const ended = (request: Request) => {
+      if (isLongPoll(request)) inFlight--;
+    };
+    page.on('requestfinished', ended);
+    page.on('requestfailed', ended);
     await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: long-polling');
     await page.getByTestId('filter-kind').fill(kind);
     await expect.poll(() => page.getByTestId('task-card').count(), WAIT).toBe(7);
