@@ -38,6 +38,7 @@ export default defineConfig({
           name: 'postgres',
           include: POSTGRES_CONTRACT_SUITES,
           env: { TEST_ENGINE: 'postgres' },
+          setupFiles: ['test/setup/skip-without-postgres.ts'],
         },
       },
     ],

@@ -14,8 +14,19 @@ import { describe, inject } from 'vitest';
 /** Superuser URL of the test server, or null when there is none. */
 export const postgresUrl = inject('postgresUrl');
 
-/** `describe` for suites that need PostgreSQL: skipped when no server is available. */
-export const describeWithPostgres = describe.skipIf(!postgresUrl);
+/** Why the PostgreSQL tests are skipped in this run; null when a server is there. */
+export const postgresMissing = postgresUrl
+  ? null
+  : 'skipped: no PostgreSQL server (install Debian\'s postgresql, or set TEST_POSTGRES_URL; CI sets REQUIRE_POSTGRES=1)';
+
+/**
+ * `describe` for suites that need PostgreSQL. Without a server its tests are reported as
+ * skipped, with the reason in the suite's name, never left out.
+ */
+export function describeWithPostgres(name: string, suite: () => void): void {
+  if (postgresMissing) describe.skip(`${name} (${postgresMissing})`, suite);
+  else describe(name, suite);
+}
 
 /** Runs one statement on the server's admin connection. */
 async function admin(sql: string): Promise<void> {

@@ -7,7 +7,8 @@ import { createTaskService, type TaskService, type TaskServiceLimits } from '../
 import { createSqliteTaskStore } from '../../src/tasks/sqlite-store.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
-import { freshDatabase, postgresUrl } from './postgres.js';
+import { describe } from 'vitest';
+import { describeWithPostgres, freshDatabase } from './postgres.js';
 
 export const LIMITS: TaskServiceLimits = {
   awaitTimeoutMaxSeconds: 60,
@@ -19,8 +20,17 @@ export const LIMITS: TaskServiceLimits = {
 
 export type Engine = 'sqlite' | 'postgres';
 
-/** Every engine this run can test: PostgreSQL when the test server is there. */
-export const ENGINES: readonly Engine[] = postgresUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+export const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
+
+/**
+ * One suite per engine, named `${name} on ${engine}`. Without a PostgreSQL server the
+ * PostgreSQL one is reported as skipped, with the reason, rather than left out.
+ */
+export function describeEngines(name: string, suite: (engine: Engine) => void): void {
+  for (const engine of ENGINES) {
+    (engine === 'postgres' ? describeWithPostgres : describe)(`${name} on ${engine}`, () => suite(engine));
+  }
+}
 
 export interface ServiceOptions {
   limits?: Partial<TaskServiceLimits>;

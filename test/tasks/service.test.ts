@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL, type Principal } from '../../src/tasks/principal.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, ENGINES, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const me = OPEN_PRINCIPAL;
 let ctx: EngineTestService;
@@ -42,7 +42,7 @@ async function runningTask(maxAttempts = 3, leaseSeconds = 30) {
   return claimed!;
 }
 
-describe.each(ENGINES)('service on %s', (engine) => {
+describeEngines('service', (engine) => {
   const createTestService = async (options: ServiceOptions = {}) => {
     ctx = await createEngineTestService(engine, options);
     return ctx;
