@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { badInput, DomainError, notFound, resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-depth.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
 import type { ListPosition, TaskStore } from './store.js';
 import { createTaskStream, type TaskStream } from './stream.js';
@@ -462,8 +463,10 @@ function checkText(field: string, value: string): void {
   if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters.`);
 }
 
+/** Measured for depth before it is serialized: `JSON.stringify` recurses, and a deep value would overflow the stack. */
 function checkPayload(field: string, value: unknown, maxBytes: number): void {
   if (value === undefined || value === null) return;
+  if (jsonDepthExceeds(value)) throw badInput(`${field} may nest arrays and objects at most ${MAX_JSON_DEPTH} levels deep.`);
   const bytes = Buffer.byteLength(JSON.stringify(value));
   if (bytes > maxBytes) throw badInput(`${field} is ${bytes} bytes serialized; the limit is ${maxBytes}.`);
 }
