@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLContext } from '../graphql/context.js';
 import { maskError, withCode } from '../graphql/errors.js';
 import { labelVariableErrors } from '../graphql/plugins.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../tasks/json-depth.js';
 import type { Principal } from '../tasks/principal.js';
 import type { Authenticate } from './auth.js';
 import { createSharedSubscribe } from './shared-subscribe.js';
@@ -51,6 +52,8 @@ export function attachWebSockets({
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
   const sharedSubscribe = createSharedSubscribe(finishResult);
   const connections = new WeakMap<WebSocket, Connection>();
+  /** Each accepted operation's controller, by the `subscribe` message's payload (graphql-ws hands the same object to onComplete). */
+  const controllers = new WeakMap<object, AbortController>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
@@ -94,19 +97,25 @@ export function attachWebSockets({
             }),
           ];
         }
+        // The slot is taken before the first await: every message that arrives meanwhile counts it.
         const controller = new AbortController();
-        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-        });
-        let args: ExecutionArgs;
+        connection.operations.set(id, controller);
+        controllers.set(payload, controller);
+        let accepted = false;
         try {
+          if (jsonDepthExceeds(payload.variables) || jsonDepthExceeds(payload.extensions)) {
+            return [new GraphQLError(`Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`, { extensions: { code: 'BAD_USER_INPUT' } })];
+          }
+          const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params: payload,
+          });
           const document = parse(payload.query);
           const errors = validate(schema, document);
           if (errors.length > 0) return errors.map(withCode);
-          args = {
+          const args: ExecutionArgs = {
             schema,
             document,
             operationName: payload.operationName,
@@ -118,20 +127,25 @@ export function attachWebSockets({
             }),
             rootValue: { execute, shareKey: shareKeyOf(payload, connection.principal!) },
           };
+          accepted = true;
+          return args;
         } catch (error) {
           if (error instanceof GraphQLError) return [withCode(error)];
           throw error;
+        } finally {
+          if (!accepted) release(connection, id, controller);
         }
-        connection.operations.set(id, controller);
-        return args;
       },
 
       execute: (args) => (args.rootValue as OperationRoot).execute(args),
       subscribe: (args) => sharedSubscribe({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).shareKey),
 
-      onComplete: (ctx, id) => {
-        connections.get(ctx.extra.socket)?.operations.get(id)?.abort();
-        connections.get(ctx.extra.socket)?.operations.delete(id);
+      // Also for an operation the client completed early, whose id it may have used again since:
+      // only this operation's own slot is freed.
+      onComplete: (ctx, id, payload) => {
+        const connection = connections.get(ctx.extra.socket);
+        const controller = controllers.get(payload);
+        if (connection && controller) release(connection, id, controller);
       },
     },
     wss,
@@ -164,6 +178,12 @@ function finishResult(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.length) return result;
   labelVariableErrors(result.errors);
   return { ...result, errors: result.errors.map((error) => withCode(maskError(error, 'Unexpected error.') as GraphQLError)) };
+}
+
+/** Aborts an operation and frees its slot, unless its id already names a later operation. */
+function release(connection: Connection, id: string, controller: AbortController): void {
+  controller.abort();
+  if (connection.operations.get(id) === controller) connection.operations.delete(id);
 }
 
 /** A client's `complete` for a query or mutation in flight: graphql-ws has no hook for it. */
