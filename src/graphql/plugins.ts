@@ -1,4 +1,4 @@
-import { NoSchemaIntrospectionCustomRule, type ExecutionResult, type GraphQLError } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../tasks/errors.js';
@@ -28,6 +28,85 @@ export function labelVariableErrors(errors: readonly GraphQLError[]): void {
       (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
     }
   }
+}
+
+/**
+ * A POST whose content type no request parser reads: Yoga answers 415 with no body at all.
+ * Every refusal on the endpoint carries a GraphQL error with a code, so this one does too.
+ * Must come after the parsers (Yoga's own come before any plugin) and after CSRF prevention,
+ * whose 403 is the answer for the types a browser can send without a preflight.
+ */
+export function useUnsupportedMediaTypeError(): Plugin {
+  return {
+    onRequestParse: ({ request, requestParser, endResponse, fetchAPI }) => {
+      if (requestParser || request.method !== 'POST') return;
+      const contentType = request.headers.get('content-type');
+      const message = `The content type ${contentType === null ? '(none)' : JSON.stringify(contentType.slice(0, 100))} is not supported: send application/json.`;
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }), {
+          status: 415,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * Brackets, braces and parentheses nested in one GraphQL document, at most. graphql-js's
+ * parser recurses, and overflows the stack near 1,500 levels (an object literal); the token
+ * limit keeps a document below that only while MAX_QUERY_TOKENS stays under about 3,000.
+ * Far more than the selection depth limit and MAX_JSON_DEPTH let a valid operation use.
+ * @default 256 // levels
+ */
+export const MAX_DOCUMENT_NESTING = 256;
+
+/**
+ * Refuses a document nested deeper than MAX_DOCUMENT_NESTING before graphql-js parses it,
+ * with GRAPHQL_PARSE_FAILED (400) as for any syntax error. Must come after graphql-armor,
+ * whose token limit sets a parse function of its own.
+ */
+export function useDocumentNestingLimit(): Plugin {
+  return {
+    onParse: ({ params: { source }, setParseFn }) => {
+      const text = typeof source === 'string' ? source : source.body;
+      // Nesting N levels takes at least N characters: most documents need no scan.
+      if (text.length > MAX_DOCUMENT_NESTING && nestingExceeds(text, MAX_DOCUMENT_NESTING)) setParseFn(refuseTooDeep);
+    },
+  };
+}
+
+function refuseTooDeep(): never {
+  throw new GraphQLError(`Syntax Error: the document nests brackets deeper than ${MAX_DOCUMENT_NESTING} levels.`, {
+    extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
+  });
+}
+
+/** Whether `{`, `[` and `(` nest deeper than `maxDepth` in a GraphQL document, strings and comments aside. */
+function nestingExceeds(document: string, maxDepth: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < document.length; i++) {
+    const char = document[i];
+    if (char === '{' || char === '[' || char === '(') {
+      if (++depth > maxDepth) return true;
+    } else if (char === '}' || char === ']' || char === ')') {
+      // Never below 0: closers out of place cannot hide the nesting that follows them.
+      if (depth > 0) depth--;
+    } else if (char === '#') {
+      while (i < document.length && document[i] !== '\n' && document[i] !== '\r') i++;
+    } else if (char === '"') {
+      if (document.startsWith('""', i + 1)) {
+        // A block string ends at the first """ not escaped as \""".
+        let end = document.indexOf('"""', i + 3);
+        while (end !== -1 && document[end - 1] === '\\') end = document.indexOf('"""', end + 3);
+        if (end === -1) return false;
+        i = end + 2;
+      } else {
+        for (i++; i < document.length && document[i] !== '"' && document[i] !== '\n'; i++) if (document[i] === '\\') i++;
+      }
+    }
+  }
+  return false;
 }
 
 /** Rejects introspection queries (`INTROSPECTION=false`). */

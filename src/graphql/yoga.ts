@@ -3,7 +3,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { traceOf } from '../http/request-trace.js';
@@ -11,7 +11,7 @@ import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
-import { useNoIntrospection, useUnexpectedErrorLog, useVariableErrorCodes } from './plugins.js';
+import { useDocumentNestingLimit, useNoIntrospection, useUnexpectedErrorLog, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { schema } from './schema.js';
 
 /** Per-operation limits enforced by graphql-armor at validation. */
@@ -68,6 +68,18 @@ const SIGNAL_OF_REQUEST: PropertyDescriptor = {
   configurable: true,
 };
 
+/**
+ * graphql-armor's validation rules throw their refusal by default, which skips Yoga's handling
+ * of validation errors: under `Accept: application/graphql-response+json` the answer was then
+ * HTTP 200, where the GraphQL-over-HTTP specification asks for a 4xx. Reported as validation
+ * errors instead, they get Yoga's 400 and `GRAPHQL_VALIDATION_FAILED`, like graphql-js's own
+ * rules. (The token limit refuses in the parser, which already answers 400.)
+ */
+const REPORT_IN_VALIDATION = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 /** Node's request, as graphql-yoga's node adapter passes it in the server context. */
 interface ServerContext {
   req?: { socket?: { remoteAddress?: string } };
@@ -92,17 +104,19 @@ function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
 export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
-    maxDepth: { n: limits.maxDepth },
-    maxAliases: { n: limits.maxAliases },
+    maxDepth: { n: limits.maxDepth, ...REPORT_IN_VALIDATION },
+    maxAliases: { n: limits.maxAliases, ...REPORT_IN_VALIDATION },
     maxTokens: { n: limits.maxTokens },
-    costLimit: { maxCost: limits.maxCost },
-    maxDirectives: { n: limits.maxDirectives },
+    costLimit: { maxCost: limits.maxCost, ...REPORT_IN_VALIDATION },
+    maxDirectives: { n: limits.maxDirectives, ...REPORT_IN_VALIDATION },
     blockFieldSuggestion: { enabled: true },
   });
   const loggedErrors = new WeakSet<object>();
   const plugins: Plugin[] = [
     ...(armor.protect().plugins as Plugin[]),
+    useDocumentNestingLimit(),
     useCSRFPreventionForPosts(),
+    useUnsupportedMediaTypeError(),
     useVariableErrorCodes(),
     useUnexpectedErrorLog(log, loggedErrors),
     // Operations counted and timed by type and outcome; not by operation name or error path
