@@ -12,6 +12,7 @@ const POSTGRES_CONTRACT_SUITES = [
   'test/http/observability.test.ts',
   'test/security/auth.test.ts',
   'test/security/limits.test.ts',
+  'test/security/hostile.test.ts',
   'test/client/apollo.test.ts',
   'test/race.test.ts',
 ];

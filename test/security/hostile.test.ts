@@ -1,0 +1,262 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_DOCUMENT_NESTING } from '../../src/graphql/plugins.js';
+import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
+import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { ackedSocket, collect, wsClient } from '../helpers/clients.js';
+import { code, codes, metric } from '../helpers/graphql.js';
+
+/** What an abusive client found from outside (issue 19), each case over a real socket. */
+
+let t: TestApp | undefined;
+let logged: { level: number; msg?: string; err?: { message?: string } }[] = [];
+
+/** An app on port 0 whose log lines (info and up) are kept in `logged`. */
+async function start(env: Record<string, string> = {}): Promise<TestApp> {
+  logged = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) logged.push(JSON.parse(line));
+      done();
+    },
+  });
+  t = await startApp(env, { log: pino({ level: 'info' }, sink) });
+  return t;
+}
+
+afterEach(async () => {
+  if (!t) return;
+  await expectNothingHeld(t.app);
+  await t.close();
+  t = undefined;
+});
+
+const errorLines = () => logged.filter((line) => line.level >= 50);
+
+const taskCount = async () => (await t!.gql(`{ tasks(first: 100) { edges { cursor } } }`)).data.tasks.edges.length;
+
+/** A POST /graphql with a body of bytes, as a client sends it; the status, content type and body text. */
+async function post(body: BodyInit, headers: Record<string, string>) {
+  const response = await fetch(`${t!.url}/graphql`, { method: 'POST', headers, body });
+  return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
+}
+
+/** `[[[…]]]` or `{"a":{"a":…}}` nested `levels` deep, as JSON text. */
+const deepJson = (levels: number, kind: 'array' | 'object') =>
+  kind === 'array' ? '['.repeat(levels) + ']'.repeat(levels) : '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+
+/** The same nesting as a GraphQL literal. */
+const deepLiteral = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+
+describe('per-connection subscription limit over graphql-ws', () => {
+  const SUBSCRIBE = 'subscription($id: ID!) { taskUpdated(id: $id) { revision } }';
+
+  it('1,000 subscribes sent back to back on one socket: exactly MAX_SUBSCRIPTIONS_PER_CONNECTION are held, the rest RESOURCE_EXHAUSTED', async () => {
+    await start();
+    const id = (await t!.gql('mutation { createTask(kind: "flood") { id } }')).data.createTask.id;
+    const socket = await ackedSocket(t!.wsUrl);
+    for (let i = 0; i < 1000; i++) socket.send({ id: `op${i}`, type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
+
+    const answered = () => new Set(socket.messages.filter((m) => m.type === 'next' || m.type === 'error').map((m) => m.id));
+    await expect.poll(() => answered().size, { timeout: 10_000 }).toBe(1000);
+    const held = new Set(socket.messages.filter((m) => m.type === 'next').map((m) => m.id));
+    const refused = socket.messages.filter((m) => m.type === 'error');
+    expect(held.size).toBe(100);
+    expect(new Set(refused.map((m) => m.payload[0].extensions.code))).toEqual(new Set(['RESOURCE_EXHAUSTED']));
+    expect(refused).toHaveLength(900);
+    expect(await metric(t!.url, 'task_api_subscriptions')).toBe(100);
+
+    // A completed subscription frees its slot for the next one.
+    const [first] = held;
+    socket.send({ id: first, type: 'complete' });
+    await expect.poll(() => metric(t!.url, 'task_api_subscriptions')).toBe(99);
+    socket.send({ id: 'again', type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
+    await expect.poll(() => socket.messages.find((m) => m.id === 'again')?.type).toBe('next');
+    expect(await metric(t!.url, 'task_api_subscriptions')).toBe(100);
+
+    socket.socket.close();
+    await socket.closed;
+  });
+
+  it('an operation refused or ended (bad document, too deep, bad variables, a query) gives its slot back', async () => {
+    await start({ MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' });
+    const id = (await t!.gql('mutation { createTask(kind: "flood") { id } }')).data.createTask.id;
+    const socket = await ackedSocket(t!.wsUrl);
+    const ended = (opId: string) => socket.messages.some((m) => m.id === opId && (m.type === 'error' || m.type === 'complete'));
+    const payloads = [
+      { query: '{ nope }' },
+      { query: SUBSCRIBE, variables: { id: JSON.parse(deepJson(MAX_JSON_DEPTH + 1, 'array')) } },
+      { query: SUBSCRIBE, variables: { id: [] } },
+      { query: '{ __typename }' },
+    ];
+    // One at a time, each to its end: ten times the limit, so a slot kept by any of them shows.
+    for (let i = 0; i < 5; i++) {
+      for (const [n, payload] of payloads.entries()) {
+        socket.send({ id: `${n}.${i}`, type: 'subscribe', payload });
+        await expect.poll(() => ended(`${n}.${i}`)).toBe(true);
+      }
+    }
+    expect(socket.messages.filter((m) => m.type === 'error').map((m) => m.payload[0].extensions.code)).not.toContain('RESOURCE_EXHAUSTED');
+
+    for (let i = 0; i < 3; i++) socket.send({ id: `ok${i}`, type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } });
+    await expect.poll(() => socket.messages.find((m) => m.id === 'ok2')?.type).toBe('error');
+    expect(socket.messages.find((m) => m.id === 'ok2').payload[0].extensions.code).toBe('RESOURCE_EXHAUSTED');
+    await expect.poll(() => socket.messages.filter((m) => m.type === 'next' && m.payload.data?.taskUpdated).length).toBe(2);
+    socket.socket.close();
+    await socket.closed;
+  });
+});
+
+describe('deep JSON values', () => {
+  const CREATE = 'mutation($input: JSON) { createTask(kind: "deep", input: $input) { id } }';
+
+  it.each(['array', 'object'] as const)('a createTask input nested 100,000 levels (%s) is BAD_USER_INPUT with a 4xx, nothing stored, nothing logged as an error', async (kind) => {
+    await start();
+    const body = `{"query":${JSON.stringify(CREATE)},"variables":{"input":${deepJson(100_000, kind)}}}`;
+    const answer = await post(body, { 'content-type': 'application/json' });
+    expect(answer.status).toBe(400);
+    expect(code(JSON.parse(answer.text))).toBe('BAD_USER_INPUT');
+    expect(await taskCount()).toBe(0);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('a body nested 100,000 levels anywhere (a batch, extensions) is a coded 400', async () => {
+    await start();
+    for (const body of [deepJson(100_000, 'array'), `{"query":"{ __typename }","extensions":${deepJson(100_000, 'object')}}`]) {
+      for (const contentType of ['application/json', 'application/graphql+json']) {
+        const answer = await post(body, { 'content-type': contentType });
+        expect(answer.status).toBe(400);
+        expect(code(JSON.parse(answer.text))).toBe('BAD_USER_INPUT');
+      }
+    }
+    expect(errorLines()).toEqual([]);
+  });
+
+  it(`a value nested ${MAX_JSON_DEPTH} levels is stored; one level more is BAD_USER_INPUT, as a variable or as a literal`, async () => {
+    await start();
+    const stored = await t!.gql(CREATE, { input: JSON.parse(deepJson(MAX_JSON_DEPTH, 'object')) });
+    expect(stored.errors).toBeUndefined();
+    const literal = await t!.gql(`mutation { createTask(kind: "deep", input: ${deepLiteral(MAX_JSON_DEPTH)}) { input } }`);
+    expect(literal.data.createTask.input).toEqual(JSON.parse(deepJson(MAX_JSON_DEPTH, 'array')));
+
+    const variable = await t!.gql(CREATE, { input: JSON.parse(deepJson(MAX_JSON_DEPTH + 1, 'object')) });
+    expect(variable.status).toBe(400);
+    expect(code(variable)).toBe('BAD_USER_INPUT');
+    const tooDeepLiteral = await t!.gql(`mutation { createTask(kind: "deep", input: ${deepLiteral(MAX_JSON_DEPTH + 1)}) { id } }`);
+    expect(codes(tooDeepLiteral)).toEqual(['BAD_USER_INPUT']);
+    expect(await taskCount()).toBe(2);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('a completeTask result nested too deep is BAD_USER_INPUT and the task stays RUNNING', async () => {
+    await start();
+    const id = (await t!.gql('mutation { createTask(kind: "deep") { id } }')).data.createTask.id;
+    await t!.gql('mutation { claimTask(workerId: "w") { id } }');
+    const result = await t!.gql(`mutation($id: ID!) { completeTask(id: $id, result: ${deepLiteral(MAX_JSON_DEPTH + 1)}) { id } }`, { id });
+    expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+    expect((await t!.gql('query($id: ID!) { task(id: $id) { status result } }', { id })).data.task).toEqual({ status: 'RUNNING', result: null });
+    expect(errorLines()).toEqual([]);
+  });
+
+  it(`a document nested deeper than ${MAX_DOCUMENT_NESTING} levels is GRAPHQL_PARSE_FAILED (400) before graphql-js recurses into it, whatever MAX_QUERY_TOKENS allows`, async () => {
+    await start({ MAX_QUERY_TOKENS: '100000' });
+    for (const query of [
+      `mutation { createTask(kind: "deep", input: ${deepLiteral(10_000)}) { id } }`,
+      `mutation { createTask(kind: "deep", input: ${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}) { id } }`,
+      `{ ${'task(id: "x") { error { '.repeat(5_000)}message${' } }'.repeat(5_000)} }`,
+    ]) {
+      const result = await t!.gql(query, undefined, { accept: 'application/graphql-response+json' });
+      expect(result.status).toBe(400);
+      expect(codes(result)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    }
+    // Brackets inside strings and comments are not nesting.
+    const quoted = await t!.gql(`mutation { createTask(kind: "${'['.repeat(200)}", input: """${'{'.repeat(300)}""") { kind } } # ${'('.repeat(300)}`);
+    expect(quoted.data.createTask.kind).toBe('['.repeat(200));
+    expect(await taskCount()).toBe(1);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('over graphql-ws, variables nested 100,000 levels are BAD_USER_INPUT and the socket stays open', async () => {
+    await start();
+    const socket = await ackedSocket(t!.wsUrl);
+    socket.socket.send(`{"id":"deep","type":"subscribe","payload":{"query":${JSON.stringify(CREATE)},"variables":{"input":${deepJson(100_000, 'array')}}}}`);
+    await expect.poll(() => socket.messages.find((m) => m.id === 'deep')?.type).toBe('error');
+    expect(socket.messages.find((m) => m.id === 'deep').payload[0].extensions.code).toBe('BAD_USER_INPUT');
+    const client = wsClient(t!.wsUrl);
+    expect(await collect(client, '{ __typename }').finished).toEqual([{ data: { __typename: 'Query' } }]);
+    await client.dispose();
+    socket.send({ id: 'after', type: 'subscribe', payload: { query: '{ __typename }' } });
+    await expect.poll(() => socket.messages.find((m) => m.id === 'after')?.type).toBe('next');
+    socket.socket.close();
+    await socket.closed;
+    expect(await taskCount()).toBe(0);
+    expect(errorLines()).toEqual([]);
+  });
+});
+
+describe.each([
+  ['the lean path', {}],
+  ["Yoga's path", { GRAPHQL_FAST_PATH: 'false' }],
+])('graphql-armor refusals under Accept: application/graphql-response+json, through %s', (_, env) => {
+  const fan = [
+    'fragment L0 on Task { id kind status done progress message attempts maxAttempts revision createdAt }',
+    'fragment L1 on Task { ...L0 ...L0 ...L0 ...L0 ...L0 ...L0 ...L0 ...L0 ...L0 ...L0 }',
+    'fragment L2 on Task { ...L1 ...L1 ...L1 ...L1 ...L1 ...L1 ...L1 ...L1 ...L1 ...L1 }',
+    'fragment L3 on Task { ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 }',
+    '{ task(id: "x") { ...L3 } }',
+  ].join(' ');
+  it.each([
+    ['directives', `{ ${Array.from({ length: 60 }, () => '__typename @include(if: true)').join(' ')} }`],
+    ['aliases', `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: task(id: "x") { id }`).join(' ')} }`],
+    ['cost', fan],
+    ['depth', `{ task(id: "x") { ${'error { '.repeat(12)}message${' }'.repeat(12)} } }`],
+  ])('%s: 400 with GRAPHQL_VALIDATION_FAILED, nothing executed', async (_, query) => {
+    await start(env);
+    const result = await t!.gql(query, undefined, { accept: 'application/graphql-response+json' });
+    expect(result.status).toBe(400);
+    expect(result.data).toBeUndefined();
+    expect(codes(result)?.[0]).toBe('GRAPHQL_VALIDATION_FAILED');
+    // Plain application/json keeps its 200, as the GraphQL-over-HTTP specification allows.
+    expect((await t!.gql(query)).status).toBe(200);
+  });
+});
+
+describe('request bodies that are not what they claim', () => {
+  it('invalid UTF-8 in a JSON body is a 400 BAD_REQUEST and nothing is stored', async () => {
+    await start();
+    const text = JSON.stringify({ query: 'mutation($k: String!) { createTask(kind: $k) { id kind } }', variables: { k: 'a__b' } });
+    const bytes = new TextEncoder().encode(text);
+    const at = bytes.indexOf(0x5f);
+    bytes[at] = 0xff;
+    bytes[at + 1] = 0xc3;
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/graphql+json']) {
+      const answer = await post(bytes, { 'content-type': contentType });
+      expect(answer.status).toBe(400);
+      expect(answer.contentType).toMatch(/json/);
+      expect(code(JSON.parse(answer.text))).toBe('BAD_REQUEST');
+    }
+    expect(await taskCount()).toBe(0);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('a form body whose percent-escapes are not UTF-8 is a 400 BAD_REQUEST and nothing is stored', async () => {
+    await start();
+    const body = `query=${encodeURIComponent('mutation { createTask(kind: "a')}%FF%C3${encodeURIComponent('b") { id } }')}`;
+    const answer = await post(body, { 'content-type': 'application/x-www-form-urlencoded', 'x-graphql-yoga-csrf': '1' });
+    expect(answer.status).toBe(400);
+    expect(code(JSON.parse(answer.text))).toBe('BAD_REQUEST');
+    expect(await taskCount()).toBe(0);
+  });
+
+  it.each(['application/xml', 'application/octet-stream', 'image/png'])('POST /graphql with %s is a 415 with a coded GraphQL error', async (contentType) => {
+    await start();
+    const answer = await post('<createTask kind="x"/>', { 'content-type': contentType });
+    expect(answer.status).toBe(415);
+    expect(answer.contentType).toMatch(/^application\/(graphql-response\+)?json/);
+    const body = JSON.parse(answer.text);
+    expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(body.errors[0].message).toMatch(/content type/i);
+    expect(await taskCount()).toBe(0);
+  });
+});
