@@ -20,11 +20,12 @@ import { memoryIdle } from './scenarios/memory-idle.js';
 import { polling } from './scenarios/polling.js';
 import { read } from './scenarios/read.js';
 import { scale } from './scenarios/scale.js';
+import { soak } from './scenarios/soak.js';
 import { wake } from './scenarios/wake.js';
 import { writes } from './scenarios/writes.js';
 
 /** In the order; each can be run alone by name. */
-const SCENARIOS: readonly Scenario[] = [read, wake, polling, bullmq, memoryIdle, fanout, writes, growth, scale];
+const SCENARIOS: readonly Scenario[] = [read, wake, polling, bullmq, memoryIdle, fanout, writes, growth, scale, soak];
 
 interface Outcome extends Partial<ScenarioResult> {
   name: string;

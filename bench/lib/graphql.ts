@@ -29,6 +29,18 @@ export async function metric(baseUrl: string, name: string): Promise<number> {
   return Number(match[1]);
 }
 
+/** Several gauges or counters (without labels) from one scrape of the server's /metrics, by name. */
+export async function metrics<Name extends string>(baseUrl: string, names: readonly Name[]): Promise<Record<Name, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const values = {} as Record<Name, number>;
+  for (const name of names) {
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`${name} is not on /metrics`);
+    values[name] = Number(match[1]);
+  }
+  return values;
+}
+
 /** A Prometheus histogram without labels, as scraped: cumulative counts per upper bound (seconds), sum and count. */
 export interface HistogramSnapshot {
   buckets: { le: number; count: number }[];

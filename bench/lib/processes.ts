@@ -44,6 +44,14 @@ export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise
   signalGroup(child, 'SIGKILL');
 }
 
+/** SIGKILL to the child's group at once; resolves once the child has exited. */
+export async function killProcess(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  signalGroup(child, 'SIGKILL');
+  await exited;
+}
+
 /** Stops every child still running (servers, baselines, load processes, redis-server). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((child) => stopProcess(child)));
@@ -97,6 +105,8 @@ export interface LoadProcess {
   /** Runs `command` in the child with `args`; resolves with what its handler returned. */
   call<T = unknown>(command: string, args?: unknown): Promise<T>;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would end it: its sockets vanish without a goodbye. Resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 /** Forks `bench/load/<script>` under tsx and waits until it is ready for commands. */
@@ -138,6 +148,7 @@ export async function forkLoad(script: string): Promise<LoadProcess> {
       });
     },
     stop: () => stopProcess(child),
+    kill: () => killProcess(child),
   };
 }
 

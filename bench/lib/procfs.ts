@@ -24,6 +24,11 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/** Open file descriptors of a process (entries of `/proc/<pid>/fd`): sockets, files, pipes, epoll and event fds. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
 export interface CpuUse<T> {
   result: T;
   /** CPU time the process used while `work` ran, in ns. */

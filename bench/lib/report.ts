@@ -1,6 +1,6 @@
 import { summarize, type Summary } from './stats.js';
 
-export type Unit = 'req/s' | 'updates/s' | 'ms' | 'µs' | 'KiB' | '% core' | '';
+export type Unit = 'req/s' | 'updates/s' | 'ms' | 'µs' | 'KiB' | 'MiB' | '%' | '% core' | '';
 
 /** A goal from the issue, judged on the median. */
 export interface Goal {

@@ -17,6 +17,8 @@ export interface Server {
   wsUrl: string;
   /** Log lines at warn level or above (pino level ≥ 40) and stderr lines since the start: how many, and the first 100. */
   problems(): { count: number; first: string[] };
+  /** Of those, the log lines at error level or above (pino level ≥ 50) and the stderr lines: how many, and the first 100. */
+  errors(): { count: number; first: string[] };
   stop(): Promise<void>;
 }
 
@@ -57,32 +59,48 @@ function listeningUrl(readyMessage: string) {
   };
 }
 
-/** Keeps the warnings and errors a child logs (JSON lines with a pino `level` ≥ 40, and any stderr line). */
-function watchProblems(child: ChildProcess): Server['problems'] {
+/** Lines counted, and the first 100 of them (each cut at 1,000 characters). */
+function tally() {
   const first: string[] = [];
   let count = 0;
-  const note = (line: string) => {
-    count++;
-    if (first.length < 100) first.push(line.slice(0, 1_000));
+  return {
+    note(line: string) {
+      count++;
+      if (first.length < 100) first.push(line.slice(0, 1_000));
+    },
+    read: () => ({ count, first: [...first] }),
   };
+}
+
+/**
+ * Keeps the warnings and errors a child logs: JSON lines with a pino `level` ≥ 40 (≥ 50 also
+ * as errors), and any stderr line (as both).
+ */
+function watchProblems(child: ChildProcess): Pick<Server, 'problems' | 'errors'> {
+  const problems = tally();
+  const errors = tally();
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (!line.includes('"level"')) return;
     try {
       const { level } = JSON.parse(line) as { level?: unknown };
-      if (typeof level === 'number' && level >= 40) note(line);
+      if (typeof level !== 'number' || level < 40) return;
+      problems.note(line);
+      if (level >= 50) errors.note(line);
     } catch {
       // not a log line
     }
   });
   createInterface({ input: child.stderr! }).on('line', (line) => {
-    if (line.trim() !== '') note(`stderr: ${line}`);
+    if (line.trim() === '') return;
+    problems.note(`stderr: ${line}`);
+    errors.note(`stderr: ${line}`);
   });
-  return () => ({ count, first: [...first] });
+  return { problems: problems.read, errors: errors.read };
 }
 
 async function startNodeServer(args: string[], env: Record<string, string>, readyMessage: string, stdin: 'ignore' | 'pipe'): Promise<Server> {
   const child = spawnTracked(process.execPath, args, { env: environment(env), stdio: [stdin, 'pipe', 'pipe'] });
-  const problems = watchProblems(child);
+  const { problems, errors } = watchProblems(child);
   try {
     const announced = await awaitLine(child, listeningUrl(readyMessage), READY_TIMEOUT_MS);
     const url = new URL(announced);
@@ -92,6 +110,7 @@ async function startNodeServer(args: string[], env: Record<string, string>, read
       port: Number(url.port),
       wsUrl: `ws://${url.host}/graphql`,
       problems,
+      errors,
       stop: () => stopProcess(child),
     };
   } catch (error) {

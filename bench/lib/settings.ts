@@ -45,6 +45,12 @@ export interface Settings {
   scaleEventsPerSecond: number;
   /** Completions sent all at once per scale round, to measure how many per second one instance commits. */
   scaleBurst: number;
+  /** Length of the soak's load, in s. */
+  soakSeconds: number;
+  /** When the soak's warm-up ends: the RSS there is what the rest of the load is compared with, in s from the start of the load. */
+  soakReferenceSeconds: number;
+  /** How long each of the soak's vanishing client processes holds its long-polls and subscriptions before it is SIGKILLed, in s. */
+  soakHolderSeconds: number;
 }
 
 export function settingsFor(quick: boolean): Settings {
@@ -71,6 +77,9 @@ export function settingsFor(quick: boolean): Settings {
         scaleWaitersPerTask: 6,
         scaleEventsPerSecond: 100,
         scaleBurst: 500,
+        soakSeconds: 60,
+        soakReferenceSeconds: 20,
+        soakHolderSeconds: 10,
       }
     : {
         quick,
@@ -94,6 +103,9 @@ export function settingsFor(quick: boolean): Settings {
         scaleWaitersPerTask: 6,
         scaleEventsPerSecond: 100,
         scaleBurst: 1_000,
+        soakSeconds: 600,
+        soakReferenceSeconds: 120,
+        soakHolderSeconds: 30,
       };
 }
 

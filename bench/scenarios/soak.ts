@@ -1,0 +1,434 @@
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import type { HolderArgs, HolderReport } from '../load/soak-holder.js';
+import type { TrafficArgs, TrafficCounts } from '../load/soak-traffic.js';
+import { sleep } from '../lib/clock.js';
+import { gql, metrics } from '../lib/graphql.js';
+import { cpuTimeNs, openFds, percentOfCore, rssBytes } from '../lib/procfs.js';
+import { forkLoad, type LoadProcess } from '../lib/processes.js';
+import { row } from '../lib/report.js';
+import type { Scenario } from '../lib/scenario.js';
+import { startApiServer, type Server } from '../lib/servers.js';
+import type { Settings } from '../lib/settings.js';
+import { median } from '../lib/stats.js';
+
+/** Task lifecycles begun per second: 6 writes each (create, claim, 3 progress, end), so about 50 writes/s. */
+const TASKS_PER_SECOND = 8;
+const READS_PER_SECOND = 200;
+/** Shared graphql-ws sockets of the traffic process; one is terminated and replaced every `POOL_RECYCLE_SECONDS`. */
+const POOL_SOCKETS = 16;
+const POOL_RECYCLE_SECONDS = 20;
+/** What each vanishing client process holds until it is killed. */
+const HOLDER_LONG_POLLS = 200;
+const HOLDER_SUBSCRIPTIONS = 50;
+/** Queued tasks that never change, for the vanishing clients to wait on. */
+const HELD_TASKS = 20;
+/** Samples taken before the load, one a second: their median is the baseline. */
+const BASELINE_SAMPLES = 5;
+/** After the load stops, handles and gauges must be back to their baseline within this long. */
+const RETURN_TIMEOUT_MS = 30_000;
+/** The RSS "at" the reference point is the median of the samples this close to it, in s. */
+const REFERENCE_HALF_WINDOW_SECONDS = 5;
+
+const GAUGES = ['task_api_waiters', 'task_api_subscriptions', 'task_api_websocket_connections'] as const;
+type Gauge = (typeof GAUGES)[number];
+
+/** One sample of the server, taken every second. */
+export interface SoakSample {
+  /** Seconds since the load started (negative before it). */
+  t: number;
+  phase: 'before' | 'load' | 'after';
+  rssBytes: number;
+  /** Entries of /proc/<pid>/fd. */
+  fds: number;
+  waiters: number;
+  subscriptions: number;
+  webSockets: number;
+}
+
+/** Samples the server once a second, on the second, until `stop`; `phase` tags what follows. */
+function startSampler(server: Server) {
+  const samples: SoakSample[] = [];
+  let phase: SoakSample['phase'] = 'before';
+  let loadStartedAt = performance.now();
+  let stopped = false;
+  const take = async (): Promise<SoakSample> => {
+    const t = (performance.now() - loadStartedAt) / 1_000;
+    const [rss, fds] = [rssBytes(server.pid), openFds(server.pid)];
+    const gauges: Record<Gauge, number> = await metrics(server.url, GAUGES);
+    return {
+      t: Math.round(t * 10) / 10,
+      phase,
+      rssBytes: rss,
+      fds,
+      waiters: gauges.task_api_waiters,
+      subscriptions: gauges.task_api_subscriptions,
+      webSockets: gauges.task_api_websocket_connections,
+    };
+  };
+  let failure: unknown;
+  const loop = (async () => {
+    let next = performance.now();
+    while (!stopped) {
+      samples.push(await take());
+      next += 1_000;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+  })().catch((error: unknown) => {
+    failure = error;
+  });
+  return {
+    samples,
+    latest: () => samples[samples.length - 1],
+    /** From now on samples are under load; those taken so far get negative times. */
+    loadStarts() {
+      const now = performance.now();
+      const shift = (now - loadStartedAt) / 1_000;
+      loadStartedAt = now;
+      for (const sample of samples) sample.t = Math.round((sample.t - shift) * 10) / 10;
+      phase = 'load';
+    },
+    loadEnds() {
+      phase = 'after';
+    },
+    /** Stops sampling; throws if a sample could not be taken (the server died, or /metrics failed). */
+    async stop() {
+      stopped = true;
+      await loop;
+      if (failure) throw failure;
+    },
+  };
+}
+
+/**
+ * Vanishing clients, one process at a time: each holds long-polls and subscriptions for
+ * `holderSeconds`, reports what it saw, and is SIGKILLed; the next one starts at once.
+ */
+function startHolders(server: Server, ids: string[], holderSeconds: number, log: (message: string) => void) {
+  const reports: HolderReport[] = [];
+  let current: LoadProcess | null = null;
+  let stopped = false;
+  const args: HolderArgs = {
+    port: server.port,
+    wsUrl: server.wsUrl,
+    ids,
+    longPolls: HOLDER_LONG_POLLS,
+    subscriptions: HOLDER_SUBSCRIPTIONS,
+    timeoutMs: 20_000,
+  };
+  const killCurrent = async () => {
+    if (!current) return;
+    const holder = current;
+    current = null;
+    reports.push(await holder.call<HolderReport>('report'));
+    await holder.kill();
+  };
+  let failure: unknown;
+  const loop = (async () => {
+    while (!stopped) {
+      current = await forkLoad('soak-holder.ts');
+      const held = await current.call<HolderReport>('hold', args);
+      if (held.heldLongPolls < HOLDER_LONG_POLLS || held.heldSubscriptions < HOLDER_SUBSCRIPTIONS) {
+        log(`vanishing client ${reports.length + 1}: only ${held.heldLongPolls} long-polls and ${held.heldSubscriptions} subscriptions held`);
+      }
+      for (let waited = 0; waited < holderSeconds * 1_000 && !stopped; waited += 100) await sleep(100);
+      await killCurrent();
+    }
+  })().catch((error: unknown) => {
+    failure = error;
+  });
+  return {
+    reports,
+    /** Kills the one alive now (it vanishes like the others) and starts no more; throws if a holder failed. */
+    async stop() {
+      stopped = true;
+      await loop;
+      await killCurrent();
+      if (failure) throw failure;
+    },
+  };
+}
+
+/** RSS over the load measured against its level at the reference point (the median of the samples around it). */
+function analyseRss(load: readonly SoakSample[], referenceSeconds: number) {
+  const near = load.filter((s) => Math.abs(s.t - referenceSeconds) <= REFERENCE_HALF_WINDOW_SECONDS);
+  const referenceBytes = median(near.map((s) => s.rssBytes));
+  const after = load.filter((s) => s.t >= referenceSeconds);
+  const deviations = after.map((s) => (s.rssBytes - referenceBytes) / referenceBytes);
+  const endBytes = load[load.length - 1]?.rssBytes ?? NaN;
+  let maxDeviation = 0;
+  for (const deviation of deviations) if (Math.abs(deviation) > Math.abs(maxDeviation)) maxDeviation = deviation;
+  // Least-squares slope over the compared stretch, in bytes per minute: a leak shows as a steady climb.
+  const n = after.length;
+  const meanT = after.reduce((sum, s) => sum + s.t, 0) / n;
+  const meanRss = after.reduce((sum, s) => sum + s.rssBytes, 0) / n;
+  const covariance = after.reduce((sum, s) => sum + (s.t - meanT) * (s.rssBytes - meanRss), 0);
+  const variance = after.reduce((sum, s) => sum + (s.t - meanT) ** 2, 0);
+  return {
+    referenceBytes,
+    referenceSamples: near.length,
+    maxDeviation,
+    maxAbove: Math.max(0, ...deviations),
+    maxBelow: Math.min(0, ...deviations),
+    endBytes,
+    endDeviation: (endBytes - referenceBytes) / referenceBytes,
+    slopeBytesPerMinute: (covariance / variance) * 60,
+  };
+}
+
+/** What the vanishing clients saw before they were killed, summed: anything but what they held is a fault. */
+function holdersFaults(reports: readonly HolderReport[]) {
+  const sum = (pick: (report: HolderReport) => number) => reports.reduce((total, report) => total + pick(report), 0);
+  return {
+    killed: reports.length,
+    heldLongPolls: sum((r) => r.heldLongPolls),
+    heldSubscriptions: sum((r) => r.heldSubscriptions),
+    faults: {
+      status5xx: sum((r) => r.faults.status5xx),
+      internalErrors: sum((r) => r.faults.internalErrors),
+      unexpectedCloses: sum((r) => r.faults.unexpectedCloses),
+      other: sum((r) => r.faults.other),
+    },
+    first: reports.flatMap((r) => r.first).slice(0, 5),
+  };
+}
+
+/** What the server's own /metrics says went wrong: HTTP responses with a 5xx status, and writes that ended in an unexpected error. */
+async function serverSideFaults(server: Server): Promise<{ http5xx: number; writeErrors: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+  return {
+    http5xx: sum(/^task_api_http_request_duration_seconds_count\{[^}]*status="5\d\d"[^}]*\} (\S+)$/gm),
+    writeErrors: sum(/^task_api_writes_total\{[^}]*outcome="error"[^}]*\} (\S+)$/gm),
+  };
+}
+
+const back = (sample: SoakSample, baseline: SoakSample) =>
+  sample.fds <= baseline.fds &&
+  sample.waiters === baseline.waiters &&
+  sample.subscriptions === baseline.subscriptions &&
+  sample.webSockets === baseline.webSockets;
+
+/** `10 min`, or `20 s` when not whole minutes. */
+const duration = (seconds: number) => (seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+const mib = (bytes: number) => bytes / 1_048_576;
+const percent = (fraction: number) => `${(fraction * 100).toFixed(1)} %`;
+
+function baselineOf(samples: readonly SoakSample[]): SoakSample {
+  const pick = (field: 'rssBytes' | 'fds' | 'waiters' | 'subscriptions' | 'webSockets') => median(samples.map((s) => s[field]));
+  return { t: 0, phase: 'before', rssBytes: pick('rssBytes'), fds: pick('fds'), waiters: pick('waiters'), subscriptions: pick('subscriptions'), webSockets: pick('webSockets') };
+}
+
+async function createHeldTasks(server: Server): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < HELD_TASKS; i++) {
+    const data = await gql<{ createTask: { id: string } }>(server.url, 'mutation { createTask(kind: "soak.held", maxAttempts: 1) { id } }');
+    ids.push(data.createTask.id);
+  }
+  return ids;
+}
+
+function describeMinute(sample: SoakSample, counts: TrafficCounts): string {
+  const faults = Object.values(counts.faults).reduce((a, b) => a + b, 0);
+  return (
+    `t ${sample.t.toFixed(0)} s: RSS ${mib(sample.rssBytes).toFixed(1)} MiB, ${sample.fds} fds, ${sample.waiters} waiters, ` +
+    `${sample.subscriptions} subscriptions, ${sample.webSockets} WebSockets; ${counts.reads.answered} reads, ${counts.writes} writes, ` +
+    `${counts.longPolls.answered} long-polls answered, ${faults} client-side faults`
+  );
+}
+
+interface NotesInput {
+  settings: Settings;
+  counts: TrafficCounts;
+  /** Over the load, in % of one core (all threads). */
+  cpu: { serverPercent: number; trafficPercent: number };
+  vanishing: ReturnType<typeof holdersFaults>;
+  load: readonly SoakSample[];
+  rss: ReturnType<typeof analyseRss>;
+  baseline: SoakSample;
+  afterSample: SoakSample;
+  returned: boolean;
+  returnSeconds: number;
+  errors: Record<string, number>;
+  serverSide: { http5xx: number; writeErrors: number };
+  errorLines: string[];
+}
+
+function notes({ settings, counts, cpu, vanishing, load, rss, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines }: NotesInput): string[] {
+  const n = (value: number) => Math.round(value).toLocaleString('en-US');
+  const perSecond = (value: number) => (value / counts.seconds).toFixed(1);
+  const warm = load.filter((s) => s.t >= settings.soakReferenceSeconds);
+  const range = (pick: (s: SoakSample) => number) => {
+    const values = warm.map(pick);
+    return `median ${n(median(values))}, ${n(Math.min(...values))}–${n(Math.max(...values))}`;
+  };
+  const { tasks, longPolls, subscriptions, webSockets } = counts;
+  return [
+    `One server process (SQLite, SQLITE_SYNCHRONOUS=FULL, a fresh database) under ${settings.soakSeconds} s of load from one traffic process and a ` +
+      'succession of vanishing client processes. Traffic: task lifecycles begun at ' +
+      `${TASKS_PER_SECOND}/s, each created, claimed after 1–2 s, given progress 3 times 4–6 s apart and ended 3–5 s later (8 in 10 completed, ` +
+      '1 in 10 failed, 1 in 10 cancelled; 1 create in 10 sent again with its idempotency key), and watched meanwhile by a GraphQL awaitTask until done, ' +
+      'a REST /wait chain with after_revision (one answer per change) and a graphql-ws subscription on one of ' +
+      `${POOL_SOCKETS} shared sockets; 1 task in 4 also by an awaitTask loop with a 2 s timeout, 1 in 4 by a WebSocket of its own, 1 in 4 by SSE. ` +
+      'Leaving early, after 0.5–20 s: 1 in 5 awaitTask and REST chains (socket destroyed mid-wait), 1 in 5 shared-socket subscriptions (client complete), ' +
+      `1 in 3 own WebSockets (terminated, no close frame), 1 in 4 SSE streams (aborted); one shared socket terminated and replaced every ${POOL_RECYCLE_SECONDS} s. ` +
+      `Reads: ${READS_PER_SECOND}/s of the 1,000 newest tasks, 9 in 10 task(id) over POST, 1 in 10 REST GET. Vanishing clients: one process at a time holds ` +
+      `${HOLDER_LONG_POLLS} raw long-polls (REST /wait and awaitTask alternately) and ${HOLDER_SUBSCRIPTIONS} WebSocket subscriptions on ${HELD_TASKS} tasks that ` +
+      `never change, and is SIGKILLed after ${settings.soakHolderSeconds} s; the next starts at once (${vanishing.killed} killed).`,
+    `Achieved: ${perSecond(counts.reads.answered)} reads/s (${n(counts.reads.skipped)} skipped for too many in flight), ${perSecond(counts.writes)} writes/s; ` +
+      `tasks ${n(tasks.created)} created, ${n(tasks.claimed)} claimed, ${n(tasks.completed)} completed, ${n(tasks.failed)} failed, ${n(tasks.cancelled)} cancelled, ` +
+      `${n(tasks.duplicateCreates)} idempotent repeats; long-polls ${n(longPolls.answered)} answered (${n(longPolls.timedOut)} of them timeouts), ` +
+      `${n(longPolls.dropped)} dropped by the client; subscriptions ${n(subscriptions.opened)} opened, ${n(subscriptions.completedByServer)} completed by the ` +
+      `server, ${n(subscriptions.completedByClient)} by the client, ${n(subscriptions.vanished)} vanished; WebSockets ${n(webSockets.opened)} opened, ` +
+      `${n(webSockets.closed)} closed, ${n(webSockets.terminated)} terminated; vanishing clients held ${n(vanishing.heldLongPolls)} long-polls and ` +
+      `${n(vanishing.heldSubscriptions)} subscriptions in all. CPU over the load: server ${cpu.serverPercent.toFixed(0)} % of a core, ` +
+      `traffic process ${cpu.trafficPercent.toFixed(0)} % (the machine has 2 cores, shared).`,
+    `Held from ${settings.soakReferenceSeconds} s to the end (per-second samples): task_api_waiters ${range((s) => s.waiters)}; task_api_subscriptions ` +
+      `${range((s) => s.subscriptions)}; task_api_websocket_connections ${range((s) => s.webSockets)}; open fds ${range((s) => s.fds)}.`,
+    `RSS: ${mib(rss.referenceBytes).toFixed(1)} MiB at ${settings.soakReferenceSeconds} s (median of the ${rss.referenceSamples} samples within ` +
+      `${REFERENCE_HALF_WINDOW_SECONDS} s of it), then between ${percent(rss.maxBelow)} and +${percent(rss.maxAbove)} of it in every 1 s sample to the end; ` +
+      `${mib(rss.endBytes).toFixed(1)} MiB (${rss.endDeviation >= 0 ? '+' : ''}${percent(rss.endDeviation)}) at the end; least-squares slope over that stretch ` +
+      `${(rss.slopeBytesPerMinute / 1_048_576).toFixed(2)} MiB/min; before the load ${mib(baseline.rssBytes).toFixed(1)} MiB, after it ${mib(afterSample.rssBytes).toFixed(1)} MiB.`,
+    `After the load stopped (the traffic process closed its shared sockets, terminated its own, destroyed its requests; the last vanishing client was ` +
+      `killed), ${returned ? `everything was back in ${returnSeconds.toFixed(1)} s` : `not everything was back after ${returnSeconds.toFixed(1)} s`}: ` +
+      `fds ${afterSample.fds} (before ${baseline.fds}), waiters ${afterSample.waiters}, subscriptions ${afterSample.subscriptions}, WebSockets ` +
+      `${afterSample.webSockets} (before ${baseline.waiters}, ${baseline.subscriptions}, ${baseline.webSockets}). Handles are the entries of /proc/<pid>/fd; ` +
+      'the orchestrator\'s own keep-alive connection for the /metrics scrapes is open in both.',
+    `Errors by kind: ${Object.entries(errors).map(([kind, count]) => `${kind} ${count}`).join(', ')}; other client-visible failures ` +
+      `${counts.faults.other + vanishing.faults.other}. The server's own /metrics: ${serverSide.http5xx} HTTP responses with a 5xx status, ` +
+      `${serverSide.writeErrors} writes with outcome "error".`,
+    ...counts.first.slice(0, 5).map((line) => `First client faults: ${line}`),
+    ...vanishing.first.map((line) => `Vanishing client fault: ${line}`),
+    ...errorLines.slice(0, 5).map((line) => `Server error log line: ${line}`),
+  ];
+}
+
+/**
+ * 10. Soak: mixed traffic against one server process for `soakSeconds`, with the server's
+ * RSS, open file descriptors and held-work gauges sampled every second; afterwards
+ * everything must return to where it was before the load, and nothing may have failed.
+ */
+export const soak: Scenario = {
+  name: 'soak',
+  title: '10. Soak: mixed traffic with vanishing clients; RSS, handles and gauges every second; errors',
+  async run({ settings, dir, log }) {
+    const { soakSeconds, soakReferenceSeconds, soakHolderSeconds } = settings;
+    const seed = randomInt(2 ** 31);
+    const server = await startApiServer({ DATABASE_URL: join(dir, 'soak.db') });
+    const heldIds = await createHeldTasks(server);
+    const traffic = await forkLoad('soak-traffic.ts');
+    const sampler = startSampler(server);
+    await sleep(BASELINE_SAMPLES * 1_000);
+    const baseline = baselineOf(sampler.samples);
+    const errorsBefore = server.errors().count;
+    log(`baseline: RSS ${mib(baseline.rssBytes).toFixed(1)} MiB, ${baseline.fds} fds, gauges ${baseline.waiters}/${baseline.subscriptions}/${baseline.webSockets}; seed ${seed}`);
+
+    const trafficArgs: TrafficArgs = {
+      port: server.port,
+      wsUrl: server.wsUrl,
+      tasksPerSecond: TASKS_PER_SECOND,
+      readsPerSecond: READS_PER_SECOND,
+      poolSockets: POOL_SOCKETS,
+      poolRecycleSeconds: POOL_RECYCLE_SECONDS,
+      readIds: heldIds,
+      kind: 'soak',
+      seed,
+    };
+    sampler.loadStarts();
+    const loadStartedAt = performance.now();
+    const cpuBefore = { server: cpuTimeNs(server.pid), traffic: cpuTimeNs(traffic.pid) };
+    await traffic.call('start', trafficArgs);
+    const holders = startHolders(server, heldIds, soakHolderSeconds, log);
+    const reportEveryMs = settings.quick ? 10_000 : 60_000;
+    for (let due = reportEveryMs; due <= soakSeconds * 1_000; due += reportEveryMs) {
+      await sleep(Math.max(0, loadStartedAt + due - performance.now()));
+      log(describeMinute(sampler.latest()!, await traffic.call<TrafficCounts>('counts')));
+    }
+    await sleep(Math.max(0, loadStartedAt + soakSeconds * 1_000 - performance.now()));
+
+    const loadMs = performance.now() - loadStartedAt;
+    const cpu = {
+      serverPercent: percentOfCore(cpuTimeNs(server.pid) - cpuBefore.server, loadMs),
+      trafficPercent: percentOfCore(cpuTimeNs(traffic.pid) - cpuBefore.traffic, loadMs),
+    };
+    const counts = await traffic.call<TrafficCounts>('stop');
+    await holders.stop();
+    await traffic.stop();
+    sampler.loadEnds();
+    const stoppedAt = performance.now();
+    let returned = false;
+    while (!returned && performance.now() - stoppedAt < RETURN_TIMEOUT_MS) {
+      await sleep(1_000);
+      const latest = sampler.latest()!;
+      returned = latest.phase === 'after' && back(latest, baseline);
+    }
+    const returnSeconds = (performance.now() - stoppedAt) / 1_000;
+    await sleep(1_000);
+    await sampler.stop();
+    const afterSample = sampler.latest()!;
+    log(`after the load (${returnSeconds.toFixed(1)} s): ${afterSample.fds} fds, gauges ${afterSample.waiters}/${afterSample.subscriptions}/${afterSample.webSockets}`);
+
+    const load = sampler.samples.filter((s) => s.phase === 'load');
+    const rss = analyseRss(load, soakReferenceSeconds);
+    const serverSide = await serverSideFaults(server);
+    const errorLines = server.errors();
+    const vanishing = holdersFaults(holders.reports);
+    const errors = {
+      status5xx: counts.faults.status5xx + vanishing.faults.status5xx,
+      internalErrors: counts.faults.internalErrors + vanishing.faults.internalErrors,
+      unexpectedCloses: counts.faults.unexpectedCloses + vanishing.faults.unexpectedCloses,
+      errorLogLines: errorLines.count - errorsBefore,
+    };
+    const totalErrors = Object.values(errors).reduce((a, b) => a + b, 0);
+    const otherFailures = counts.faults.other + vanishing.faults.other;
+    const label = `Soak ${duration(soakSeconds)}`;
+    const reference = duration(soakReferenceSeconds);
+    const backGoal = (before: number) => ({ text: `back to ${before} within ${RETURN_TIMEOUT_MS / 1_000} s`, met: (v: number) => v === before && returned });
+    return {
+      rows: [
+        row({ scenario: `${label}: RSS at ${reference} (after warm-up)`, unit: 'MiB', ours: [mib(rss.referenceBytes)] }),
+        row({
+          scenario: `${label}: RSS at the end of the load`,
+          unit: 'MiB',
+          ours: [mib(rss.endBytes)],
+          goal: { text: `within 5 % of ${reference}`, met: () => Math.abs(rss.endDeviation) <= 0.05 },
+        }),
+        row({
+          scenario: `${label}: RSS largest deviation from ${reference}, ${reference}–end`,
+          unit: '%',
+          ours: [rss.maxDeviation * 100],
+          goal: { text: '≤ 5 %', met: (v) => Math.abs(v) <= 5 },
+        }),
+        row({
+          scenario: `${label}: open handles (fds) after the load`,
+          unit: '',
+          ours: [afterSample.fds],
+          baseline: { label: 'before the load', values: [baseline.fds] },
+          goal: { text: `back to ${baseline.fds} within ${RETURN_TIMEOUT_MS / 1_000} s`, met: (v) => v <= baseline.fds && returned },
+        }),
+        row({ scenario: `${label}: task_api_waiters after the load`, unit: '', ours: [afterSample.waiters], goal: backGoal(baseline.waiters) }),
+        row({ scenario: `${label}: task_api_subscriptions after the load`, unit: '', ours: [afterSample.subscriptions], goal: backGoal(baseline.subscriptions) }),
+        row({ scenario: `${label}: task_api_websocket_connections after the load`, unit: '', ours: [afterSample.webSockets], goal: backGoal(baseline.webSockets) }),
+        row({ scenario: `${label}: errors (5xx, INTERNAL_SERVER_ERROR, unexpected WebSocket closes, error log lines)`, unit: '', ours: [totalErrors], goal: { text: '0', met: (v) => v === 0 } }),
+        row({ scenario: `${label}: other failures seen by clients`, unit: '', ours: [otherFailures], goal: { text: '0', met: (v) => v === 0 } }),
+      ],
+      notes: notes({ settings, counts, cpu, vanishing, load, rss, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines: errorLines.first }),
+      details: {
+        seed,
+        rates: { tasksPerSecond: TASKS_PER_SECOND, readsPerSecond: READS_PER_SECOND, poolSockets: POOL_SOCKETS, poolRecycleSeconds: POOL_RECYCLE_SECONDS },
+        holders: { longPolls: HOLDER_LONG_POLLS, subscriptions: HOLDER_SUBSCRIPTIONS, seconds: soakHolderSeconds, reports: holders.reports },
+        baseline,
+        rss,
+        returned,
+        returnSeconds,
+        after: afterSample,
+        cpu,
+        errors,
+        serverSide,
+        errorLogLines: errorLines.first,
+        traffic: counts,
+        samples: sampler.samples,
+      },
+    };
+  },
+};
