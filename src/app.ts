@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { openStorage } from './db/storage.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
-import { BodyRefusedError, BodyTooLargeError, bodyForYoga, readBody } from './http/body.js';
+import { BodyRefusedError, BodyTooLargeError, bodyForYoga, ClientGoneError, readBody } from './http/body.js';
 import { createDashboardHandler } from './http/dashboard.js';
 import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
 import { createMetrics, type Route } from './http/metrics.js';
@@ -100,6 +100,10 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
       if (error instanceof BodyTooLargeError) {
         res.setHeader('connection', 'close');
         return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT' } }] });
+      }
+      if (error instanceof ClientGoneError) {
+        log.debug({ reqId: trace.id, method: req.method, path: url.pathname }, 'client left before its request body was read');
+        return;
       }
       if (error instanceof BodyRefusedError) {
         return sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] });

@@ -7,6 +7,13 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The client closed its connection (or half-closed it) before its body was read: there is no one to answer. */
+export class ClientGoneError extends Error {
+  constructor(cause?: Error) {
+    super('The client closed the request before its body was complete.', { cause });
+  }
+}
+
 /**
  * Reads a request body up to `maxBytes`, refusing at once when Content-Length already says
  * more, and as soon as a chunked body passes the limit. Listens for `data` rather than
@@ -31,11 +38,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       stop();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error) => {
+    // Node aborts the request ("aborted", ECONNRESET) when its connection closes or half-closes.
+    const onError = (error?: Error) => {
       stop();
-      reject(error);
+      reject(new ClientGoneError(error));
     };
-    const onClose = () => onError(new Error('The client closed the request before its body was complete.'));
+    const onClose = () => onError();
     const stop = () => {
       req.off('data', onData);
       req.off('end', onEnd);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -258,5 +259,29 @@ describe('request bodies that are not what they claim', () => {
     expect(body.errors[0].extensions.code).toBe('BAD_REQUEST');
     expect(body.errors[0].message).toMatch(/content type/i);
     expect(await taskCount()).toBe(0);
+  });
+});
+
+describe('clients that leave while their request is read', () => {
+  /** Writes a request by hand, half-closes at once and waits until the server closes too. */
+  const halfClose = (head: string, body: string) =>
+    new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(t!.url).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(answer));
+      socket.end(`${head}\r\n\r\n${body}`);
+    });
+
+  it('a body cut short, or whole and then the connection half-closed: no error logged, no 500, nothing stored or held', async () => {
+    await start();
+    const body = JSON.stringify({ query: 'mutation { createTask(kind: "gone") { id } }' });
+    const head = (length: number) => `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${length}`;
+    for (let i = 0; i < 10; i++) expect(await halfClose(head(body.length + 10), body)).not.toMatch(/^HTTP\/1\.1 5/);
+    expect(await taskCount()).toBe(0);
+    // A whole request may be carried out (or not) as its client leaves: either way without an error.
+    for (let i = 0; i < 10; i++) expect(await halfClose(head(body.length), body)).not.toMatch(/^HTTP\/1\.1 5/);
+    expect(errorLines()).toEqual([]);
   });
 });
