@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OPEN_PRINCIPAL } from '../src/tasks/principal.js';
 import type { Task } from '../src/tasks/task.js';
 import { useApp } from './helpers/app.js';
+import { codes } from './helpers/graphql.js';
 
 const t = useApp();
 
@@ -41,7 +42,7 @@ describe('complete racing cancel', () => {
         wins.cancelled++;
         expect(stored.status).toBe('CANCELLED');
         expect(cancel.data.cancelTask).toEqual({ status: 'CANCELLED', revision: 3 });
-        expect(complete.errors?.map((e) => e.extensions?.code)).toEqual(['INVALID_TRANSITION']);
+        expect(codes(complete)).toEqual(['INVALID_TRANSITION']);
       }
     }
     expect(wins.completed + wins.cancelled).toBe(1_000);

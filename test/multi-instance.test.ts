@@ -3,30 +3,14 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { followTask, type TaskState } from '../src/client/follow-task.js';
 import { startBalancer } from './helpers/balancer.js';
 import { collect, wsClient } from './helpers/clients.js';
+import { codes, gqlRequest, metric } from './helpers/graphql.js';
 import { describeWithPostgres, freshDatabase } from './helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
 
-interface GqlAnswer {
-  data?: Record<string, any> | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GqlAnswer> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GqlAnswer;
-}
+const gql = (url: string, query: string, variables: Record<string, unknown> = {}) => gqlRequest(url, query, variables);
 
 /** The instance's `task_api_waiters` gauge: long-polls it holds now. */
-async function heldWaiters(url: string): Promise<number> {
-  const metrics = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^task_api_waiters (\d+)$/m.exec(metrics)?.[1]);
-}
-
-const codes = (answer: GqlAnswer) => answer.errors?.map((error) => error.extensions?.code);
+const heldWaiters = (url: string) => metric(url, 'task_api_waiters');
 const FIELDS = 'id kind status progress result revision';
 
 describeWithPostgres('three instances on one PostgreSQL database', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, rawSocket, wsClient } from './helpers/clients.js';
+import { gqlRequest, metric } from './helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
 
 let server: ServerProcess | undefined;
@@ -12,15 +13,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const post = (url: string, query: string, variables: Record<string, unknown> = {}) =>
-  fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  }).then((response) => response.json() as Promise<{ data: any }>);
-
-const metric = async (url: string, name: string) =>
-  Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+const post = (url: string, query: string, variables: Record<string, unknown> = {}) => gqlRequest(url, query, variables);
 
 describe('graceful shutdown', () => {
   it('SIGTERM answers held long-polls with the latest state, ends streams, closes sockets with 1001, exits 0', async () => {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { gqlRequest } from '../helpers/graphql.js';
 import type { ServerProcess } from '../helpers/process.js';
 
 /**
@@ -54,13 +55,7 @@ export function collectPageErrors(page: Page): string[] {
 
 /** A GraphQL operation from Node, as a worker or another client would send it. */
 export async function gql<T = any>(server: ServerProcess, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  const body = await gqlRequest<T>(server.url, query, variables, { signal: AbortSignal.timeout(10_000) });
   if (body.errors?.length) throw new Error(`GraphQL errors: ${body.errors.map((error) => error.message).join('; ')}`);
   return body.data as T;
 }

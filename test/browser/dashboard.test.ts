@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { metric } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { collectPageErrors, ensureDashboardBuilt, gql, launchChromium, screenshot, stopServer } from './browser.js';
 
@@ -60,11 +61,7 @@ async function createFromPage(page: Page): Promise<string> {
 }
 
 /** Long-polls the server is holding right now (from /metrics). */
-async function waiters(): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const line = text.split('\n').find((entry) => entry.startsWith('task_api_waiters '));
-  return Number(line?.split(' ')[1] ?? NaN);
-}
+const waiters = () => metric(server.url, 'task_api_waiters');
 
 function card(page: Page, id: string): Locator {
   return page.locator(`[data-testid="task-card"][data-task-id="${id}"]`);

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { followTask, TaskNotFoundError, type TaskState, type Transport } from '../../src/client/follow-task.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { gqlRequest } from '../helpers/graphql.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
@@ -23,14 +24,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-const gql = async (url: string, query: string, variables: Record<string, unknown> = {}) => {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return ((await response.json()) as { data: any }).data;
-};
+const gql = async (url: string, query: string, variables: Record<string, unknown> = {}) => (await gqlRequest(url, query, variables)).data;
 
 async function runningTask(url: string) {
   const id = (await gql(url, 'mutation { createTask(kind: "follow") { id } }')).createTask.id as string;

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runWorker } from '../../examples/worker.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { gqlRequest } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 let t: TestApp | undefined;
@@ -77,12 +78,8 @@ describe('demo mode', () => {
     // A fixed seed (the same steps, failures and results every run) and 10 ms steps.
     server = await startServerProcess({ DATABASE_URL: ':memory:', DEMO: 'true', DEMO_SEED: '7', DEMO_STEP_MS: '10' });
     const list = async () => {
-      const response = await fetch(`${server!.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ tasks(kind: "demo.report") { edges { node { status progress } } } }' }),
-      });
-      return ((await response.json()) as { data: { tasks: { edges: { node: { status: string; progress: number } }[] } } }).data.tasks.edges.map((e) => e.node);
+      const { data } = await gqlRequest<{ tasks: { edges: { node: { status: string } }[] } }>(server!.url, '{ tasks(kind: "demo.report") { edges { node { status } } } }');
+      return data.tasks.edges.map((e) => e.node);
     };
     await expect.poll(async () => (await list()).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     await expect.poll(async () => (await list()).filter((task) => task.status === 'COMPLETED').length, { timeout: 10_000 }).toBe(3);

@@ -52,9 +52,21 @@ export const codes = (result: { errors?: readonly GqlError[] }) => result.errors
 /** The first error's `extensions.code`. */
 export const code = (result: { errors?: readonly GqlError[] }) => result.errors?.[0]?.extensions?.code;
 
-/** The value of one series on `${baseUrl}/metrics`, e.g. `metric(url, 'task_api_waiters')` or with labels `'{route="rest"}'`; 0 when absent. */
-export async function metric(baseUrl: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const escaped = `${name}${labels}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+/** The Prometheus text of `${baseUrl}/metrics`. */
+export const metricsText = async (baseUrl: string) => (await fetch(`${baseUrl}/metrics`)).text();
+
+/** One sample of a series in Prometheus text (`name{labels} value`) whose labels include `labels`; undefined when absent. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+/** One series read from `${baseUrl}/metrics` now, e.g. `metric(url, 'task_api_waiters')`; 0 when absent. */
+export async function metric(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return sample(await metricsText(baseUrl), name, labels) ?? 0;
 }

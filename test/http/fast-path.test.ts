@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { codes, metricsText, sample, type GqlError } from '../helpers/graphql.js';
+import { captureLog } from '../helpers/logs.js';
 
 /**
  * The lean GraphQL-over-HTTP path (src/http/graphql-fast-path.ts) against Yoga itself: the
@@ -22,15 +22,9 @@ let fast: Side;
 let yoga: Side;
 
 async function startSide(env: Record<string, string>): Promise<Side> {
-  let text = '';
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  const app = await startApp(env, { log: pino({ level: 'info' }, sink) });
-  return { app, logs: () => text };
+  const { log, text } = captureLog();
+  const app = await startApp(env, { log });
+  return { app, logs: text };
 }
 
 beforeEach(async () => {
@@ -82,8 +76,8 @@ function send(baseUrl: string, { method = 'POST', path = '/graphql', headers = {
 
 /** `task_api_graphql_http_requests_total` by handler, from /metrics. */
 async function handled(side: Side): Promise<{ fast: number; yoga: number }> {
-  const text = await (await fetch(`${side.app.url}/metrics`)).text();
-  const count = (handler: string) => Number(new RegExp(`^task_api_graphql_http_requests_total\\{handler="${handler}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const text = await metricsText(side.app.url);
+  const count = (handler: string) => sample(text, 'task_api_graphql_http_requests_total', { handler }) ?? 0;
   return { fast: count('fast'), yoga: count('yoga') };
 }
 
@@ -106,8 +100,8 @@ async function expectSameAnswer(request: Raw, by: 'fast' | 'yoga'): Promise<Answ
 }
 
 const READ = 'query Read($id: ID!) { task(id: $id) { id status } }';
-const errorsOf = (answer: Answer) => (JSON.parse(answer.body) as { errors?: { message: string; extensions?: { code?: string } }[] }).errors;
-const codesOf = (answer: Answer) => errorsOf(answer)?.map((error) => error.extensions?.code);
+const errorsOf = (answer: Answer) => (JSON.parse(answer.body) as { errors?: GqlError[] }).errors;
+const codesOf = (answer: Answer) => codes({ errors: errorsOf(answer) });
 
 describe('the lean path answers exactly as Yoga does', () => {
   it('a good query', async () => {
@@ -207,8 +201,8 @@ describe('the lean path is taken', () => {
   });
 
   it('a long-poll held on the lean path is released when its client goes away', async () => {
-    const before = await handled(fast);
     const { data } = await fast.app.gql('mutation { createTask(kind: "k") { id } }', {}, { authorization: `Bearer ${KEY}` });
+    const before = await handled(fast);
     const req = httpRequest(`${fast.app.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },

@@ -1,30 +1,8 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, describeDatabaseUrl } from '../../src/log.js';
+import { describeDatabaseUrl } from '../../src/log.js';
 import { startApp, type TestApp } from '../helpers/app.js';
-
-/** A pino destination that keeps every JSON line it is given. */
-function logLines() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', stream) };
-}
-
-/** One sample of a metric from the Prometheus text (`name{labels} value`), or undefined. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
-  }
-  return undefined;
-}
+import { metricsText, sample } from '../helpers/graphql.js';
+import { captureLog } from '../helpers/logs.js';
 
 const CREATE = 'mutation C($kind: String!) { createTask(kind: $kind) { id } }';
 const CLAIM = 'mutation { claimTask(workerId: "w1") { id } }';
@@ -44,7 +22,7 @@ async function post(app: TestApp, query: string, variables: Record<string, unkno
   });
 }
 
-const metricsOf = async (app: TestApp) => (await fetch(`${app.url}/metrics`)).text();
+const metricsOf = (app: TestApp) => metricsText(app.url);
 
 async function runningTask(app: TestApp): Promise<string> {
   const created = (await (await post(app, CREATE, { kind: 'report' })).json()) as { data: { createTask: { id: string } } };
@@ -126,7 +104,7 @@ describe('request ids and logs', () => {
   });
 
   it('masks an unexpected resolver error for the client and logs it once, with the request id', async () => {
-    const { lines, log } = logLines();
+    const { lines, log } = captureLog();
     current = await startApp({}, { log });
     await current.app.storage.close();
 
@@ -139,7 +117,7 @@ describe('request ids and logs', () => {
   });
 
   it('redacts credentials on every line, and the password of a PostgreSQL URL', () => {
-    const { lines, log } = logLines();
+    const { lines, log } = captureLog();
     log.info({ req: { headers: { authorization: 'Bearer s3cret', host: 'h' } }, config: { apiKeys: ['k1'] }, token: 't' }, 'with secrets');
     expect(lines[0]).toMatchObject({ req: { headers: { authorization: '[redacted]', host: 'h' } }, config: { apiKeys: '[redacted]' }, token: '[redacted]' });
     expect(JSON.stringify(lines)).not.toMatch(/s3cret|k1|"t"/);

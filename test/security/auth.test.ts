@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
+import { bearer, code } from '../helpers/graphql.js';
+import { captureLog } from '../helpers/logs.js';
 
 const KEYS = {
   aliceClient: 'alice-client-key-0123456789',
@@ -20,24 +20,16 @@ const API_KEYS = [
 ].join(',');
 
 let t: TestApp;
-let logText = '';
+let logged: ReturnType<typeof captureLog>;
 beforeEach(async () => {
-  logText = '';
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logText += String(chunk);
-      done();
-    },
-  });
-  t = await startApp({ API_KEYS, WS_INIT_TIMEOUT_MS: '300' }, { log: pino({ level: 'debug' }, sink) });
+  logged = captureLog('debug', { redact: false });
+  t = await startApp({ API_KEYS, WS_INIT_TIMEOUT_MS: '300' }, { log: logged.log });
 });
 afterEach(async () => {
   await expectNothingHeld(t.app);
   await t.close();
 });
 
-const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const code = (result: { errors?: { extensions?: { code?: string } }[] }) => result.errors?.[0]?.extensions?.code;
 
 async function aliceRunningTask() {
   const { data } = await t.gql(`mutation { createTask(kind: "secret", input: {n: 1}) { id } }`, {}, bearer(KEYS.aliceClient));
@@ -119,7 +111,7 @@ describe('API keys over HTTP', () => {
   it('keys are never logged', async () => {
     await aliceRunningTask();
     await t.gql(`{ tasks { edges { cursor } } }`, {}, bearer('not-a-key-but-secret-looking'));
-    for (const key of [...Object.values(KEYS), 'not-a-key-but-secret-looking']) expect(logText).not.toContain(key);
+    for (const key of [...Object.values(KEYS), 'not-a-key-but-secret-looking']) expect(logged.text()).not.toContain(key);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
+import { code, type GqlError } from '../helpers/graphql.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -10,7 +11,6 @@ afterEach(async () => {
   t = undefined;
 });
 
-const code = (result: { errors?: { extensions?: { code?: string } }[] }) => result.errors?.[0]?.extensions?.code;
 const taskCount = async () => (await t!.gql(`{ tasks(first: 100) { edges { cursor } } }`)).data.tasks.edges.length;
 const aliasedAwaits = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: awaitTask(id: "x", timeout: 30) { id }`).join(' ')} }`;
 const nested = (levels: number) => {
@@ -52,12 +52,12 @@ describe('operation shape limits (graphql-armor), each with a code, holding noth
     const client = wsClient(t.wsUrl);
     const aliases = await collect(client, aliasedAwaits(1000)).finished.then(
       () => 'no error',
-      (errors: { extensions?: { code?: string } }[]) => errors[0]?.extensions?.code,
+      (errors: GqlError[]) => code({ errors }),
     );
     expect(aliases).toBe('GRAPHQL_VALIDATION_FAILED');
     const depth = await collect(client, nested(50)).finished.then(
       () => 'no error',
-      (errors: { extensions?: { code?: string } }[]) => errors[0]?.extensions?.code,
+      (errors: GqlError[]) => code({ errors }),
     );
     expect(depth).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(await collect(client, '{ task(id: "x") { id } }').finished).toEqual([{ data: { task: null } }]);
@@ -178,7 +178,7 @@ describe('capacity limits: RESOURCE_EXHAUSTED, 429 on HTTP, nothing already held
     await expect.poll(() => t!.app.tasks.stats().subscriptions).toBe(2);
     const third = await subscribe().finished.then(
       () => 'no error',
-      (errors: { extensions?: { code?: string } }[]) => errors[0]?.extensions?.code,
+      (errors: GqlError[]) => code({ errors }),
     );
     expect(third).toBe('RESOURCE_EXHAUSTED');
     expect(t.app.tasks.stats().subscriptions).toBe(2);

@@ -1,0 +1,24 @@
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { createLogger } from '../../src/log.js';
+
+/**
+ * The app's own logger (src/log.ts, with its redaction) writing into memory: pass `log` to
+ * `startApp`, then read the JSON lines it wrote. `redact: false` gives a plain pino logger, for
+ * tests that a secret is never handed to the logger at all.
+ */
+export function captureLog(
+  level = 'info',
+  { redact = true }: { redact?: boolean } = {},
+): { log: Logger; lines: Record<string, any>[]; text: () => string } {
+  const lines: Record<string, any>[] = [];
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString('utf8');
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: redact ? createLogger(level, stream) : pino({ level }, stream), lines, text: () => text };
+}
