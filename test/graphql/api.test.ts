@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { startApp, TASK_FIELDS, useApp } from '../helpers/app.js';
+import { TASK_FIELDS, useApp, useApps } from '../helpers/app.js';
 import { codes } from '../helpers/graphql.js';
 
 const t = useApp();
+const apps = useApps();
 
 const CREATE = `mutation($kind: String!, $input: JSON, $key: String, $max: Int) {
   createTask(kind: $kind, input: $input, idempotencyKey: $key, maxAttempts: $max) { ${TASK_FIELDS} }
@@ -126,16 +127,12 @@ describe('errors carry the contract codes and change nothing', () => {
   });
 
   it('a huge awaitTask timeout is clamped to AWAIT_TIMEOUT_MAX_SECONDS, not refused', async () => {
-    const short = await startApp({ AWAIT_TIMEOUT_MAX_SECONDS: '0.2' });
-    try {
-      const { data } = await short.gql('mutation { createTask(kind: "clamp") { id } }');
-      const started = performance.now();
-      const clamped = await short.gql(AWAIT, { id: data.createTask.id, timeout: 1e12 });
-      expect(clamped.data.awaitTask).toMatchObject({ done: false, revision: 1 });
-      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
-    } finally {
-      await short.close();
-    }
+    const short = await apps.start({ AWAIT_TIMEOUT_MAX_SECONDS: '0.2' });
+    const { data } = await short.gql('mutation { createTask(kind: "clamp") { id } }');
+    const started = performance.now();
+    const clamped = await short.gql(AWAIT, { id: data.createTask.id, timeout: 1e12 });
+    expect(clamped.data.awaitTask).toMatchObject({ done: false, revision: 1 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
   });
 
   it('malformed ids are unknown: null, no error', async () => {

@@ -80,6 +80,29 @@ export function useApp(env: Record<string, string> = {}): TestApp {
   };
 }
 
+/**
+ * For files whose tests each start their own apps, with their own settings: `start` them in
+ * the test; after it, each is checked to hold nothing (waiter, stream, listener) and closed.
+ */
+export function useApps(): { start: typeof startApp } {
+  const started: TestApp[] = [];
+  afterEach(async () => {
+    const apps = started.splice(0);
+    try {
+      for (const app of apps) await expectNothingHeld(app.app);
+    } finally {
+      for (const app of apps) await app.close();
+    }
+  });
+  return {
+    async start(env, options) {
+      const app = await startApp(env, options);
+      started.push(app);
+      return app;
+    },
+  };
+}
+
 /** Waits until nothing is held: no waiter, no open stream, no pub/sub listener. */
 export async function expectNothingHeld(app: App): Promise<void> {
   await expect.poll(() => ({ ...app.tasks.stats(), listeners: app.events.listenerCount() }), { timeout: 2_000 }).toEqual({

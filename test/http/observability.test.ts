@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeDatabaseUrl } from '../../src/log.js';
-import { startApp, type TestApp } from '../helpers/app.js';
+import { useApps, type TestApp } from '../helpers/app.js';
 import { metricsText, sample } from '../helpers/graphql.js';
 import { captureLog } from '../helpers/logs.js';
 
@@ -8,11 +8,8 @@ const CREATE = 'mutation C($kind: String!) { createTask(kind: $kind) { id } }';
 const CLAIM = 'mutation { claimTask(workerId: "w1") { id } }';
 const COMPLETE = 'mutation D($id: ID!) { completeTask(id: $id, workerId: "w1") { status } }';
 
-let current: TestApp | undefined;
-afterEach(async () => {
-  await current?.close();
-  current = undefined;
-});
+const apps = useApps();
+let current: TestApp;
 
 async function post(app: TestApp, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   return fetch(`${app.url}/graphql`, {
@@ -32,7 +29,7 @@ async function runningTask(app: TestApp): Promise<string> {
 
 describe('/metrics', () => {
   it('counts and times writes by operation and outcome, and counts tasks by status', async () => {
-    current = await startApp();
+    current = await apps.start();
     const id = await runningTask(current);
     await post(current, COMPLETE, { id });
     await post(current, COMPLETE, { id });
@@ -51,7 +48,7 @@ describe('/metrics', () => {
   });
 
   it('times HTTP requests by route, method and status, and GraphQL operations by type', async () => {
-    current = await startApp();
+    current = await apps.start();
     await post(current, CREATE, { kind: 'report' });
     await post(current, '{ task(id: "nope") { id } }');
     await fetch(`${current.url}/api/queue/poll/nope`);
@@ -69,7 +66,7 @@ describe('/metrics', () => {
   });
 
   it('times each held long-poll a commit ends, GraphQL and REST, from the commit to the response; a timeout is not a wake', async () => {
-    current = await startApp();
+    current = await apps.start();
     const app = current;
     const id = await runningTask(app);
     const awaited = post(app, 'query A($id: ID!) { awaitTask(id: $id, timeout: 30) { status } }', { id });
@@ -94,8 +91,8 @@ describe('/metrics', () => {
 
 describe('request ids and logs', () => {
   it('echoes a plain x-request-id, and gives a new UUID to a request without one or with an unfit one', async () => {
-    current = await startApp();
-    const idOf = async (headers: Record<string, string>) => (await post(current!, '{ __typename }', {}, headers)).headers.get('x-request-id');
+    current = await apps.start();
+    const idOf = async (headers: Record<string, string>) => (await post(current, '{ __typename }', {}, headers)).headers.get('x-request-id');
     expect(await idOf({ 'x-request-id': 'checkout-42.retry:1' })).toBe('checkout-42.retry:1');
     const fresh = [await idOf({}), await idOf({}), await idOf({ 'x-request-id': 'has spaces' }), await idOf({ 'x-request-id': 'x'.repeat(129) })];
     for (const id of fresh) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -105,7 +102,7 @@ describe('request ids and logs', () => {
 
   it('masks an unexpected resolver error for the client and logs it once, with the request id', async () => {
     const { lines, log } = captureLog();
-    current = await startApp({}, { log });
+    current = await apps.start({}, { log });
     await current.app.storage.close();
 
     const response = await post(current, '{ task(id: "any") { id } }', {}, { 'x-request-id': 'broken-db-1' });

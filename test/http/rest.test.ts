@@ -1,9 +1,10 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { startApp, useApp } from '../helpers/app.js';
+import { useApp, useApps } from '../helpers/app.js';
 import { metric, metricsText, sample } from '../helpers/graphql.js';
 
 const t = useApp();
+const apps = useApps();
 
 async function createdTask() {
   const { data } = await t.gql(`mutation { createTask(kind: "rest", input: {n: 1}) { id } }`);
@@ -66,16 +67,12 @@ describe('REST polling endpoints', () => {
   });
 
   it('a huge timeout is clamped to AWAIT_TIMEOUT_MAX_SECONDS', async () => {
-    const short = await startApp({ AWAIT_TIMEOUT_MAX_SECONDS: '0.2' });
-    try {
-      const { data } = await short.gql('mutation { createTask(kind: "clamp") { id } }');
-      const started = performance.now();
-      const response = await fetch(`${short.url}/api/queue/poll/${data.createTask.id}/wait?timeout=1e12`);
-      expect([response.status, (await response.json()).status]).toEqual([200, 'queued']);
-      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
-    } finally {
-      await short.close();
-    }
+    const short = await apps.start({ AWAIT_TIMEOUT_MAX_SECONDS: '0.2' });
+    const { data } = await short.gql('mutation { createTask(kind: "clamp") { id } }');
+    const started = performance.now();
+    const response = await fetch(`${short.url}/api/queue/poll/${data.createTask.id}/wait?timeout=1e12`);
+    expect([response.status, (await response.json()).status]).toEqual([200, 'queued']);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
   });
 
   it('a client that disconnects mid-wait releases its waiter at once', async () => {
