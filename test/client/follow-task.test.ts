@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { followTask, TaskNotFoundError, type TaskState, type Transport } from '../../src/client/follow-task.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { gqlRequest } from '../helpers/graphql.js';
+import { completeTask, runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
@@ -26,13 +27,9 @@ afterEach(async () => {
 
 const gql = async (url: string, query: string, variables: Record<string, unknown> = {}) => (await gqlRequest(url, query, variables)).data;
 
-async function runningTask(url: string) {
-  const id = (await gql(url, 'mutation { createTask(kind: "follow") { id } }')).createTask.id as string;
-  await gql(url, 'mutation { claimTask(workerId: "w", leaseSeconds: 600) { id } }');
-  return id;
-}
-const progress = (url: string, id: string, p: number) => gql(url, 'mutation($id: ID!, $p: Int!) { reportProgress(id: $id, progress: $p) { revision } }', { id, p });
-const complete = (url: string, id: string) => gql(url, 'mutation($id: ID!) { completeTask(id: $id, result: "done") { revision } }', { id });
+const runningTask = (url: string) => createRunningTask(url, { kind: 'follow', workerId: 'w', leaseSeconds: 600 });
+const progress = async (url: string, id: string, p: number) => (await reportProgress(url, id, p)).data;
+const complete = async (url: string, id: string) => (await completeTask(url, id, 'done')).data;
 
 /** Follows a task in the background, recording every state and the transports used. */
 function follow(url: string, id: string, extra: { transports?: Transport[]; wsUrl?: string; signal?: AbortSignal } = {}) {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
+import { completeTask, runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
 
 const t = useApp();
 
@@ -44,13 +45,9 @@ function openSse(url: string, variables: Record<string, unknown>) {
   return { events, done, seen, abort: () => abort.abort() };
 }
 
-async function runningTask() {
-  const { data } = await t.gql(`mutation { createTask(kind: "sse") { id } }`);
-  await t.gql(`mutation { claimTask(workerId: "w1", leaseSeconds: 60) { id } }`);
-  return data.createTask.id as string;
-}
-const progress = (id: string, p: number) => t.gql(`mutation($id: ID!, $p: Int!) { reportProgress(id: $id, progress: $p) { revision } }`, { id, p });
-const complete = (id: string) => t.gql(`mutation($id: ID!) { completeTask(id: $id, result: "r") { revision } }`, { id });
+const runningTask = () => createRunningTask(t.url, { kind: 'sse' });
+const progress = (id: string, p: number) => reportProgress(t.url, id, p);
+const complete = (id: string) => completeTask(t.url, id, 'r');
 
 describe('SSE resume with afterRevision', () => {
   it('a client that leaves and comes back with its last revision gets the latest state next: no gap, no duplicate', async () => {

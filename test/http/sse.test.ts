@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
+import { runningTask as createRunningTask } from '../helpers/tasks.js';
 
 const t = useApp();
 
@@ -35,11 +36,7 @@ function openSse(url: string, query: string, variables: Record<string, unknown>)
   return { events, done, abort: () => abort.abort() };
 }
 
-async function runningTask() {
-  const { data } = await t.gql(`mutation { createTask(kind: "sse") { id } }`);
-  await t.gql(`mutation { claimTask(workerId: "w1", leaseSeconds: 60) { id } }`);
-  return data.createTask.id as string;
-}
+const runningTask = () => createRunningTask(t.url, { kind: 'sse' });
 
 describe('taskUpdated over Server-Sent Events', () => {
   it('streams the current state and each change, and ends after the final state', async () => {

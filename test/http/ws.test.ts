@@ -2,18 +2,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL } from '../../src/tasks/principal.js';
 import { useApp } from '../helpers/app.js';
 import { ackedSocket, collect, wsClient } from '../helpers/clients.js';
+import { runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
 
 const t = useApp();
 
 const SUBSCRIBE = `subscription($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { id status progress revision done } }`;
 
-async function runningTask() {
-  const { data } = await t.gql(`mutation { createTask(kind: "ws") { id } }`);
-  await t.gql(`mutation { claimTask(workerId: "w1", leaseSeconds: 60) { id } }`);
-  return data.createTask.id as string;
-}
-
-const progress = (id: string, p: number) => t.gql(`mutation($id: ID!, $p: Int!) { reportProgress(id: $id, progress: $p) { revision } }`, { id, p });
+const runningTask = () => createRunningTask(t.url, { kind: 'ws' });
+const progress = (id: string, p: number) => reportProgress(t.url, id, p);
 
 describe('taskUpdated over graphql-ws', () => {
   it('sends the current state, each change, the final state, then completes', async () => {

@@ -3,6 +3,7 @@ import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
 import { bearer, code } from '../helpers/graphql.js';
 import { captureLog } from '../helpers/logs.js';
+import { runningTask } from '../helpers/tasks.js';
 
 const KEYS = {
   aliceClient: 'alice-client-key-0123456789',
@@ -31,11 +32,7 @@ afterEach(async () => {
 });
 
 
-async function aliceRunningTask() {
-  const { data } = await t.gql(`mutation { createTask(kind: "secret", input: {n: 1}) { id } }`, {}, bearer(KEYS.aliceClient));
-  await t.gql(`mutation { claimTask(workerId: "wa", leaseSeconds: 60) { id } }`, {}, bearer(KEYS.aliceWorker));
-  return data.createTask.id as string;
-}
+const aliceRunningTask = () => runningTask(t.url, { kind: 'secret', workerId: 'wa', headers: bearer(KEYS.aliceClient), workerHeaders: bearer(KEYS.aliceWorker) });
 
 describe('API keys over HTTP', () => {
   it('no key or an unknown key: 401 UNAUTHENTICATED, on GraphQL and REST', async () => {
