@@ -53,6 +53,42 @@ export function useUnsupportedMediaTypeError(): Plugin {
 }
 
 /**
+ * Yoga's GET and form parsers read `variables` and `extensions` with a bare `JSON.parse`: text
+ * that is not JSON escaped as a SyntaxError, which Yoga answered with 500 and logged as an
+ * error. Refused instead as Yoga refuses a malformed JSON body: 400 BAD_REQUEST. Each parser
+ * is wrapped once (not per request).
+ */
+export function useMalformedParamsRefusal(): Plugin {
+  const wrapped = new WeakMap<RequestParser, RequestParser>();
+  return {
+    onRequestParse: ({ requestParser, setRequestParser }) => {
+      if (!requestParser) return;
+      let refusing = wrapped.get(requestParser);
+      if (!refusing) wrapped.set(requestParser, (refusing = refusingSyntaxErrors(requestParser)));
+      setRequestParser(refusing);
+    },
+  };
+}
+
+/** Yoga's `RequestParser`, which its package does not export. */
+type RequestParser = Parameters<Parameters<NonNullable<Plugin['onRequestParse']>>[0]['setRequestParser']>[0];
+
+function refusingSyntaxErrors(parse: RequestParser): RequestParser {
+  const refuse = (error: unknown): never => {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new GraphQLError('The variables or extensions parameter is not valid JSON.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+  };
+  return (request) => {
+    try {
+      const parsed = parse(request);
+      return parsed instanceof Promise ? parsed.catch(refuse) : parsed;
+    } catch (error) {
+      return refuse(error);
+    }
+  };
+}
+
+/**
  * Brackets, braces and parentheses nested in one GraphQL document, at most. graphql-js's
  * parser recurses, and overflows the stack near 1,500 levels (an object literal); the token
  * limit keeps a document below that only while MAX_QUERY_TOKENS stays under about 3,000.
