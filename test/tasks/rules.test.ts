@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/tasks/principal.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, ENGINES, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const alice: Principal = { tenant: 'alice', role: 'worker' };
 const aliceClient: Principal = { tenant: 'alice', role: 'client' };
@@ -72,7 +72,7 @@ function countStoreCalls(store: TaskStore): { calls: Record<string, number>; res
   };
 }
 
-describe.each(ENGINES)('contract rules on %s', (engine) => {
+describeEngines('contract rules', (engine) => {
   const start = async (options: ServiceOptions = {}) => {
     ctx = await createEngineTestService(engine, options);
     return ctx;
