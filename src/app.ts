@@ -129,6 +129,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     maxPayloadBytes: config.maxBodyBytes,
     initTimeoutMs: config.wsInitTimeoutMs,
     keepAliveMs: config.wsKeepAliveMs,
+    log,
   });
   const graphql = createGraphQLHttpHandler({ yoga, endpoint: GRAPHQL_PATH, fastPath: config.graphqlFastPath, registry: metrics.registry });
 

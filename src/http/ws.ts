@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLContext } from '../graphql/context.js';
 import { maskError, withCode } from '../graphql/errors.js';
@@ -23,8 +24,15 @@ export interface WebSocketOptions {
   maxPayloadBytes: number;
   /** Time allowed for `connection_init`, in ms; after it the socket closes with 4408. */
   initTimeoutMs: number;
-  /** Ping interval, in ms: each ping wakes the process once per socket, so not too often. */
+  /** Ping interval, in ms: each ping wakes the process once per socket, so not too often. A peer that has not answered by the next ping is dropped. */
   keepAliveMs: number;
+  log: Logger;
+}
+
+/** What graphql-ws hands the hooks as `ctx.extra`. */
+interface Extra {
+  socket: WebSocket;
+  request: IncomingMessage;
 }
 
 interface Connection {
@@ -37,6 +45,13 @@ interface Connection {
  * graphql-ws on the HTTP server's port, sharing Yoga's plugins through `getEnveloped`.
  * A bad operation gets its errors without closing the socket, and every operation has its
  * own AbortSignal so a held `awaitTask` is released when the client completes it or leaves.
+ *
+ * graphql-ws's protocol core (`makeServer`) on a binding of our own rather than its
+ * `useServer`, which writes every socket error to console.error as "Internal error ...
+ * Please check your implementation." with its stack: ws raises one for each frame it refuses
+ * (not UTF-8, over the size limit), which is the client's fault, already answered with the
+ * close code that fits (1007, 1009). Here those are logged at debug; an error in our own
+ * message handling is logged at error, and the client gets 4500 without its message.
  */
 export function attachWebSockets({
   server,
@@ -48,8 +63,9 @@ export function attachWebSockets({
   maxPayloadBytes,
   initTimeoutMs,
   keepAliveMs,
+  log,
 }: WebSocketOptions) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes, handleProtocols });
   const sharedSubscribe = createSharedSubscribe(finishResult);
   const connections = new WeakMap<WebSocket, Connection>();
   /** Each accepted operation's controller, by the `subscribe` message's payload (graphql-ws hands the same object to onComplete). */
@@ -68,96 +84,127 @@ export function attachWebSockets({
   };
   server.on('upgrade', onUpgrade);
 
-  wss.on('connection', (socket: WebSocket) => {
-    const connection: Connection = { principal: null, operations: new Map() };
-    connections.set(socket, connection);
-    socket.on('message', (data) => abortOnClientComplete(connection, data));
-    socket.once('close', () => {
-      for (const controller of connection.operations.values()) controller.abort();
-      connection.operations.clear();
-    });
+  const graphqlWs = makeServer<Record<string, unknown> | undefined, Extra>({
+    connectionInitWaitTimeout: initTimeoutMs,
+    onConnect: (ctx) => {
+      const connection = connections.get(ctx.extra.socket)!;
+      const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      connection.principal = authenticate(typeof header === 'string' ? header : null);
+      return connection.principal !== null;
+    },
+
+    onSubscribe: async (ctx, id, payload) => {
+      const connection = connections.get(ctx.extra.socket)!;
+      if (connection.operations.size >= maxSubscriptionsPerConnection) {
+        return [
+          new GraphQLError(`At most ${maxSubscriptionsPerConnection} operations at once on one connection.`, {
+            extensions: { code: 'RESOURCE_EXHAUSTED' },
+          }),
+        ];
+      }
+      // The slot is taken before the first await: every message that arrives meanwhile counts it.
+      const controller = new AbortController();
+      connection.operations.set(id, controller);
+      controllers.set(payload, controller);
+      let accepted = false;
+      try {
+        if (jsonDepthExceeds(payload.variables) || jsonDepthExceeds(payload.extensions)) {
+          return [new GraphQLError(`Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`, { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
+        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        const document = parse(payload.query);
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors.map(withCode);
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await contextFactory({
+            principal: connection.principal!,
+            signal: controller.signal,
+            client: ctx.extra.request.socket.remoteAddress ?? '',
+          }),
+          rootValue: { execute, shareKey: shareKeyOf(payload, connection.principal!) },
+        };
+        accepted = true;
+        return args;
+      } catch (error) {
+        if (error instanceof GraphQLError) return [withCode(error)];
+        throw error;
+      } finally {
+        if (!accepted) release(connection, id, controller);
+      }
+    },
+
+    execute: (args) => (args.rootValue as OperationRoot).execute(args),
+    subscribe: (args) => sharedSubscribe({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).shareKey),
+
+    // Also for an operation the client completed early, whose id it may have used again since:
+    // only this operation's own slot is freed.
+    onComplete: (ctx, id, payload) => {
+      const connection = connections.get(ctx.extra.socket);
+      const controller = controllers.get(payload);
+      if (connection && controller) release(connection, id, controller);
+    },
   });
 
-  const graphqlWs = useServer<Record<string, unknown> | undefined>(
-    {
-      connectionInitWaitTimeout: initTimeoutMs,
-      onConnect: (ctx) => {
-        const connection = connections.get(ctx.extra.socket)!;
-        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        connection.principal = authenticate(typeof header === 'string' ? header : null);
-        return connection.principal !== null;
+  wss.on('error', (error) => log.error({ err: error }, 'the WebSocket server failed'));
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const connection: Connection = { principal: null, operations: new Map() };
+    connections.set(socket, connection);
+    socket.on('error', (error) => log.debug({ err: error }, 'a WebSocket frame was refused; the socket is closed'));
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (data, isBinary) => {
+            const text = isBinary ? decodeBinary(data) : String(data);
+            if (text === null) return socket.close(1007, 'Messages must be UTF-8.');
+            abortOnClientComplete(connection, text);
+            try {
+              await handle(text);
+            } catch (error) {
+              log.error({ err: error }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
       },
-
-      onSubscribe: async (ctx, id, payload) => {
-        const connection = connections.get(ctx.extra.socket)!;
-        if (connection.operations.size >= maxSubscriptionsPerConnection) {
-          return [
-            new GraphQLError(`At most ${maxSubscriptionsPerConnection} operations at once on one connection.`, {
-              extensions: { code: 'RESOURCE_EXHAUSTED' },
-            }),
-          ];
-        }
-        // The slot is taken before the first await: every message that arrives meanwhile counts it.
-        const controller = new AbortController();
-        connection.operations.set(id, controller);
-        controllers.set(payload, controller);
-        let accepted = false;
-        try {
-          if (jsonDepthExceeds(payload.variables) || jsonDepthExceeds(payload.extensions)) {
-            return [new GraphQLError(`Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`, { extensions: { code: 'BAD_USER_INPUT' } })];
-          }
-          const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
-            ...ctx,
-            req: ctx.extra.request,
-            socket: ctx.extra.socket,
-            params: payload,
-          });
-          const document = parse(payload.query);
-          const errors = validate(schema, document);
-          if (errors.length > 0) return errors.map(withCode);
-          const args: ExecutionArgs = {
-            schema,
-            document,
-            operationName: payload.operationName,
-            variableValues: payload.variables,
-            contextValue: await contextFactory({
-              principal: connection.principal!,
-              signal: controller.signal,
-              client: ctx.extra.request.socket.remoteAddress ?? '',
-            }),
-            rootValue: { execute, shareKey: shareKeyOf(payload, connection.principal!) },
-          };
-          accepted = true;
-          return args;
-        } catch (error) {
-          if (error instanceof GraphQLError) return [withCode(error)];
-          throw error;
-        } finally {
-          if (!accepted) release(connection, id, controller);
-        }
-      },
-
-      execute: (args) => (args.rootValue as OperationRoot).execute(args),
-      subscribe: (args) => sharedSubscribe({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).shareKey),
-
-      // Also for an operation the client completed early, whose id it may have used again since:
-      // only this operation's own slot is freed.
-      onComplete: (ctx, id, payload) => {
-        const connection = connections.get(ctx.extra.socket);
-        const controller = controllers.get(payload);
-        if (connection && controller) release(connection, id, controller);
-      },
-    },
-    wss,
-    keepAliveMs,
-  );
+      { socket, request },
+    );
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const keepAlive = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, keepAliveMs);
+    socket.once('close', (code, reason) => {
+      clearInterval(keepAlive);
+      for (const controller of connection.operations.values()) controller.abort();
+      connection.operations.clear();
+      void closed(code, String(reason));
+    });
+  });
 
   return {
     connectionCount: () => wss.clients.size,
     /** Closes every socket with 1001 (going away) and stops accepting upgrades. */
     async close(): Promise<void> {
       server.off('upgrade', onUpgrade);
-      await graphqlWs.dispose();
+      for (const socket of wss.clients) socket.close(1001, 'Going away');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
       for (const socket of wss.clients) socket.terminate();
     },
   };
@@ -186,10 +233,20 @@ function release(connection: Connection, id: string, controller: AbortController
   if (connection.operations.get(id) === controller) connection.operations.delete(id);
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A binary frame's text; null when it is not UTF-8 (ws checks text frames itself). */
+function decodeBinary(data: Buffer | ArrayBuffer | Buffer[]): string | null {
+  try {
+    return utf8.decode(Array.isArray(data) ? Buffer.concat(data) : data);
+  } catch {
+    return null;
+  }
+}
+
 /** A client's `complete` for a query or mutation in flight: graphql-ws has no hook for it. */
-function abortOnClientComplete(connection: Connection, data: unknown): void {
+function abortOnClientComplete(connection: Connection, text: string): void {
   if (connection.operations.size === 0) return;
-  const text = String(data);
   if (!text.includes('"complete"')) return;
   try {
     const message = JSON.parse(text) as { type?: unknown; id?: unknown };

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_DOCUMENT_NESTING } from '../../src/graphql/plugins.js';
 import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
@@ -283,5 +284,85 @@ describe('clients that leave while their request is read', () => {
     // A whole request may be carried out (or not) as its client leaves: either way without an error.
     for (let i = 0; i < 10; i++) expect(await halfClose(head(body.length), body)).not.toMatch(/^HTTP\/1\.1 5/);
     expect(errorLines()).toEqual([]);
+  });
+});
+
+describe('found by the fuzzing suite', () => {
+  it('GraphQL over GET, or a form, whose variables or extensions are not JSON: 400 BAD_REQUEST, not a 500, nothing logged', async () => {
+    await start();
+    for (const params of ['variables={"a":', 'variables=x', 'extensions=[']) {
+      for (const accept of ['application/json', 'text/event-stream']) {
+        const response = await fetch(`${t!.url}/graphql?query=${encodeURIComponent('{ __typename }')}&${params}`, { headers: { accept } });
+        expect(response.status).toBe(400);
+        expect(await response.text()).toContain('"code":"BAD_REQUEST"');
+      }
+    }
+    const form = await post(`query=${encodeURIComponent('mutation { createTask(kind: "x") { id } }')}&variables=%7B`, {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-graphql-yoga-csrf': '1',
+    });
+    expect(form.status).toBe(400);
+    expect(code(JSON.parse(form.text))).toBe('BAD_REQUEST');
+    expect(await taskCount()).toBe(0);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('a WebSocket frame that is not UTF-8 (text or binary), or one over the size limit, closes that socket alone (1007, 1009), and nothing is logged as an error', async () => {
+    await start({ MAX_BODY_BYTES: '1000' });
+    const consoleErrors = vi.spyOn(console, 'error');
+    try {
+      const client = wsClient(t!.wsUrl);
+      const held = collect(client, 'subscription($id: ID!) { taskUpdated(id: $id) { revision } }', {
+        id: (await t!.gql('mutation { createTask(kind: "ws") { id } }')).data.createTask.id,
+      });
+      await expect.poll(() => held.results.length).toBe(1);
+
+      const notUtf8 = await ackedSocket(t!.wsUrl);
+      notUtf8.socket.send(Buffer.from([0x7b, 0x80, 0x7d]), { binary: false });
+      expect((await notUtf8.closed).code).toBe(1007);
+      // Binary frames are not checked by ws: a mutation in one, its kind not UTF-8, must not be stored with U+FFFD.
+      const binary = await ackedSocket(t!.wsUrl);
+      const mutation = Buffer.from(JSON.stringify({ id: 'm', type: 'subscribe', payload: { query: 'mutation { createTask(kind: "a__b") { id } }' } }));
+      mutation[mutation.indexOf('__')] = 0xff;
+      binary.socket.send(mutation, { binary: true });
+      expect((await binary.closed).code).toBe(1007);
+      expect(await taskCount()).toBe(1);
+      const tooBig = await ackedSocket(t!.wsUrl);
+      tooBig.socket.send('x'.repeat(1001));
+      expect((await tooBig.closed).code).toBe(1009);
+
+      expect(await collect(client, '{ __typename }').finished).toEqual([{ data: { __typename: 'Query' } }]);
+      expect(held.results).toHaveLength(1);
+      held.unsubscribe();
+      await client.dispose();
+      expect(consoleErrors).not.toHaveBeenCalled();
+      expect(errorLines()).toEqual([]);
+    } finally {
+      consoleErrors.mockRestore();
+    }
+  });
+  it('keep-alive over the binding of our own: a peer that does not answer a ping is dropped at the next one, a live one stays', async () => {
+    await start({ WS_KEEPALIVE_MS: '1000' });
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const live = await ackedSocket(t!.wsUrl);
+      const deaf = new WebSocket(t!.wsUrl, 'graphql-transport-ws', { autoPong: false });
+      const deafClosed = new Promise<number>((resolve) => deaf.once('close', resolve));
+      await new Promise((resolve) => deaf.once('open', resolve));
+      const pinged = Promise.all([new Promise((resolve) => live.socket.once('ping', resolve)), new Promise((resolve) => deaf.once('ping', resolve))]);
+      vi.advanceTimersByTime(1000);
+      await pinged;
+      // The live client's pong is on the wire before this message; its answer means the pong was read.
+      live.send({ type: 'ping' });
+      await expect.poll(() => live.messages.some((m) => m.type === 'pong')).toBe(true);
+      vi.advanceTimersByTime(1000);
+      expect(await deafClosed).toBe(1006);
+      live.send({ id: 'q', type: 'subscribe', payload: { query: '{ __typename }' } });
+      await expect.poll(() => live.messages.find((m) => m.id === 'q')?.type).toBe('next');
+      live.socket.close();
+      await live.closed;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
