@@ -165,13 +165,16 @@ export function attachWebSockets({
         send: (data) =>
           new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
+            // A socket that closed meanwhile is a client gone, not a failure of ours.
+            socket.send(data, (error) => (error && socket.readyState === socket.OPEN ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data, isBinary) => {
             const text = isBinary ? decodeBinary(data) : String(data);
             if (text === null) return socket.close(1007, 'Messages must be UTF-8.');
+            const misdirected = serverMessageType(text);
+            if (misdirected) return socket.close(CloseCode.BadRequest, `Unexpected message of type ${misdirected} received`);
             abortOnClientComplete(connection, text);
             try {
               await handle(text);
@@ -239,6 +242,21 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function decodeBinary(data: Buffer | ArrayBuffer | Buffer[]): string | null {
   try {
     return utf8.decode(Array.isArray(data) ? Buffer.concat(data) : data);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The type of a message only a server sends (`connection_ack`, `next`, `error`), when a client
+ * sent one: graphql-ws throws on it as on a failure of its own, where the protocol asks for
+ * 4400. A quick look at the text first, so that nearly every message is parsed once only.
+ */
+function serverMessageType(text: string): string | null {
+  if (!text.includes('"connection_ack"') && !text.includes('"next"') && !text.includes('"error"')) return null;
+  try {
+    const { type } = JSON.parse(text) as { type?: unknown };
+    return type === 'connection_ack' || type === 'next' || type === 'error' ? type : null;
   } catch {
     return null;
   }

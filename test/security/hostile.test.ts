@@ -365,4 +365,13 @@ describe('found by the fuzzing suite', () => {
       vi.useRealTimers();
     }
   });
+  it('a client that sends a message only a server sends (connection_ack, next, error) gets 4400, not 4500, and nothing is logged', async () => {
+    await start();
+    for (const message of [{ type: 'connection_ack' }, { id: 'a', type: 'next', payload: {} }, { id: 'a', type: 'error', payload: [] }]) {
+      const socket = await ackedSocket(t!.wsUrl);
+      socket.send(message);
+      expect((await socket.closed).code).toBe(4400);
+    }
+    expect(errorLines()).toEqual([]);
+  });
 });
