@@ -127,7 +127,7 @@ describe('defaults', () => {
 
 describe('API keys', () => {
   it('API_KEYS: entries separated by commas (or new lines), blanks ignored', () => {
-    expect(loadConfig({ API_KEYS: ' alice-key:alice:client , bob-key:bob:worker,\nops-key:ops:admin,,' }).apiKeys).toEqual([
+    expect(loadConfig({ API_KEYS: ' alice-key:alice:client , bob-key:bob:worker\nops-key:ops:admin,,' }).apiKeys).toEqual([
       { key: 'alice-key', tenant: 'alice', role: 'client' },
       { key: 'bob-key', tenant: 'bob', role: 'worker' },
       { key: 'ops-key', tenant: 'ops', role: 'admin' },
