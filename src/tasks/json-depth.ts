@@ -1,6 +1,6 @@
 /**
- * How deep a JSON value a client may send (a task's `input` or `result`, failure `details`,
- * GraphQL variables and extensions): arrays and objects nested at most this many levels.
+ * How deep a JSON value a client may send (a task's `input` or `result`, GraphQL variables
+ * and extensions): arrays and objects nested at most this many levels.
  * `JSON.stringify` recurses, and overflows the stack near 4,000 levels; everything that
  * takes a client's JSON measures it with `jsonDepthExceeds` first, which does not recurse.
  * `[]` and `{}` are one level, `[[1]]` two; a string or number none.

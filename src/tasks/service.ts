@@ -457,11 +457,18 @@ function checkName(field: string, value: string): void {
   checkText(field, value);
 }
 
-/** PostgreSQL's text cannot hold NUL, so no engine stores it: refused alike on both. */
+/**
+ * PostgreSQL's text cannot hold NUL, so no engine stores it: refused alike on both. Nor can
+ * either hold a lone UTF-16 surrogate (JSON may escape one, "\ud800"): stored, it would read
+ * back as U+FFFD.
+ */
 function checkText(field: string, value: string): void {
   if (value.length > MAX_MESSAGE_LENGTH) throw badInput(`${field} must be at most ${MAX_MESSAGE_LENGTH} characters.`);
   if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters.`);
+  if (LONE_SURROGATE.test(value)) throw badInput(`${field} must be Unicode text: it has a lone surrogate.`);
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Measured for depth before it is serialized: `JSON.stringify` recurses, and a deep value would overflow the stack. */
 function checkPayload(field: string, value: unknown, maxBytes: number): void {

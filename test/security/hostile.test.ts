@@ -242,6 +242,21 @@ describe('request bodies that are not what they claim', () => {
     expect(errorLines()).toEqual([]);
   });
 
+  it('text with a lone UTF-16 surrogate (valid JSON escapes, not Unicode) is BAD_USER_INPUT: stored, it would read back as U+FFFD', async () => {
+    await start();
+    const created = await t!.gql('mutation($k: String!) { createTask(kind: $k) { id } }', { k: 'a\ud800b' });
+    expect(codes(created)).toEqual(['BAD_USER_INPUT']);
+    expect(await taskCount()).toBe(0);
+    const id = (await t!.gql('mutation { createTask(kind: "k") { id } }')).data.createTask.id;
+    await t!.gql('mutation { claimTask(workerId: "w") { id } }');
+    const progress = await t!.gql('mutation($id: ID!, $m: String) { reportProgress(id: $id, progress: 5, message: $m) { id } }', { id, m: '\udfff' });
+    expect(codes(progress)).toEqual(['BAD_USER_INPUT']);
+    // JSON values are stored as JSON text, where the escape survives: they may hold one.
+    const input = await t!.gql('mutation($i: JSON) { createTask(kind: "k", input: $i) { id } }', { i: { s: 'x\udfffy' } });
+    const stored = await t!.gql('query($id: ID!) { task(id: $id) { input } }', { id: input.data.createTask.id });
+    expect(stored.data.task.input).toEqual({ s: 'x\udfffy' });
+  });
+
   it('a form body whose percent-escapes are not UTF-8 is a 400 BAD_REQUEST and nothing is stored', async () => {
     await start();
     const body = `query=${encodeURIComponent('mutation { createTask(kind: "a')}%FF%C3${encodeURIComponent('b") { id } }')}`;
