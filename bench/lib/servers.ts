@@ -59,22 +59,32 @@ function listeningUrl(readyMessage: string) {
   };
 }
 
-/** Lines counted, and the first 100 of them (each cut at 1,000 characters). */
+/** Entries counted, and the first 100 of them (each cut at 1,000 characters). */
 function tally() {
   const first: string[] = [];
   let count = 0;
+  let keptLast = false;
   return {
     note(line: string) {
       count++;
-      if (first.length < 100) first.push(line.slice(0, 1_000));
+      keptLast = first.length < 100;
+      if (keptLast) first.push(line.slice(0, 1_000));
+    },
+    /** Adds a line to the last entry (a stack trace's next frame): not counted again. */
+    extend(line: string) {
+      if (keptLast) first[first.length - 1] = `${first[first.length - 1]} | ${line.trim()}`.slice(0, 1_000);
     },
     read: () => ({ count, first: [...first] }),
   };
 }
 
+/** A stderr line that continues the one before: an indented stack frame or the end of an error's printed fields. */
+const continues = (line: string) => /^\s|^[}\]]/.test(line);
+
 /**
  * Keeps the warnings and errors a child logs: JSON lines with a pino `level` ≥ 40 (≥ 50 also
- * as errors), and any stderr line (as both).
+ * as errors), and anything on stderr (as both; a stack trace is one entry, with the time it
+ * was written, since it has no timestamp of its own).
  */
 function watchProblems(child: ChildProcess): Pick<Server, 'problems' | 'errors'> {
   const problems = tally();
@@ -90,10 +100,18 @@ function watchProblems(child: ChildProcess): Pick<Server, 'problems' | 'errors'>
       // not a log line
     }
   });
+  let stderrStarted = false;
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (line.trim() === '') return;
-    problems.note(`stderr: ${line}`);
-    errors.note(`stderr: ${line}`);
+    if (stderrStarted && continues(line)) {
+      problems.extend(line);
+      errors.extend(line);
+      return;
+    }
+    stderrStarted = true;
+    const entry = `stderr at ${new Date().toISOString()}: ${line}`;
+    problems.note(entry);
+    errors.note(entry);
   });
   return { problems: problems.read, errors: errors.read };
 }

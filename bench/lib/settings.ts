@@ -49,6 +49,8 @@ export interface Settings {
   soakSeconds: number;
   /** When the soak's warm-up ends: the RSS there is what the rest of the load is compared with, in s from the start of the load. */
   soakReferenceSeconds: number;
+  /** The soak's memory figures are also summarized per window of this length (min, median, max), in s. */
+  soakWindowSeconds: number;
   /** How long each of the soak's vanishing client processes holds its long-polls and subscriptions before it is SIGKILLed, in s. */
   soakHolderSeconds: number;
 }
@@ -79,6 +81,7 @@ export function settingsFor(quick: boolean): Settings {
         scaleBurst: 500,
         soakSeconds: 60,
         soakReferenceSeconds: 20,
+        soakWindowSeconds: 10,
         soakHolderSeconds: 10,
       }
     : {
@@ -105,6 +108,7 @@ export function settingsFor(quick: boolean): Settings {
         scaleBurst: 1_000,
         soakSeconds: 600,
         soakReferenceSeconds: 120,
+        soakWindowSeconds: 60,
         soakHolderSeconds: 30,
       };
 }

@@ -11,6 +11,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Agent, request, type ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { wallNow } from '../lib/clock.js';
@@ -65,8 +66,10 @@ export interface TrafficCounts {
   subscriptions: { opened: number; completedByServer: number; completedByClient: number; vanished: number };
   webSockets: { opened: number; closed: number; terminated: number };
   faults: Faults;
-  /** The first faults, for the notes. */
+  /** The first faults, for the notes, each with its time in s from `start`. */
   first: string[];
+  /** Requests sent again after their reused keep-alive connection failed before any answer: the connection's idle time, in ms. */
+  keepAliveRetries: number[];
 }
 
 const CREATE =
@@ -87,6 +90,12 @@ const LONG_WAIT_SECONDS = 60;
 const SHORT_WAIT_SECONDS = 2;
 /** Reads in flight beyond this are skipped and counted: an open loop must not pile up without end. */
 const MAX_READS_IN_FLIGHT = 500;
+/**
+ * A reused connection that fails idle at least this long (ms) is taken to have met the
+ * server's keep-alive timeout (5 s) as the request was written; the client's own agent lets a
+ * connection idle for 2 s at most, so only a stalled client reaches it.
+ */
+const KEEP_ALIVE_RACE_MS = 4_000;
 /** A watcher that leaves does so after this long, in ms: from just after it started to after most tasks ended. */
 const LEAVE_AFTER_MS: readonly [number, number] = [500, 20_000];
 
@@ -121,6 +130,8 @@ let pooled: Agent;
 let held: Agent;
 let pool: PoolSocket[] = [];
 const inFlight = new Set<ClientRequest>();
+/** When each keep-alive connection last went back to its agent's free list. */
+const freedAt = new WeakMap<Socket, number>();
 const ownSockets = new Set<WebSocket>();
 const running = new Set<Promise<void>>();
 const stoppers: (() => void)[] = [];
@@ -154,12 +165,14 @@ function emptyCounts(): TrafficCounts {
     webSockets: { opened: 0, closed: 0, terminated: 0 },
     faults: { status5xx: 0, internalErrors: 0, unexpectedCloses: 0, other: 0 },
     first: [],
+    keepAliveRetries: [],
   };
 }
 
 function fault(kind: keyof Faults, what: string): void {
   counts.faults[kind]++;
-  if (counts.first.length < 20) counts.first.push(`${kind}: ${what.slice(0, 500)}`);
+  const at = ((performance.now() - startedAt) / 1_000).toFixed(1);
+  if (counts.first.length < 20) counts.first.push(`${kind} at ${at} s: ${what.slice(0, 500)}`);
 }
 
 /** An error payload: `INTERNAL_SERVER_ERROR` is a fault of its own, anything else is `other`. */
@@ -185,14 +198,22 @@ interface Answer {
 /**
  * One HTTP exchange. Resolves with the answer; with 'dropped' when the client destroyed the
  * request (after `dropAfterMs`, or because the traffic is stopping); with null when the
- * connection failed otherwise, which is counted as a fault.
+ * connection failed otherwise, which is counted as a fault. A request that fails on a reused
+ * keep-alive connection before any byte of an answer is sent once more on a fresh one: the
+ * server closes a connection idle for its keep-alive timeout (5 s), and a request written as
+ * it does so is never read (Node's docs advise this retry, `request.reusedSocket`); each is
+ * counted with the connection's idle time, and is a fault unless that time was near 5 s.
  */
-function exchange(agent: Agent, method: 'GET' | 'POST', path: string, body?: string, dropAfterMs?: number): Promise<Answer | 'dropped' | null> {
+function exchange(agent: Agent, method: 'GET' | 'POST', path: string, body?: string, dropAfterMs?: number, retried = false): Promise<Answer | 'dropped' | null> {
   return new Promise((resolve) => {
     let dropped = false;
     let answered = false;
+    let responded = false;
+    let idleMs = 0;
+    let failure = '';
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     const req = request({ host: '127.0.0.1', port: args.port, agent, method, path, headers }, (res) => {
+      responded = true;
       const parts: Buffer[] = [];
       res.on('data', (part: Buffer) => parts.push(part));
       res.on('end', () => {
@@ -200,6 +221,10 @@ function exchange(agent: Agent, method: 'GET' | 'POST', path: string, body?: str
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') });
       });
       res.on('error', () => undefined);
+    });
+    req.once('socket', (socket) => {
+      const freed = freedAt.get(socket);
+      idleMs = freed === undefined ? 0 : performance.now() - freed;
     });
     const timer =
       dropAfterMs === undefined
@@ -209,13 +234,21 @@ function exchange(agent: Agent, method: 'GET' | 'POST', path: string, body?: str
             req.destroy();
           }, dropAfterMs);
     inFlight.add(req);
-    req.on('error', () => undefined);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      failure = error.code ?? error.message;
+    });
     req.on('close', () => {
       clearTimeout(timer);
       inFlight.delete(req);
       if (answered) return;
       if (dropped || stopping) return resolve('dropped');
-      fault('other', `${method} ${path}: the connection closed before the answer was complete`);
+      const what = `${method} ${path}: the connection closed before the answer was complete (${failure || 'no error'}, ${req.reusedSocket ? `reused connection idle ${idleMs.toFixed(0)} ms` : 'new connection'}, ${responded ? 'answer begun' : 'no answer begun'})`;
+      if (req.reusedSocket && !responded && !retried) {
+        counts.keepAliveRetries.push(Math.round(idleMs));
+        if (idleMs < KEEP_ALIVE_RACE_MS) fault('other', what);
+        return resolve(exchange(agent, method, path, body, dropAfterMs, true));
+      }
+      fault('other', what);
       resolve(null);
     });
     req.end(body);
@@ -594,7 +627,10 @@ function start(given: TrafficArgs): void {
   // Every pending pause listens to it: hundreds at once, each removed when its pause ends.
   setMaxListeners(0, halt.signal);
   startedAt = performance.now();
-  pooled = new Agent({ keepAlive: true, maxSockets: 16 });
+  // FIFO spreads the requests over every connection, and a free one is closed after 2 s,
+  // well before the server's keep-alive timeout (5 s) would close it under a request.
+  pooled = new Agent({ keepAlive: true, maxSockets: 16, scheduling: 'fifo', timeout: 2_000 });
+  pooled.on('free', (socket: Socket) => freedAt.set(socket, performance.now()));
   held = new Agent({ keepAlive: false });
   recent.splice(0, recent.length, ...given.readIds);
   pool = Array.from({ length: given.poolSockets }, openPoolSocket);

@@ -30,7 +30,14 @@ const RETURN_TIMEOUT_MS = 30_000;
 /** The RSS "at" the reference point is the median of the samples this close to it, in s. */
 const REFERENCE_HALF_WINDOW_SECONDS = 5;
 
-const GAUGES = ['task_api_waiters', 'task_api_subscriptions', 'task_api_websocket_connections'] as const;
+const GAUGES = [
+  'task_api_waiters',
+  'task_api_subscriptions',
+  'task_api_websocket_connections',
+  'nodejs_heap_size_used_bytes',
+  'nodejs_heap_size_total_bytes',
+  'nodejs_external_memory_bytes',
+] as const;
 type Gauge = (typeof GAUGES)[number];
 
 /** One sample of the server, taken every second. */
@@ -44,6 +51,10 @@ export interface SoakSample {
   waiters: number;
   subscriptions: number;
   webSockets: number;
+  /** V8's heap (used and allocated) and the memory outside it that JavaScript objects hold (Buffers), from /metrics. */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
 }
 
 /** Samples the server once a second, on the second, until `stop`; `phase` tags what follows. */
@@ -64,6 +75,9 @@ function startSampler(server: Server) {
       waiters: gauges.task_api_waiters,
       subscriptions: gauges.task_api_subscriptions,
       webSockets: gauges.task_api_websocket_connections,
+      heapUsedBytes: gauges.nodejs_heap_size_used_bytes,
+      heapTotalBytes: gauges.nodejs_heap_size_total_bytes,
+      externalBytes: gauges.nodejs_external_memory_bytes,
     };
   };
   let failure: unknown;
@@ -176,6 +190,34 @@ function analyseRss(load: readonly SoakSample[], referenceSeconds: number) {
   };
 }
 
+/** RSS and V8's heap per window of the load: a leak shows as a floor (the minimum, after a collection) that climbs. */
+function memoryByWindow(load: readonly SoakSample[], windowSeconds: number) {
+  const spread = (values: number[]) => ({ min: Math.min(...values), median: median(values), max: Math.max(...values) });
+  const last = load[load.length - 1]?.t ?? 0;
+  const windows = [];
+  for (let from = 0; from < last; from += windowSeconds) {
+    const inside = load.filter((s) => s.t >= from && s.t < from + windowSeconds);
+    if (inside.length === 0) continue;
+    windows.push({
+      from,
+      to: from + windowSeconds,
+      rssBytes: spread(inside.map((s) => s.rssBytes)),
+      heapUsedBytes: spread(inside.map((s) => s.heapUsedBytes)),
+      heapTotalBytes: spread(inside.map((s) => s.heapTotalBytes)),
+      externalBytes: spread(inside.map((s) => s.externalBytes)),
+    });
+  }
+  return windows;
+}
+
+/** How much the heap's floor (the lowest used-heap sample of a window) moved from the window ending at `referenceSeconds` to the last one. */
+function heapFloorChange(memory: ReturnType<typeof memoryByWindow>, referenceSeconds: number): number {
+  const reference = memory.find((w) => w.to === referenceSeconds);
+  const last = memory[memory.length - 1];
+  if (!reference || !last) return NaN;
+  return (last.heapUsedBytes.min - reference.heapUsedBytes.min) / reference.heapUsedBytes.min;
+}
+
 /** What the vanishing clients saw before they were killed, summed: anything but what they held is a fault. */
 function holdersFaults(reports: readonly HolderReport[]) {
   const sum = (pick: (report: HolderReport) => number) => reports.reduce((total, report) => total + pick(report), 0);
@@ -214,9 +256,21 @@ const duration = (seconds: number) => (seconds % 60 === 0 ? `${seconds / 60} min
 const mib = (bytes: number) => bytes / 1_048_576;
 const percent = (fraction: number) => `${(fraction * 100).toFixed(1)} %`;
 
+/** The median of each field over the samples before the load. */
 function baselineOf(samples: readonly SoakSample[]): SoakSample {
-  const pick = (field: 'rssBytes' | 'fds' | 'waiters' | 'subscriptions' | 'webSockets') => median(samples.map((s) => s[field]));
-  return { t: 0, phase: 'before', rssBytes: pick('rssBytes'), fds: pick('fds'), waiters: pick('waiters'), subscriptions: pick('subscriptions'), webSockets: pick('webSockets') };
+  const pick = (field: Exclude<keyof SoakSample, 't' | 'phase'>) => median(samples.map((s) => s[field]));
+  return {
+    t: 0,
+    phase: 'before',
+    rssBytes: pick('rssBytes'),
+    fds: pick('fds'),
+    waiters: pick('waiters'),
+    subscriptions: pick('subscriptions'),
+    webSockets: pick('webSockets'),
+    heapUsedBytes: pick('heapUsedBytes'),
+    heapTotalBytes: pick('heapTotalBytes'),
+    externalBytes: pick('externalBytes'),
+  };
 }
 
 async function createHeldTasks(server: Server): Promise<string[]> {
@@ -245,6 +299,7 @@ interface NotesInput {
   vanishing: ReturnType<typeof holdersFaults>;
   load: readonly SoakSample[];
   rss: ReturnType<typeof analyseRss>;
+  memory: ReturnType<typeof memoryByWindow>;
   baseline: SoakSample;
   afterSample: SoakSample;
   returned: boolean;
@@ -254,7 +309,7 @@ interface NotesInput {
   errorLines: string[];
 }
 
-function notes({ settings, counts, cpu, vanishing, load, rss, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines }: NotesInput): string[] {
+function notes({ settings, counts, cpu, vanishing, load, rss, memory, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines }: NotesInput): string[] {
   const n = (value: number) => Math.round(value).toLocaleString('en-US');
   const perSecond = (value: number) => (value / counts.seconds).toFixed(1);
   const warm = load.filter((s) => s.t >= settings.soakReferenceSeconds);
@@ -281,7 +336,8 @@ function notes({ settings, counts, cpu, vanishing, load, rss, baseline, afterSam
       `${n(longPolls.dropped)} dropped by the client; subscriptions ${n(subscriptions.opened)} opened, ${n(subscriptions.completedByServer)} completed by the ` +
       `server, ${n(subscriptions.completedByClient)} by the client, ${n(subscriptions.vanished)} vanished; WebSockets ${n(webSockets.opened)} opened, ` +
       `${n(webSockets.closed)} closed, ${n(webSockets.terminated)} terminated; vanishing clients held ${n(vanishing.heldLongPolls)} long-polls and ` +
-      `${n(vanishing.heldSubscriptions)} subscriptions in all. CPU over the load: server ${cpu.serverPercent.toFixed(0)} % of a core, ` +
+      `${n(vanishing.heldSubscriptions)} subscriptions in all; ${counts.keepAliveRetries.length} requests sent again after their reused keep-alive ` +
+      `connection failed before any answer${counts.keepAliveRetries.length > 0 ? ` (idle ${counts.keepAliveRetries.slice(0, 10).join(', ')} ms)` : ''}. CPU over the load: server ${cpu.serverPercent.toFixed(0)} % of a core, ` +
       `traffic process ${cpu.trafficPercent.toFixed(0)} % (the machine has 2 cores, shared).`,
     `Held from ${settings.soakReferenceSeconds} s to the end (per-second samples): task_api_waiters ${range((s) => s.waiters)}; task_api_subscriptions ` +
       `${range((s) => s.subscriptions)}; task_api_websocket_connections ${range((s) => s.webSockets)}; open fds ${range((s) => s.fds)}.`,
@@ -289,6 +345,16 @@ function notes({ settings, counts, cpu, vanishing, load, rss, baseline, afterSam
       `${REFERENCE_HALF_WINDOW_SECONDS} s of it), then between ${percent(rss.maxBelow)} and +${percent(rss.maxAbove)} of it in every 1 s sample to the end; ` +
       `${mib(rss.endBytes).toFixed(1)} MiB (${rss.endDeviation >= 0 ? '+' : ''}${percent(rss.endDeviation)}) at the end; least-squares slope over that stretch ` +
       `${(rss.slopeBytesPerMinute / 1_048_576).toFixed(2)} MiB/min; before the load ${mib(baseline.rssBytes).toFixed(1)} MiB, after it ${mib(afterSample.rssBytes).toFixed(1)} MiB.`,
+    `Memory per ${settings.soakWindowSeconds} s of the load, MiB (RSS min/median/max; V8 heap used min/median/max; heap allocated median; external median): ` +
+      memory
+        .map(
+          (w) =>
+            `${w.from}–${w.to} s: ${mib(w.rssBytes.min).toFixed(0)}/${mib(w.rssBytes.median).toFixed(0)}/${mib(w.rssBytes.max).toFixed(0)}; ` +
+            `${mib(w.heapUsedBytes.min).toFixed(0)}/${mib(w.heapUsedBytes.median).toFixed(0)}/${mib(w.heapUsedBytes.max).toFixed(0)}; ` +
+            `${mib(w.heapTotalBytes.median).toFixed(0)}; ${mib(w.externalBytes.median).toFixed(0)}`,
+        )
+        .join(' · ') +
+      '.',
     `After the load stopped (the traffic process closed its shared sockets, terminated its own, destroyed its requests; the last vanishing client was ` +
       `killed), ${returned ? `everything was back in ${returnSeconds.toFixed(1)} s` : `not everything was back after ${returnSeconds.toFixed(1)} s`}: ` +
       `fds ${afterSample.fds} (before ${baseline.fds}), waiters ${afterSample.waiters}, subscriptions ${afterSample.subscriptions}, WebSockets ` +
@@ -370,6 +436,7 @@ export const soak: Scenario = {
 
     const load = sampler.samples.filter((s) => s.phase === 'load');
     const rss = analyseRss(load, soakReferenceSeconds);
+    const memory = memoryByWindow(load, settings.soakWindowSeconds);
     const serverSide = await serverSideFaults(server);
     const errorLines = server.errors();
     const vanishing = holdersFaults(holders.reports);
@@ -400,6 +467,11 @@ export const soak: Scenario = {
           goal: { text: '≤ 5 %', met: (v) => Math.abs(v) <= 5 },
         }),
         row({
+          scenario: `${label}: V8 heap used after collections (lowest sample of a ${duration(settings.soakWindowSeconds)}), last vs the one ending at ${reference}`,
+          unit: '%',
+          ours: [heapFloorChange(memory, soakReferenceSeconds) * 100],
+        }),
+        row({
           scenario: `${label}: open handles (fds) after the load`,
           unit: '',
           ours: [afterSample.fds],
@@ -412,13 +484,14 @@ export const soak: Scenario = {
         row({ scenario: `${label}: errors (5xx, INTERNAL_SERVER_ERROR, unexpected WebSocket closes, error log lines)`, unit: '', ours: [totalErrors], goal: { text: '0', met: (v) => v === 0 } }),
         row({ scenario: `${label}: other failures seen by clients`, unit: '', ours: [otherFailures], goal: { text: '0', met: (v) => v === 0 } }),
       ],
-      notes: notes({ settings, counts, cpu, vanishing, load, rss, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines: errorLines.first }),
+      notes: notes({ settings, counts, cpu, vanishing, load, rss, memory, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines: errorLines.first }),
       details: {
         seed,
         rates: { tasksPerSecond: TASKS_PER_SECOND, readsPerSecond: READS_PER_SECOND, poolSockets: POOL_SOCKETS, poolRecycleSeconds: POOL_RECYCLE_SECONDS },
         holders: { longPolls: HOLDER_LONG_POLLS, subscriptions: HOLDER_SUBSCRIPTIONS, seconds: soakHolderSeconds, reports: holders.reports },
         baseline,
         rss,
+        memory,
         returned,
         returnSeconds,
         after: afterSample,
