@@ -69,25 +69,23 @@ export function createTaskRepository(db: Db): TaskRepository {
     findByIdempotencyKey: (tenant, key) => toTask(byIdempotencyKey.get({ tenant, key })),
 
     oldestQueued(tenant, kinds) {
-      const kindCount = kinds?.length ?? 0;
-      const statement = prepared(`oldestQueued:${kindCount}`, () =>
-        db
+      const shape = !kinds?.length ? 'any' : kinds.length === 1 ? 'one' : 'several';
+      const statement = prepared(`oldestQueued:${shape}`, () => {
+        const ofKinds = {
+          any: undefined,
+          one: eq(tasks.kind, sql.placeholder('kind')),
+          // One statement for any number of kinds, however many a claim names.
+          several: sql`${tasks.kind} in (select value from json_each(${sql.placeholder('kinds')}))`,
+        }[shape];
+        return db
           .select()
           .from(tasks)
-          .where(
-            and(
-              eq(tasks.tenant, sql.placeholder('tenant')),
-              eq(tasks.status, 'QUEUED'),
-              kindCount > 0 ? inArray(tasks.kind, Array.from({ length: kindCount }, (_, i) => sql.placeholder(`kind${i}`))) : undefined,
-            ),
-          )
+          .where(and(eq(tasks.tenant, sql.placeholder('tenant')), eq(tasks.status, 'QUEUED'), ofKinds))
           .orderBy(asc(tasks.seq))
           .limit(1)
-          .prepare(),
-      );
-      const values: Record<string, unknown> = { tenant };
-      kinds?.forEach((kind, i) => (values[`kind${i}`] = kind));
-      return toTask(statement.all(values)[0]);
+          .prepare();
+      });
+      return toTask(statement.all({ tenant, kind: kinds?.[0], kinds: JSON.stringify(kinds ?? []) })[0]);
     },
 
     list({ tenant, status, kind, after, limit }) {

@@ -62,6 +62,8 @@ export interface TaskPage {
 const MAX_NAME_LENGTH = 256;
 const MAX_MESSAGE_LENGTH = 10_000;
 const MAX_PAGE_SIZE = 100;
+/** Most kinds one `claimTask` may name. */
+const MAX_CLAIM_KINDS = 100;
 const LEASE_BATCH = 500;
 const RETENTION_BATCH = 1_000;
 const RETENTION_INTERVAL_MS = 60_000;
@@ -235,6 +237,7 @@ export function createTaskService({
         assertOpen();
         assertWorker(principal);
         checkName('workerId', workerId);
+        if (kinds && kinds.length > MAX_CLAIM_KINDS) throw badInput(`kinds may name at most ${MAX_CLAIM_KINDS} kinds.`);
         kinds?.forEach((kind) => checkName('kinds', kind));
         machine.checkLeaseSeconds(leaseSeconds);
         const claimed = await store.claim(principal.tenant, kinds ?? null, (task) => machine.claim(task, workerId, leaseSeconds, clock()));
@@ -410,7 +413,8 @@ function createWakeTimer(
     if (stopped || time === null || time >= dueAt) return;
     clearTimeout(timer);
     dueAt = time;
-    timer = setTimeout(fire, Math.max(0, time - clock().getTime())).unref();
+    // Node fires a longer delay after 1 ms: a far time is reached in steps of the longest one.
+    timer = setTimeout(fire, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, time - clock().getTime()))).unref();
   }
 
   async function fire(): Promise<void> {
@@ -434,6 +438,9 @@ function createWakeTimer(
     },
   };
 }
+
+/** The longest delay `setTimeout` takes as given (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /** Whether `task` ends an `awaitTask`: final, or (with `afterRevision`) newer than it. */
 function isAnswer(task: Task, afterRevision: number | null | undefined): boolean {

@@ -77,10 +77,13 @@ export function createTask(spec: NewTask, now: Date): Task {
   };
 }
 
-/** Validates a lease length in seconds (a positive integer). */
+/** Longest lease a worker may take or extend to, in seconds (a day); a longer job heartbeats. */
+export const MAX_LEASE_SECONDS = 86_400;
+
+/** Validates a lease length in seconds: an integer from 1 to MAX_LEASE_SECONDS. */
 export function checkLeaseSeconds(leaseSeconds: number): number {
-  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) {
-    throw badInput('leaseSeconds must be a positive integer.');
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > MAX_LEASE_SECONDS) {
+    throw badInput(`leaseSeconds must be an integer from 1 to ${MAX_LEASE_SECONDS}.`);
   }
   return leaseSeconds;
 }
