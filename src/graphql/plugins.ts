@@ -53,6 +53,34 @@ export function useUnsupportedMediaTypeError(): Plugin {
 }
 
 /**
+ * A subscription asked for in a media type that cannot stream it (plain JSON) has already
+ * started when Yoga finds no way to send it: Yoga then answers 406 with no body and leaves the
+ * stream registered until the task ends. Here the stream is ended at once and the 406 carries
+ * a coded error. Must come after Yoga's own result processors (its plugins come first).
+ */
+export function useUnstreamableSubscriptionRefusal(): Plugin {
+  return {
+    onResultProcess: ({ result, resultProcessor, setResultProcessor }) => {
+      if (resultProcessor || !isAsyncIterable(result)) return;
+      void result[Symbol.asyncIterator]().return?.();
+      const body = JSON.stringify({
+        errors: [
+          {
+            message: 'A subscription is streamed: ask for text/event-stream (Server-Sent Events) or use the WebSocket endpoint.',
+            extensions: { code: 'NOT_ACCEPTABLE' },
+          },
+        ],
+      });
+      setResultProcessor(
+        (_result, fetchAPI) =>
+          new fetchAPI.Response(body, { status: 406, headers: { 'content-type': 'application/json; charset=utf-8' } }),
+        'application/json',
+      );
+    },
+  };
+}
+
+/**
  * Yoga's GET and form parsers read `variables` and `extensions` with a bare `JSON.parse`: text
  * that is not JSON escaped as a SyntaxError, which Yoga answered with 500 and logged as an
  * error. Refused instead as Yoga refuses a malformed JSON body: 400 BAD_REQUEST. Each parser

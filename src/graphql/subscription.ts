@@ -1,3 +1,4 @@
+import { DomainError } from '../tasks/errors.js';
 import type { Task } from '../tasks/task.js';
 import { builder } from './builder.js';
 import { TaskRef } from './task.js';
@@ -12,7 +13,18 @@ builder.subscriptionFields((t) => ({
       id: t.arg.id({ required: true }),
       afterRevision: t.arg.int(),
     },
-    subscribe: (_, { id, afterRevision }, ctx) => ctx.tasks.follow(ctx.principal, { id, afterRevision }),
+    subscribe: (_, { id, afterRevision }, ctx) => ctx.tasks.follow(ctx.principal, { id, afterRevision }).catch(refusedWithStatus),
     resolve: (task: Task) => task,
   }),
 }));
+
+/**
+ * A subscription refused before it starts (an unknown id) is a result with no data, which
+ * Yoga answers 500 over plain HTTP unless the error says otherwise: 404 for NOT_FOUND, else
+ * 400, under application/graphql-response+json; 200 under application/json (`spec`), as for
+ * every other GraphQL error there.
+ */
+function refusedWithStatus(error: unknown): never {
+  if (error instanceof DomainError) error.extensions.http ??= { status: error.code === 'NOT_FOUND' ? 404 : 400, spec: true };
+  throw error;
+}

@@ -11,7 +11,7 @@ import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
-import { useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useUnexpectedErrorLog, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
+import { useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { schema } from './schema.js';
 
 /** Per-operation limits enforced by graphql-armor at validation. */
@@ -119,6 +119,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useUnsupportedMediaTypeError(),
     useMalformedParamsRefusal(),
     useVariableErrorCodes(),
+    useUnstreamableSubscriptionRefusal(),
     useUnexpectedErrorLog(log, loggedErrors),
     // Operations counted and timed by type and outcome; not by operation name or error path
     // (response keys, so aliases), which a client could make up without end.
