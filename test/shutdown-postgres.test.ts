@@ -4,33 +4,10 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startApp, type TestApp } from './helpers/app.js';
-import { ackedSocket, collect, wsClient } from './helpers/clients.js';
+import { ackedSocket, collect, openSse, wsClient } from './helpers/clients.js';
 import { gqlRequest, metric } from './helpers/graphql.js';
 import { describeWithPostgres, freshDatabase } from './helpers/postgres.js';
 
-/** An SSE subscription on a real socket; `done` resolves when the server ends it, rejects if the connection breaks. */
-function openSse(url: string, query: string, variables: Record<string, unknown>) {
-  const events: { event: string; data: any }[] = [];
-  const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
-  const done = (async () => {
-    const response = await fetch(`${url}/graphql?${search}`, { headers: { accept: 'text/event-stream' } });
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-      }
-    }
-  })();
-  done.catch(() => {});
-  return { events, done };
-}
 
 describeWithPostgres('graceful shutdown on PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;

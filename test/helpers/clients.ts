@@ -48,3 +48,45 @@ export async function ackedSocket(url: string, payload?: Record<string, unknown>
   await expect.poll(() => raw.messages.some((message) => message.type === 'connection_ack')).toBe(true);
   return raw;
 }
+
+export interface SseEvent {
+  event: string;
+  data: any;
+}
+
+/**
+ * A subscription over Server-Sent Events on a real socket (GET with `Accept: text/event-stream`):
+ * its events as they arrive. `done` resolves when the server ends the stream or `abort()` is
+ * called, and rejects when the answer is not an event stream or the connection breaks mid-event.
+ */
+export function openSse(baseUrl: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const abort = new AbortController();
+  const events: SseEvent[] = [];
+  const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+  const done = (async () => {
+    const response = await fetch(`${baseUrl}/graphql?${search}`, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+    const type = response.headers.get('content-type') ?? '';
+    if (response.status !== 200 || !type.startsWith('text/event-stream')) {
+      throw new Error(`not an event stream: ${response.status} ${type} ${await response.text()}`);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event) events.push({ event, data: data ? JSON.parse(data) : null });
+      }
+    }
+    if (buffer.trim() !== '') throw new Error(`the stream ended mid-event: ${buffer}`);
+  })().catch((error: unknown) => {
+    if (!abort.signal.aborted) throw error;
+  });
+  // Callers may look at the outcome late; a rejection meanwhile is not an unhandled one.
+  done.catch(() => {});
+  return { events, done, abort: () => abort.abort() };
+}

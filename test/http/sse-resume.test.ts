@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
+import { openSse as openSseStream } from '../helpers/clients.js';
 import { completeTask, runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
 
 const t = useApp();
@@ -14,35 +15,12 @@ const SUBSCRIBE = `subscription($id: ID!, $after: Int) { taskUpdated(id: $id, af
  * An SSE subscription on a real socket. `done` resolves when the server ends the stream,
  * rejects if the connection breaks instead; `abort()` is the client leaving (then `done` resolves).
  */
+
+/** An SSE subscription to SUBSCRIBE; `seen()`: each `next` event's revision, and 'complete' for the end. */
 function openSse(url: string, variables: Record<string, unknown>) {
-  const abort = new AbortController();
-  const events: { event: string; data: any }[] = [];
-  const search = new URLSearchParams({ query: SUBSCRIBE, variables: JSON.stringify(variables) });
-  const done = (async () => {
-    const response = await fetch(`${url}/graphql?${search}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-      }
-    }
-    expect(buffer.trim()).toBe('');
-  })().catch((error: unknown) => {
-    if (!abort.signal.aborted) throw error;
-  });
-  done.catch(() => {});
-  /** Each `next` event's revision, and 'complete' for the end. */
-  const seen = () => events.map(({ event, data }) => (event === 'next' ? data.data.taskUpdated.revision : event));
-  return { events, done, seen, abort: () => abort.abort() };
+  const sse = openSseStream(url, SUBSCRIBE, variables);
+  const seen = () => sse.events.map(({ event, data }) => (event === 'next' ? data.data.taskUpdated.revision : event));
+  return { ...sse, seen };
 }
 
 const runningTask = () => createRunningTask(t.url, { kind: 'sse' });

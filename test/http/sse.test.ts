@@ -1,40 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
+import { openSse } from '../helpers/clients.js';
 import { runningTask as createRunningTask } from '../helpers/tasks.js';
 
 const t = useApp();
 
 const SUBSCRIBE = `subscription($id: ID!) { taskUpdated(id: $id) { status progress revision } }`;
 
-/** Opens an SSE subscription on a real socket and parses its events as they arrive. */
-function openSse(url: string, query: string, variables: Record<string, unknown>) {
-  const abort = new AbortController();
-  const events: { event: string; data: any }[] = [];
-  const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
-  const done = (async () => {
-    const response = await fetch(`${url}/graphql?${search}`, {
-      headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1' },
-      signal: abort.signal,
-    });
-    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-      }
-    }
-  })().catch((error: unknown) => {
-    if ((error as Error).name !== 'AbortError') throw error;
-  });
-  return { events, done, abort: () => abort.abort() };
-}
 
 const runningTask = () => createRunningTask(t.url, { kind: 'sse' });
 

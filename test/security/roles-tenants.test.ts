@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
+import { openSse } from '../helpers/clients.js';
 import { bearer, code, type GqlResult } from '../helpers/graphql.js';
 
 const KEYS = {
@@ -56,31 +57,6 @@ const refusal = (result: GqlResult, id: string) => ({
   errors: result.errors?.map((error) => ({ ...error, message: error.message.replaceAll(id, '<id>') })),
 });
 
-/** An SSE subscription on a real socket: its events as they arrive, `done` once the server ends it. */
-function openSse(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string>) {
-  const abort = new AbortController();
-  const events: { event: string; data: any }[] = [];
-  const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
-  const done = (async () => {
-    const response = await fetch(`${url}/graphql?${search}`, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
-    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-      }
-    }
-  })();
-  done.catch(() => {});
-  return { events, done, abort: () => abort.abort() };
-}
 
 describe('roles', () => {
   it('a client key may cancel its tenant’s queued and running tasks', async () => {
