@@ -1,0 +1,135 @@
+/**
+ * `awaitTask` details the service suite leaves out: a client already gone, what a wait tells
+ * its caller about the commit that woke it, what it leaves on the client's signal, the
+ * per-client slots given back, and an admin waiting on another tenant's task.
+ */
+import { getEventListeners } from 'node:events';
+import { afterEach, expect, it, vi } from 'vitest';
+import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
+import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+
+let ctx: EngineTestService | undefined;
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await ctx?.close();
+  ctx = undefined;
+});
+
+async function refusal(work: Promise<unknown>): Promise<string> {
+  try {
+    await work;
+    return 'ok';
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    expect(message, `the ${code} refusal says why`).toMatch(/\S/);
+    return code ?? 'no code';
+  }
+}
+
+/** Until `count` long-polls are held (a wait reads the task first: real I/O on PostgreSQL). */
+async function untilHeld(count: number) {
+  const deadline = performance.now() + 5_000;
+  while (ctx!.tasks.stats().waiters !== count) {
+    if (performance.now() > deadline) throw new Error(`expected ${count} held waits, have ${ctx!.tasks.stats().waiters}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describeEngines('long-polls', (engine) => {
+  const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
+
+  async function runningTask(principal: Principal = me) {
+    const created = await ctx!.tasks.create(principal, { kind: 'k', maxAttempts: 1 });
+    const claimed = await ctx!.tasks.claim(principal, { kinds: ['k'], workerId: 'w1', leaseSeconds: 60 });
+    expect(claimed?.id).toBe(created.id);
+    return claimed!;
+  }
+
+  it('a client already gone gets the current state at once, and nothing is held', async () => {
+    await start();
+    const task = await runningTask();
+    const gone = AbortSignal.abort();
+    const answer = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: gone });
+    const first = await Promise.race([answer, new Promise((resolve) => setTimeout(() => resolve('held'), 1_000))]);
+    expect(first).toEqual(task);
+    expect(ctx!.tasks.stats().waiters).toBe(0);
+    expect(ctx!.events.listenerCount()).toBe(0);
+  });
+
+  it('a wait ended by a commit reports when that commit was published; one ended otherwise reports nothing', async () => {
+    await start();
+    const task = await runningTask();
+    const woken: number[] = [];
+    const onWoken = (publishedAt: number) => woken.push(publishedAt);
+
+    const before = performance.now();
+    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, onWoken });
+    await untilHeld(1);
+    await ctx!.tasks.complete(me, { id: task.id, result: 'r' });
+    expect(await waiting).toMatchObject({ status: 'COMPLETED' });
+    expect(woken).toHaveLength(1);
+    expect(woken[0]).toBeGreaterThanOrEqual(before);
+    expect(woken[0]).toBeLessThanOrEqual(performance.now());
+
+    const other = await runningTask();
+    const abort = new AbortController();
+    const left = ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 60, signal: abort.signal, onWoken });
+    await untilHeld(1);
+    abort.abort();
+    await left;
+    const timedOut = await ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 0.05, onWoken });
+    expect(timedOut).toMatchObject({ status: 'RUNNING' });
+    expect(woken).toHaveLength(1);
+  });
+
+  it("a wait that ends leaves no listener on the client's signal", async () => {
+    await start();
+    const task = await runningTask();
+    const { signal } = new AbortController();
+    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal, afterRevision: task.revision });
+    await untilHeld(1);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+    await ctx!.tasks.reportProgress(me, { id: task.id, progress: 10 });
+    expect(await waiting).toMatchObject({ progress: 10 });
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it("a client's ended waits give their slots back, one each", async () => {
+    await start({ limits: { maxWaiters: 100, maxWaitersPerClient: 2 } });
+    const task = await runningTask();
+    const hold = (signal: AbortSignal) => ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal });
+    const first = new AbortController();
+    const rest = new AbortController();
+    const held = [hold(first.signal), hold(rest.signal)];
+    await untilHeld(2);
+    expect(await refusal(hold(rest.signal))).toBe('RESOURCE_EXHAUSTED');
+    first.abort();
+    await held[0];
+    held.push(hold(rest.signal));
+    await untilHeld(2);
+    expect(await refusal(hold(rest.signal))).toBe('RESOURCE_EXHAUSTED');
+    rest.abort();
+    await Promise.all(held);
+    // Every slot is free again: the client may hold its full share.
+    const again = new AbortController();
+    const more = [hold(again.signal), hold(again.signal)];
+    await untilHeld(2);
+    again.abort();
+    await Promise.all(more);
+    expect(ctx!.tasks.stats().waiters).toBe(0);
+  });
+
+  it("an admin reads, awaits and cancels another tenant's task by id", async () => {
+    await start();
+    const alice: Principal = { tenant: 'alice', role: 'worker' };
+    const admin: Principal = { tenant: 'ops', role: 'admin' };
+    const task = await runningTask(alice);
+    expect(await ctx!.tasks.get(admin, task.id)).toEqual(task);
+    const waiting = ctx!.tasks.awaitTask(admin, { id: task.id, timeoutSeconds: 60 });
+    await untilHeld(1);
+    const cancelled = await ctx!.tasks.cancel(admin, { id: task.id, reason: 'stuck' });
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', tenant: 'alice' });
+    expect(await waiting).toEqual(cancelled);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * Every value a client hands the service is bounded: the largest value is taken, one more is
+ * BAD_USER_INPUT with a message that names the argument, and nothing is stored. Pages of
+ * `tasks` follow their cursors with no overlap and no gap.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
+import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+
+const NAME_MAX = 256;
+const TEXT_MAX = 10_000;
+const PAGE_MAX = 100;
+
+let ctx: EngineTestService | undefined;
+
+afterEach(async () => {
+  await ctx?.close();
+  ctx = undefined;
+});
+
+/** The refusal `work` ends with, as `code: message`; 'ok' when it is taken. */
+async function outcome(work: Promise<unknown>): Promise<string> {
+  try {
+    await work;
+    return 'ok';
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    return `${code}: ${message}`;
+  }
+}
+
+/** Expects a BAD_USER_INPUT whose message names `field`. */
+async function expectRefused(work: Promise<unknown>, field: string) {
+  const result = await outcome(work);
+  expect(result).toMatch(/^BAD_USER_INPUT: /);
+  expect(result, `the message names ${field}`).toContain(field);
+}
+
+describeEngines('what the service takes from a client', (engine) => {
+  const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
+
+  async function running() {
+    const created = await ctx!.tasks.create(me, { kind: 'work', maxAttempts: 3 });
+    const claimed = await ctx!.tasks.claim(me, { kinds: ['work'], workerId: 'w1', leaseSeconds: 60 });
+    expect(claimed?.id).toBe(created.id);
+    return claimed!;
+  }
+
+  describe('names (kind, idempotencyKey, workerId, kinds, error code)', () => {
+    it(`take ${NAME_MAX} characters, and refuse ${NAME_MAX + 1} or none`, async () => {
+      await start();
+      const longest = 'n'.repeat(NAME_MAX);
+      const tooLong = 'n'.repeat(NAME_MAX + 1);
+      const created = await ctx!.tasks.create(me, { kind: longest, idempotencyKey: longest, maxAttempts: 1 });
+      expect(created).toMatchObject({ kind: longest, idempotencyKey: longest });
+      await expectRefused(ctx!.tasks.create(me, { kind: tooLong, maxAttempts: 1 }), 'kind');
+      await expectRefused(ctx!.tasks.create(me, { kind: 'k', idempotencyKey: tooLong, maxAttempts: 1 }), 'idempotencyKey');
+      await expectRefused(ctx!.tasks.create(me, { kind: 'k', idempotencyKey: '', maxAttempts: 1 }), 'idempotencyKey');
+      await expectRefused(ctx!.tasks.list(me, { kind: tooLong, first: 1 }), 'kind');
+
+      await expectRefused(ctx!.tasks.claim(me, { workerId: '', leaseSeconds: 5 }), 'workerId');
+      await expectRefused(ctx!.tasks.claim(me, { workerId: tooLong, leaseSeconds: 5 }), 'workerId');
+      await expectRefused(ctx!.tasks.claim(me, { kinds: [''], workerId: 'w', leaseSeconds: 5 }), 'kinds');
+      expect(await ctx!.tasks.get(me, created.id)).toMatchObject({ status: 'QUEUED', revision: 1 });
+      const claimed = await ctx!.tasks.claim(me, { kinds: [longest], workerId: longest, leaseSeconds: 5 });
+      expect(claimed).toMatchObject({ id: created.id, workerId: longest });
+
+      await expectRefused(ctx!.tasks.fail(me, { id: created.id, message: 'm', code: '', retry: false }), 'code');
+      await expectRefused(ctx!.tasks.fail(me, { id: created.id, message: 'm', code: tooLong, retry: false }), 'code');
+      expect(await ctx!.tasks.fail(me, { id: created.id, message: 'm', code: longest, retry: false })).toMatchObject({
+        status: 'FAILED',
+        error: { code: longest },
+      });
+      expect((await ctx!.tasks.list(me, { first: 10 })).tasks).toHaveLength(1);
+    });
+  });
+
+  describe('texts (progress message, failure message, cancel reason)', () => {
+    it(`take ${TEXT_MAX} characters, and refuse ${TEXT_MAX + 1}, changing nothing`, async () => {
+      await start();
+      const task = await running();
+      const longest = 'm'.repeat(TEXT_MAX);
+      const tooLong = 'm'.repeat(TEXT_MAX + 1);
+      await expectRefused(ctx!.tasks.reportProgress(me, { id: task.id, progress: 5, message: tooLong }), 'message');
+      await expectRefused(ctx!.tasks.fail(me, { id: task.id, message: tooLong, retry: false }), 'message');
+      await expectRefused(ctx!.tasks.cancel(me, { id: task.id, reason: tooLong }), 'reason');
+      expect(await ctx!.tasks.get(me, task.id)).toEqual(task);
+      expect(await ctx!.tasks.reportProgress(me, { id: task.id, progress: 5, message: longest })).toMatchObject({ message: longest, revision: 3 });
+      expect(await ctx!.tasks.cancel(me, { id: task.id, reason: longest })).toMatchObject({ status: 'CANCELLED', error: { message: longest } });
+    });
+
+    it('a NUL character is refused with a message naming the argument', async () => {
+      await start();
+      const task = await running();
+      await expectRefused(ctx!.tasks.reportProgress(me, { id: task.id, progress: 5, message: 'a\u0000' }), 'message');
+      await expectRefused(ctx!.tasks.create(me, { kind: '\u0000', maxAttempts: 1 }), 'kind');
+    });
+  });
+
+  describe('input and result', () => {
+    it('take exactly maxPayloadBytes serialized, and refuse one byte more, naming the argument', async () => {
+      await start({ limits: { maxPayloadBytes: 100 } });
+      // JSON.stringify of a string adds two quotes.
+      const fits = 'x'.repeat(98);
+      const over = 'x'.repeat(99);
+      expect((await ctx!.tasks.create(me, { kind: 'k', input: fits, maxAttempts: 1 })).input).toBe(fits);
+      await expectRefused(ctx!.tasks.create(me, { kind: 'k', input: over, maxAttempts: 1 }), 'input');
+      const task = await running();
+      await expectRefused(ctx!.tasks.complete(me, { id: task.id, result: over }), 'result');
+      expect((await ctx!.tasks.complete(me, { id: task.id, result: fits })).result).toBe(fits);
+    });
+
+    it('no input is stored as null', async () => {
+      await start();
+      expect((await ctx!.tasks.create(me, { kind: 'k', maxAttempts: 1 })).input).toBeNull();
+      expect((await ctx!.tasks.create(me, { kind: 'k', input: null, maxAttempts: 1 })).input).toBeNull();
+    });
+  });
+
+  describe('timeouts', () => {
+    it('a refused timeout says what a timeout must be', async () => {
+      await start();
+      const task = await running();
+      await expectRefused(ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: -1 }), 'timeout');
+    });
+  });
+
+  describe('pages of tasks', () => {
+    it(`first is an integer from 0 to ${PAGE_MAX}`, async () => {
+      await start();
+      await ctx!.tasks.create(me, { kind: 'k', maxAttempts: 1 });
+      for (const first of [-1, PAGE_MAX + 1, 1.5, Number.NaN]) await expectRefused(ctx!.tasks.list(me, { first }), 'first');
+      expect(await ctx!.tasks.list(me, { first: 0 })).toMatchObject({ tasks: [], hasNextPage: true });
+      expect(await ctx!.tasks.list(me, { first: PAGE_MAX })).toMatchObject({ hasNextPage: false });
+      expect((await ctx!.tasks.list(me, { first: PAGE_MAX })).tasks).toHaveLength(1);
+    });
+
+    it('follow their cursors newest first, with no overlap and no gap; the last page says there is no next one', async () => {
+      await start();
+      const created: string[] = [];
+      for (let i = 0; i < 12; i++) created.push((await ctx!.tasks.create(me, { kind: 'k', maxAttempts: 1 })).id);
+      const seen: string[] = [];
+      let after: string | null = null;
+      const pages: boolean[] = [];
+      for (;;) {
+        const page: Awaited<ReturnType<EngineTestService['tasks']['list']>> = await ctx!.tasks.list(me, { first: 4, after });
+        seen.push(...page.tasks.map((task) => task.id));
+        pages.push(page.hasNextPage);
+        if (!page.hasNextPage) break;
+        after = page.cursorOf(page.tasks.at(-1)!);
+      }
+      expect(seen).toEqual([...created].reverse());
+      // 12 tasks in pages of 4: the third page is full and the last.
+      expect(pages).toEqual([true, true, false]);
+    });
+
+    it('a cursor that is not one from a listing is BAD_USER_INPUT naming `after`', async () => {
+      await start();
+      const page = await ctx!.tasks.list(me, { first: 1 });
+      expect(page.tasks).toEqual([]);
+      const forged = (text: string) => Buffer.from(text).toString('base64url');
+      for (const after of ['not a cursor', forged('seq:'), forged('seq:1x'), forged('xseq:1'), forged('seq:-1'), forged('seq:1234567890123456')]) {
+        await expectRefused(ctx!.tasks.list(me, { first: 1, after }), 'after');
+      }
+    });
+  });
+});
