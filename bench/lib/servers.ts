@@ -19,6 +19,8 @@ export interface Server {
   problems(): { count: number; first: string[] };
   /** Of those, the log lines at error level or above (pino level ≥ 50) and the stderr lines: how many, and the first 100. */
   errors(): { count: number; first: string[] };
+  /** Calls `listener` with every line the server writes to stdout from now on (log lines, and e.g. `--trace-gc` lines). */
+  onStdout(listener: (line: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -86,10 +88,12 @@ const continues = (line: string) => /^\s|^[}\]]/.test(line);
  * as errors), and anything on stderr (as both; a stack trace is one entry, with the time it
  * was written, since it has no timestamp of its own).
  */
-function watchProblems(child: ChildProcess): Pick<Server, 'problems' | 'errors'> {
+function watchProblems(child: ChildProcess): Pick<Server, 'problems' | 'errors' | 'onStdout'> {
   const problems = tally();
   const errors = tally();
+  const listeners: ((line: string) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
+    for (const listener of listeners) listener(line);
     if (!line.includes('"level"')) return;
     try {
       const { level } = JSON.parse(line) as { level?: unknown };
@@ -113,12 +117,12 @@ function watchProblems(child: ChildProcess): Pick<Server, 'problems' | 'errors'>
     problems.note(entry);
     errors.note(entry);
   });
-  return { problems: problems.read, errors: errors.read };
+  return { problems: problems.read, errors: errors.read, onStdout: (listener) => listeners.push(listener) };
 }
 
 async function startNodeServer(args: string[], env: Record<string, string>, readyMessage: string, stdin: 'ignore' | 'pipe'): Promise<Server> {
   const child = spawnTracked(process.execPath, args, { env: environment(env), stdio: [stdin, 'pipe', 'pipe'] });
-  const { problems, errors } = watchProblems(child);
+  const { problems, errors, onStdout } = watchProblems(child);
   try {
     const announced = await awaitLine(child, listeningUrl(readyMessage), READY_TIMEOUT_MS);
     const url = new URL(announced);
@@ -129,6 +133,7 @@ async function startNodeServer(args: string[], env: Record<string, string>, read
       wsUrl: `ws://${url.host}/graphql`,
       problems,
       errors,
+      onStdout,
       stop: () => stopProcess(child),
     };
   } catch (error) {

@@ -94,6 +94,8 @@ function startSampler(server: Server) {
   return {
     samples,
     latest: () => samples[samples.length - 1],
+    /** Seconds since the load started (negative before it), as the samples' `t`. */
+    clock: () => (performance.now() - loadStartedAt) / 1_000,
     /** From now on samples are under load; those taken so far get negative times. */
     loadStarts() {
       const now = performance.now();
@@ -172,12 +174,6 @@ function analyseRss(load: readonly SoakSample[], referenceSeconds: number) {
   const endBytes = load[load.length - 1]?.rssBytes ?? NaN;
   let maxDeviation = 0;
   for (const deviation of deviations) if (Math.abs(deviation) > Math.abs(maxDeviation)) maxDeviation = deviation;
-  // Least-squares slope over the compared stretch, in bytes per minute: a leak shows as a steady climb.
-  const n = after.length;
-  const meanT = after.reduce((sum, s) => sum + s.t, 0) / n;
-  const meanRss = after.reduce((sum, s) => sum + s.rssBytes, 0) / n;
-  const covariance = after.reduce((sum, s) => sum + (s.t - meanT) * (s.rssBytes - meanRss), 0);
-  const variance = after.reduce((sum, s) => sum + (s.t - meanT) ** 2, 0);
   return {
     referenceBytes,
     referenceSamples: near.length,
@@ -186,7 +182,8 @@ function analyseRss(load: readonly SoakSample[], referenceSeconds: number) {
     maxBelow: Math.min(0, ...deviations),
     endBytes,
     endDeviation: (endBytes - referenceBytes) / referenceBytes,
-    slopeBytesPerMinute: (covariance / variance) * 60,
+    /** Least-squares slope over the compared stretch: a leak shows as a steady climb. */
+    slopeBytesPerMinute: leastSquares(after.map((s) => [s.t, s.rssBytes])).slope * 60,
   };
 }
 
@@ -210,12 +207,63 @@ function memoryByWindow(load: readonly SoakSample[], windowSeconds: number) {
   return windows;
 }
 
-/** How much the heap's floor (the lowest used-heap sample of a window) moved from the window ending at `referenceSeconds` to the last one. */
-function heapFloorChange(memory: ReturnType<typeof memoryByWindow>, referenceSeconds: number): number {
-  const reference = memory.find((w) => w.to === referenceSeconds);
-  const last = memory[memory.length - 1];
-  if (!reference || !last) return NaN;
-  return (last.heapUsedBytes.min - reference.heapUsedBytes.min) / reference.heapUsedBytes.min;
+/** One full (mark-compact) collection of a V8 heap in the server process, as `--trace-gc` prints it. */
+export interface FullCollection {
+  /** Seconds since the load started, when the line arrived. */
+  t: number;
+  /** V8 isolate: the main thread's, or another thread's (tsx's module loader runs in one of its own). */
+  isolate: string;
+  /** Heap used before and after the collection, in MiB. */
+  beforeMiB: number;
+  afterMiB: number;
+}
+
+const FULL_COLLECTION = /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: Mark-Compact ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/;
+
+/** Collects the full collections the server reports on stdout (it runs with `--trace-gc`). */
+function watchCollections(server: Server, clock: () => number): FullCollection[] {
+  const collections: FullCollection[] = [];
+  server.onStdout((line) => {
+    const match = FULL_COLLECTION.exec(line);
+    if (match) collections.push({ t: Math.round(clock() * 10) / 10, isolate: match[1]!, beforeMiB: Number(match[2]), afterMiB: Number(match[3]) });
+  });
+  return collections;
+}
+
+/**
+ * The heap left after each full collection of the main thread's isolate (the one with the
+ * largest heap), from `referenceSeconds` to the end of the load: what the server still
+ * holds, without the garbage that makes RSS swing. A leak shows as a rising line.
+ */
+function analyseCollections(all: readonly FullCollection[], referenceSeconds: number, endSeconds: number) {
+  const largest = new Map<string, number>();
+  for (const c of all) largest.set(c.isolate, Math.max(largest.get(c.isolate) ?? 0, c.afterMiB));
+  const main = [...largest.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const compared = all.filter((c) => c.isolate === main && c.t >= referenceSeconds && c.t <= endSeconds);
+  const fit = leastSquares(compared.map((c) => [c.t, c.afterMiB]));
+  const atReference = fit.intercept + fit.slope * referenceSeconds;
+  const atEnd = fit.intercept + fit.slope * endSeconds;
+  return {
+    count: compared.length,
+    first: compared[0]?.afterMiB ?? NaN,
+    last: compared[compared.length - 1]?.afterMiB ?? NaN,
+    min: Math.min(...compared.map((c) => c.afterMiB)),
+    max: Math.max(...compared.map((c) => c.afterMiB)),
+    slopeMiBPerMinute: fit.slope * 60,
+    /** The fitted line's change from the reference to the end, as a fraction of its value at the reference. */
+    fittedChange: (atEnd - atReference) / atReference,
+  };
+}
+
+/** The least-squares line through `points` ([x, y]). */
+function leastSquares(points: readonly (readonly [number, number])[]) {
+  const n = points.length;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const covariance = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0);
+  const variance = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  const slope = covariance / variance;
+  return { slope, intercept: meanY - slope * meanX };
 }
 
 /** What the vanishing clients saw before they were killed, summed: anything but what they held is a fault. */
@@ -299,6 +347,7 @@ interface NotesInput {
   vanishing: ReturnType<typeof holdersFaults>;
   load: readonly SoakSample[];
   rss: ReturnType<typeof analyseRss>;
+  heap: ReturnType<typeof analyseCollections>;
   memory: ReturnType<typeof memoryByWindow>;
   baseline: SoakSample;
   afterSample: SoakSample;
@@ -309,7 +358,7 @@ interface NotesInput {
   errorLines: string[];
 }
 
-function notes({ settings, counts, cpu, vanishing, load, rss, memory, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines }: NotesInput): string[] {
+function notes({ settings, counts, cpu, vanishing, load, rss, heap, memory, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines }: NotesInput): string[] {
   const n = (value: number) => Math.round(value).toLocaleString('en-US');
   const perSecond = (value: number) => (value / counts.seconds).toFixed(1);
   const warm = load.filter((s) => s.t >= settings.soakReferenceSeconds);
@@ -345,6 +394,13 @@ function notes({ settings, counts, cpu, vanishing, load, rss, memory, baseline, 
       `${REFERENCE_HALF_WINDOW_SECONDS} s of it), then between ${percent(rss.maxBelow)} and +${percent(rss.maxAbove)} of it in every 1 s sample to the end; ` +
       `${mib(rss.endBytes).toFixed(1)} MiB (${rss.endDeviation >= 0 ? '+' : ''}${percent(rss.endDeviation)}) at the end; least-squares slope over that stretch ` +
       `${(rss.slopeBytesPerMinute / 1_048_576).toFixed(2)} MiB/min; before the load ${mib(baseline.rssBytes).toFixed(1)} MiB, after it ${mib(afterSample.rssBytes).toFixed(1)} MiB.`,
+    `V8 heap after each full collection (the server runs with --trace-gc; main thread), from ${settings.soakReferenceSeconds} s to the end: ` +
+      (heap.count === 0
+        ? 'none ran in that stretch. '
+        : `${heap.count} collections, ${heap.first.toFixed(1)} MiB after the first and ${heap.last.toFixed(1)} MiB after the last, ` +
+          `${heap.min.toFixed(1)}–${heap.max.toFixed(1)} MiB, least-squares slope ${heap.slopeMiBPerMinute.toFixed(2)} MiB/min ` +
+          `(${heap.fittedChange >= 0 ? '+' : ''}${percent(heap.fittedChange)} over the stretch). `) +
+      'RSS swings with the garbage V8 lets pile up between full collections.',
     `Memory per ${settings.soakWindowSeconds} s of the load, MiB (RSS min/median/max; V8 heap used min/median/max; heap allocated median; external median): ` +
       memory
         .map(
@@ -380,10 +436,11 @@ export const soak: Scenario = {
   async run({ settings, dir, log }) {
     const { soakSeconds, soakReferenceSeconds, soakHolderSeconds } = settings;
     const seed = randomInt(2 ** 31);
-    const server = await startApiServer({ DATABASE_URL: join(dir, 'soak.db') });
+    const server = await startApiServer({ DATABASE_URL: join(dir, 'soak.db') }, ['--trace-gc']);
     const heldIds = await createHeldTasks(server);
     const traffic = await forkLoad('soak-traffic.ts');
     const sampler = startSampler(server);
+    const collections = watchCollections(server, sampler.clock);
     await sleep(BASELINE_SAMPLES * 1_000);
     const baseline = baselineOf(sampler.samples);
     const errorsBefore = server.errors().count;
@@ -437,6 +494,7 @@ export const soak: Scenario = {
     const load = sampler.samples.filter((s) => s.phase === 'load');
     const rss = analyseRss(load, soakReferenceSeconds);
     const memory = memoryByWindow(load, settings.soakWindowSeconds);
+    const heap = analyseCollections(collections, soakReferenceSeconds, loadMs / 1_000);
     const serverSide = await serverSideFaults(server);
     const errorLines = server.errors();
     const vanishing = holdersFaults(holders.reports);
@@ -467,9 +525,9 @@ export const soak: Scenario = {
           goal: { text: '≤ 5 %', met: (v) => Math.abs(v) <= 5 },
         }),
         row({
-          scenario: `${label}: V8 heap used after collections (lowest sample of a ${duration(settings.soakWindowSeconds)}), last vs the one ending at ${reference}`,
+          scenario: `${label}: V8 heap after each full collection, change from ${reference} to the end (least-squares line)`,
           unit: '%',
-          ours: [heapFloorChange(memory, soakReferenceSeconds) * 100],
+          ours: [heap.fittedChange * 100],
         }),
         row({
           scenario: `${label}: open handles (fds) after the load`,
@@ -484,14 +542,16 @@ export const soak: Scenario = {
         row({ scenario: `${label}: errors (5xx, INTERNAL_SERVER_ERROR, unexpected WebSocket closes, error log lines)`, unit: '', ours: [totalErrors], goal: { text: '0', met: (v) => v === 0 } }),
         row({ scenario: `${label}: other failures seen by clients`, unit: '', ours: [otherFailures], goal: { text: '0', met: (v) => v === 0 } }),
       ],
-      notes: notes({ settings, counts, cpu, vanishing, load, rss, memory, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines: errorLines.first }),
+      notes: notes({ settings, counts, cpu, vanishing, load, rss, heap, memory, baseline, afterSample, returned, returnSeconds, errors, serverSide, errorLines: errorLines.first }),
       details: {
         seed,
         rates: { tasksPerSecond: TASKS_PER_SECOND, readsPerSecond: READS_PER_SECOND, poolSockets: POOL_SOCKETS, poolRecycleSeconds: POOL_RECYCLE_SECONDS },
         holders: { longPolls: HOLDER_LONG_POLLS, subscriptions: HOLDER_SUBSCRIPTIONS, seconds: soakHolderSeconds, reports: holders.reports },
         baseline,
         rss,
+        heap,
         memory,
+        fullCollections: collections,
         returned,
         returnSeconds,
         after: afterSample,
