@@ -25,6 +25,7 @@ const errorLines: string[] = [];
 const consoleErrors: unknown[][] = [];
 /** Tasks of every state, for `@taskN@` references; rebuilt now and then, as writes move them on. */
 let pool: string[] = [];
+let refreshes = 0;
 let cases = 0;
 
 beforeAll(async () => {
@@ -56,12 +57,19 @@ async function refreshPool(): Promise<void> {
     await t.gql('mutation($kind: String!, $lease: Int!) { claimTask(kinds: [$kind], workerId: "w1", leaseSeconds: $lease) { id } }', { kind, lease: leaseSeconds }, as(KEYS.worker));
     return id;
   };
-  const n = pool.length;
+  const n = refreshes++;
   const [queued, running, completed, failed, cancelled, other] = [await create(`pool${n}q`), await claim(`pool${n}r`), await claim(`pool${n}c`), await claim(`pool${n}f`), await create(`pool${n}x`), await create(`pool${n}o`, KEYS.otherTenant)];
   await t.gql('mutation($id: ID!) { completeTask(id: $id, workerId: "w1", result: {ok: true}) { id } }', { id: completed }, as(KEYS.worker));
   await t.gql('mutation($id: ID!) { failTask(id: $id, workerId: "w1", message: "no") { id } }', { id: failed }, as(KEYS.worker));
   await t.gql('mutation($id: ID!) { cancelTask(id: $id) { id } }', { id: cancelled }, as(KEYS.worker));
   pool = [queued, running, completed, failed, cancelled, other, await claim(`pool${n}s`), await create(`pool${n}q2`)];
+}
+
+/** Counts the case; now and then renews the task pool and, on a long run, reports progress. */
+async function nextCase(): Promise<void> {
+  cases++;
+  if (cases % 40 === 0) await refreshPool();
+  if (settings.long && cases % 1000 === 0) console.log(`fuzz: ${cases} cases, ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB RSS`);
 }
 
 const resolveRefs = (text: string) => text.replace(TASK_REF_PATTERN, (_, k: string) => pool[Number(k) % pool.length]!);
@@ -135,7 +143,7 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(requestArb, async (request) => {
-          if (++cases % 40 === 0) await refreshPool();
+          await nextCase();
           const label = describeRequest(request);
           const logs = logMark();
           const before = await stateMark();
@@ -158,7 +166,7 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(wsSequenceArb, async (sequence) => {
-          if (++cases % 40 === 0) await refreshPool();
+          await nextCase();
           const label = JSON.stringify(sequence).slice(0, 600);
           const logs = logMark();
           const outcome = await playWsSequence(t.wsUrl, sequence, resolveRefs);
@@ -178,7 +186,7 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(rawRequestArb, async (raw) => {
-          cases++;
+          await nextCase();
           const label = JSON.stringify(raw.toString('latin1').slice(0, 400));
           const logs = logMark();
           const statuses = await sendRaw(resolveRefs(raw.toString('latin1')));

@@ -40,6 +40,11 @@ type Draw = fc.GeneratorValue;
 
 export const operationArb: fc.Arbitrary<Operation> = fc.gen().map((g) => new OperationBuilder(g).build());
 
+/**
+ * Builds one operation from draws of `g`. fast-check's generator caches every arbitrary it is
+ * handed by its builder function and arguments, for ever: every draw here goes through a
+ * builder defined once (and arguments compared by value), or the cache grows with each case.
+ */
 class OperationBuilder {
   private readonly variableDefinitions: string[] = [];
   private readonly variables: Record<string, unknown> = {};
@@ -48,97 +53,87 @@ class OperationBuilder {
   constructor(private readonly g: Draw) {}
 
   build(): Operation {
-    const { g } = this;
-    const kind = g(() => fc.constantFrom('query', 'query', 'mutation', 'mutation', 'subscription'));
+    const kind = this.pick(['query', 'query', 'mutation', 'mutation', 'subscription'] as const);
     const root = kind === 'query' ? schema.getQueryType()! : kind === 'mutation' ? schema.getMutationType()! : schema.getSubscriptionType()!;
     const fields = Object.values(root.getFields());
-    const count = g(() => fc.integer({ min: 1, max: kind === 'subscription' ? 2 : 3 }));
+    const count = this.int(1, kind === 'subscription' ? 2 : 3);
     const selections: string[] = [];
     for (let i = 0; i < count; i++) {
-      if (g(() => fc.integer({ min: 0, max: 30 })) === 0) {
+      if (this.oneIn(30)) {
         selections.push('nope');
         continue;
       }
-      const field = g(() => fc.constantFrom(...fields));
-      const alias = count > 1 || g(() => fc.boolean()) ? `f${i}: ` : '';
+      const field = this.pick(fields);
+      const alias = count > 1 || this.coin() ? `f${i}: ` : '';
       selections.push(`${alias}${field.name}${this.argumentsOf(field)}${this.directives()}${this.selectionOf(field.type, 3)}`);
     }
-    const name = g(() => fc.option(fc.constantFrom('Op', 'Other'), { freq: 3 }));
+    const name = this.oneIn(4) ? null : this.pick(['Op', 'Other']);
     const header = this.variableDefinitions.length > 0 || name ? `${kind} ${name ?? ''}(${this.variableDefinitions.join(', ')})` : kind;
     const query = [`${header.replace('()', '')} { ${selections.join(' ')} }`, ...this.fragments].join(' ');
-    const operationName = g(() => fc.option(fc.constantFrom('Op', 'Other', ''), { freq: 4 })) ?? undefined;
+    const operationName = this.oneIn(5) ? this.pick(['Op', 'Other', '']) : undefined;
     return { query, variables: this.variables, ...(operationName === undefined ? {} : { operationName }) };
+  }
+
+  private int(min: number, max: number): number {
+    return this.g(fc.integer, { min, max });
+  }
+
+  private coin(): boolean {
+    return this.g(fc.boolean);
+  }
+
+  private oneIn(n: number): boolean {
+    return this.int(0, n - 1) === 0;
+  }
+
+  private pick<T>(list: readonly T[]): T {
+    return list[this.int(0, list.length - 1)]!;
   }
 
   private argumentsOf(field: GraphQLField<unknown, unknown>): string {
     const written = field.args.flatMap((arg) => {
-      const omit = !isNonNullType(arg.type) || this.g(() => fc.integer({ min: 0, max: 20 })) === 0;
-      if (omit && this.g(() => fc.boolean())) return [];
-      return [`${arg.name}: ${this.g(() => fc.boolean()) ? this.variableFor(arg) : printLiteral(this.valueOf(arg.type), arg.type)}`];
+      const omit = !isNonNullType(arg.type) || this.oneIn(21);
+      if (omit && this.coin()) return [];
+      return [`${arg.name}: ${this.coin() ? this.variableFor(arg) : printLiteral(this.valueOf(arg.type), arg.type)}`];
     });
-    if (this.g(() => fc.integer({ min: 0, max: 25 })) === 0) written.push(`bogus: ${printLiteral(this.g(() => fc.jsonValue({ maxDepth: 2 })))}`);
+    if (this.oneIn(26)) written.push(`bogus: ${printLiteral(this.g(smallJson))}`);
     return written.length > 0 ? `(${written.join(', ')})` : '';
   }
 
   private variableFor(arg: GraphQLArgument): string {
     const name = `v${this.variableDefinitions.length}`;
-    const wrongType = this.g(() => fc.integer({ min: 0, max: 12 })) === 0;
-    const type = wrongType ? this.g(() => fc.constantFrom('Int', 'String', 'ID!', '[String!]', 'JSON', 'Float!', 'Boolean', 'TaskStatus', 'Nope')) : String(arg.type);
+    const type = this.oneIn(13) ? this.pick(['Int', 'String', 'ID!', '[String!]', 'JSON', 'Float!', 'Boolean', 'TaskStatus', 'Nope']) : String(arg.type);
     this.variableDefinitions.push(`$${name}: ${type}`);
-    const value = this.g(() => fc.integer({ min: 0, max: 10 })) === 0 ? this.g(() => fc.jsonValue({ maxDepth: 3 })) : this.valueOf(arg.type);
-    if (this.g(() => fc.integer({ min: 0, max: 15 })) !== 0) this.variables[name] = value;
+    const value = this.oneIn(11) ? this.g(smallJson) : this.valueOf(arg.type);
+    if (!this.oneIn(16)) this.variables[name] = value;
     return `$${name}`;
   }
 
   /** A value for an input type: mostly of that type, with the edges of its range. */
   private valueOf(type: GraphQLInputType): unknown {
-    const { g } = this;
-    if (isNonNullType(type)) return g(() => fc.integer({ min: 0, max: 30 })) === 0 ? null : this.valueOf(type.ofType);
+    if (isNonNullType(type)) return this.oneIn(31) ? null : this.valueOf(type.ofType);
     if (isListType(type)) {
-      if (g(() => fc.integer({ min: 0, max: 8 })) === 0) return this.valueOf(type.ofType);
-      return Array.from({ length: g(() => fc.integer({ min: 0, max: 3 })) }, () => this.valueOf(type.ofType));
+      if (this.oneIn(9)) return this.valueOf(type.ofType);
+      return Array.from({ length: this.int(0, 3) }, () => this.valueOf(type.ofType));
     }
-    if (isEnumType(type)) return g(() => fc.constantFrom(...type.getValues().map((value) => value.name), 'NOPE', 'queued'));
-    switch (type.name) {
-      case 'ID':
-        return g(() => fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: TASK_REFS - 1 }).map(taskRef) }, fc.string({ maxLength: 30 }), fc.constant('')));
-      case 'String':
-        return g(() => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...WORKERS, 'report', 'x') }, stringArb));
-      case 'Int':
-        return g(() => fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -2, max: 120 }) }, fc.constantFrom(0, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 1e21, 1.5)));
-      case 'Float':
-        return g(() => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(0, 0.05, 0.1, 1, 30) }, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-1, 1e308, 5e-324, -0)));
-      case 'Boolean':
-        return g(() => fc.boolean());
-      case 'DateTime':
-        return g(() => fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), fc.string({ maxLength: 30 })));
-      case 'JSON':
-        return g(() => jsonArb);
-      default:
-        return g(() => fc.jsonValue({ maxDepth: 2 }));
-    }
+    if (isEnumType(type)) return this.pick([...type.getValues().map((value) => value.name), 'NOPE', 'queued']);
+    const scalar = SCALARS[type.name as keyof typeof SCALARS];
+    return scalar ? this.g(scalar) : this.g(smallJson);
   }
 
   private directives(): string {
-    const roll = this.g(() => fc.integer({ min: 0, max: 12 }));
-    if (roll === 0) return ' @include(if: true)';
-    if (roll === 1) return ' @skip(if: false)';
-    if (roll === 2) return ' @skip(if: true) @include(if: true)';
-    if (roll === 3) return ' @nope';
-    return '';
+    return this.pick(['', '', '', '', '', '', '', '', '', ' @include(if: true)', ' @skip(if: false)', ' @skip(if: true) @include(if: true)', ' @nope']);
   }
 
   /** A selection set for an output type (none for a leaf), `depth` levels deep at most. */
   private selectionOf(type: GraphQLOutputType, depth: number): string {
     const named = getNamedType(type);
-    if (isScalarType(named) || isEnumType(named)) {
-      return this.g(() => fc.integer({ min: 0, max: 40 })) === 0 ? ' { id }' : '';
-    }
+    if (isScalarType(named) || isEnumType(named)) return this.oneIn(41) ? ' { id }' : '';
     if (!isObjectType(named)) return ' { __typename }';
     const fields = Object.values(named.getFields()).filter((field) => depth > 0 || isLeaf(field.type));
-    const chosen = fields.length === 0 ? [] : this.g(() => fc.subarray(fields, { minLength: 1, maxLength: Math.min(5, fields.length) }));
-    const selections = chosen.map((field) => `${this.g(() => fc.integer({ min: 0, max: 8 })) === 0 ? 'x: ' : ''}${field.name}${this.selectionOf(field.type, depth - 1)}`);
-    const extra = this.g(() => fc.integer({ min: 0, max: 10 }));
+    const chosen = fields.filter(() => this.oneIn(3));
+    const selections = chosen.map((field) => `${this.oneIn(9) ? 'x: ' : ''}${field.name}${this.selectionOf(field.type, depth - 1)}`);
+    const extra = this.int(0, 10);
     if (extra === 0 || selections.length === 0) selections.push('__typename');
     if (extra === 1) selections.push('nope');
     if (extra === 2 && named.name === 'Task') selections.push(`... on Task { id revision }`);
@@ -158,6 +153,7 @@ const isLeaf = (type: GraphQLOutputType) => {
 
 /** Strings with the awkward cases: empty, long, NUL, lone surrogates, any code point. */
 const stringArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...WORKERS, 'report', 'x') },
   fc.string({ maxLength: 20 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.constantFrom('', '\u0000', 'a\u0000b', '\ud800', '\udfff x', '\u{1F600}', 'x'.repeat(300), '"', '\\', '\n'),
@@ -172,6 +168,24 @@ const jsonArb = fc.oneof(
     return value;
   }),
 );
+
+/** Builders of one arbitrary each, made once (see OperationBuilder), by scalar type. */
+const SCALARS = {
+  ID: () => idArb,
+  String: () => stringArb,
+  Int: () => intArb,
+  Float: () => floatArb,
+  Boolean: () => booleanArb,
+  DateTime: () => dateTimeArb,
+  JSON: () => jsonArb,
+};
+const idArb = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: TASK_REFS - 1 }).map(taskRef) }, fc.string({ maxLength: 30 }), fc.constant(''));
+const intArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -2, max: 120 }) }, fc.constantFrom(0, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 1e21, 1.5));
+const floatArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(0, 0.05, 0.1, 1, 30) }, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-1, 1e308, 5e-324, -0));
+const booleanArb = fc.boolean();
+const dateTimeArb = fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), fc.string({ maxLength: 30 }));
+const smallJsonArb = fc.jsonValue({ maxDepth: 2 });
+const smallJson = () => smallJsonArb;
 
 /**
  * A JS value as a GraphQL literal: strings as JSON strings (their escapes are GraphQL's),
