@@ -13,7 +13,8 @@ export default defineConfig({
   test: {
     include: ['test/tasks/*.test.ts', 'test/property.test.ts', 'test/http/shared-subscribe.test.ts'],
     provide: { postgresUrl: null },
-    testTimeout: 20_000,
+    // The property test alone takes seconds, more with Stryker's coverage counters on a busy machine.
+    testTimeout: 60_000,
     hookTimeout: 20_000,
   },
 });
