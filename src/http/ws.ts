@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -145,6 +145,9 @@ export function attachWebSockets({
     execute: (args) => (args.rootValue as OperationRoot).execute(args),
     subscribe: (args) => sharedSubscribe({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).shareKey),
 
+    // `extensions.http` tells Yoga an HTTP status; it has no place in a WebSocket message.
+    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutHttpStatus(result) : undefined),
+
     // Also for an operation the client completed early, whose id it may have used again since:
     // only this operation's own slot is freed.
     onComplete: (ctx, id, payload) => {
@@ -228,6 +231,17 @@ function finishResult(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.length) return result;
   labelVariableErrors(result.errors);
   return { ...result, errors: result.errors.map((error) => withCode(maskError(error, 'Unexpected error.') as GraphQLError)) };
+}
+
+/** The result as sent, its errors without the `http` extension (what Yoga strips over HTTP). */
+function withoutHttpStatus(result: ExecutionResult): FormattedExecutionResult {
+  return {
+    ...result,
+    errors: result.errors?.map((error) => {
+      const { http: _http, ...extensions } = error.extensions;
+      return { ...error.toJSON(), extensions };
+    }),
+  };
 }
 
 /** Aborts an operation and frees its slot, unless its id already names a later operation. */
