@@ -17,6 +17,7 @@ const POSTGRES_CONTRACT_SUITES = [
   'test/security/limits.test.ts',
   'test/security/roles-tenants.test.ts',
   'test/security/hostile.test.ts',
+  'test/security/quotas.test.ts',
   'test/client/apollo.test.ts',
   'test/race.test.ts',
 ];

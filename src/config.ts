@@ -130,9 +130,16 @@ function apiKeys(env: Env): ApiKey[] {
   return parseApiKeys(text, 'API_KEYS_FILE');
 }
 
-/** `key:tenant:role` entries separated by commas or new lines; `source` names where they came from in errors. */
+/** Shortest API key accepted: a guessable key is no key. */
+export const MIN_API_KEY_LENGTH = 16;
+
+/**
+ * `key:tenant:role` entries separated by commas or new lines; `source` names where they came
+ * from in errors, which name entries by their position (1 for the first), never by their key.
+ * Each key is at least MIN_API_KEY_LENGTH characters and appears once.
+ */
 export function parseApiKeys(text: string, source = 'API_KEYS'): ApiKey[] {
-  return text
+  const keys = text
     .split(/[,\n]/)
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '' && !entry.startsWith('#'))
@@ -143,6 +150,16 @@ export function parseApiKeys(text: string, source = 'API_KEYS'): ApiKey[] {
       }
       return { key, tenant, role: role as Role };
     });
+  const firstEntryOf = new Map<string, number>();
+  keys.forEach(({ key }, i) => {
+    if (key.length < MIN_API_KEY_LENGTH) {
+      throw new ConfigError(`${source}: the key of entry ${i + 1} is shorter than ${MIN_API_KEY_LENGTH} characters.`);
+    }
+    const first = firstEntryOf.get(key);
+    if (first !== undefined) throw new ConfigError(`${source}: entries ${first} and ${i + 1} have the same key; each key must appear once.`);
+    firstEntryOf.set(key, i + 1);
+  });
+  return keys;
 }
 
 function num(env: Env, name: string, fallback: number, min: number, max: number): number {

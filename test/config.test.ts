@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { ConfigError, loadConfig, MIN_API_KEY_LENGTH, type Config } from '../src/config.js';
 import { startApp, type TestApp } from './helpers/app.js';
 import { bearer } from './helpers/graphql.js';
 
@@ -127,10 +127,10 @@ describe('defaults', () => {
 
 describe('API keys', () => {
   it('API_KEYS: entries separated by commas (or new lines), blanks ignored', () => {
-    expect(loadConfig({ API_KEYS: ' alice-key:alice:client , bob-key:bob:worker\nops-key:ops:admin,,' }).apiKeys).toEqual([
-      { key: 'alice-key', tenant: 'alice', role: 'client' },
-      { key: 'bob-key', tenant: 'bob', role: 'worker' },
-      { key: 'ops-key', tenant: 'ops', role: 'admin' },
+    expect(loadConfig({ API_KEYS: ' alice-key-0123456789:alice:client , bob-key-0123456789:bob:worker\nops-key-0123456789:ops:admin,,' }).apiKeys).toEqual([
+      { key: 'alice-key-0123456789', tenant: 'alice', role: 'client' },
+      { key: 'bob-key-0123456789', tenant: 'bob', role: 'worker' },
+      { key: 'ops-key-0123456789', tenant: 'ops', role: 'admin' },
     ]);
   });
 
@@ -145,7 +145,7 @@ describe('API keys', () => {
       'no-role-secret-key:alice:',
     ];
     for (const entry of malformed) {
-      const error = configError({ API_KEYS: `good-secret-key:alice:client,${entry}` });
+      const error = configError({ API_KEYS: `good-secret-key-0123:alice:client,${entry}` });
       expect(error.message).toMatch(/\bAPI_KEYS\b/);
       expect(error.message).toMatch(/key:tenant:role/);
       expect(error.message).not.toContain('secret-key');
@@ -154,21 +154,21 @@ describe('API keys', () => {
 
   it('API_KEYS_FILE: one entry per line, `#` comment lines and blank lines skipped', () => {
     const file = join(dir, 'keys');
-    writeFileSync(file, '# keys of the test tenants\nalice-key:alice:client\n\n   bob-key:bob:worker   \r\n#old-key:alice:admin\nops-key:ops:admin\n');
+    writeFileSync(file, '# keys of the test tenants\nalice-key-0123456789:alice:client\n\n   bob-key-0123456789:bob:worker   \r\n#old-key-0123456789:alice:admin\nops-key-0123456789:ops:admin\n');
     expect(loadConfig({ API_KEYS_FILE: file }).apiKeys).toEqual([
-      { key: 'alice-key', tenant: 'alice', role: 'client' },
-      { key: 'bob-key', tenant: 'bob', role: 'worker' },
-      { key: 'ops-key', tenant: 'ops', role: 'admin' },
+      { key: 'alice-key-0123456789', tenant: 'alice', role: 'client' },
+      { key: 'bob-key-0123456789', tenant: 'bob', role: 'worker' },
+      { key: 'ops-key-0123456789', tenant: 'ops', role: 'admin' },
     ]);
   });
 
   it('API_KEYS_FILE: the running server takes its keys from the file; a commented-out key is refused', async () => {
     const file = join(dir, 'keys');
-    writeFileSync(file, '# one client key\nalice-file-key:alice:client\n# retired:\n# old-file-key:alice:admin\n');
+    writeFileSync(file, '# one client key\nalice-file-key-0123456789:alice:client\n# retired:\n# old-file-key-0123456789:alice:admin\n');
     t = await startApp({ API_KEYS_FILE: file });
     const list = `{ tasks { edges { node { id } } } }`;
-    expect((await t.gql(list, {}, bearer('alice-file-key'))).status).toBe(200);
-    for (const key of ['old-file-key', '# old-file-key:alice:admin']) {
+    expect((await t.gql(list, {}, bearer('alice-file-key-0123456789'))).status).toBe(200);
+    for (const key of ['old-file-key-0123456789', '# old-file-key-0123456789:alice:admin']) {
       const refused = await t.gql(list, {}, bearer(key));
       expect([refused.status, refused.errors?.[0]?.extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
     }
@@ -176,7 +176,7 @@ describe('API keys', () => {
 
   it('a malformed line in API_KEYS_FILE: an error naming API_KEYS_FILE, never echoing a key', () => {
     const file = join(dir, 'keys');
-    writeFileSync(file, '# keys\nalice-key:alice:client\nbroken-secret-key:alice\n');
+    writeFileSync(file, '# keys\nalice-key-0123456789:alice:client\nbroken-secret-key:alice\n');
     const error = configError({ API_KEYS_FILE: file });
     expect(error.message).toMatch(/\bAPI_KEYS_FILE\b/);
     expect(error.message).not.toContain('secret-key');
@@ -185,6 +185,39 @@ describe('API keys', () => {
   it('an API_KEYS_FILE that cannot be read: an error naming API_KEYS_FILE', () => {
     const error = configError({ API_KEYS_FILE: join(dir, 'no-such-file') });
     expect(error.message).toMatch(/\bAPI_KEYS_FILE\b/);
+  });
+
+  it('the same key twice (whatever its tenant or role) stops start-up with an error naming the variable and both entries, never echoing the key', () => {
+    const twice = [
+      'dup-secret-key-0123:alice:client,other-key-0123456789:bob:worker,dup-secret-key-0123:alice:client',
+      'dup-secret-key-0123:alice:client,other-key-0123456789:bob:worker,dup-secret-key-0123:bob:admin',
+    ];
+    for (const keys of twice) {
+      const error = configError({ API_KEYS: keys });
+      expect(error.message).toMatch(/\bAPI_KEYS\b/);
+      expect(error.message).toMatch(/\b1\b.*\b3\b/);
+      expect(error.message).not.toContain('dup-secret');
+    }
+    const file = join(dir, 'keys');
+    writeFileSync(file, '# keys\ndup-secret-key-0123:alice:client\n\ndup-secret-key-0123:alice:worker\n');
+    const fromFile = configError({ API_KEYS_FILE: file });
+    expect(fromFile.message).toMatch(/\bAPI_KEYS_FILE\b/);
+    expect(fromFile.message).not.toContain('dup-secret');
+  });
+
+  it(`a key shorter than ${MIN_API_KEY_LENGTH} characters stops start-up with an error naming the variable and the minimum, never echoing the key`, () => {
+    const short = 'short-secret-15';
+    expect(short).toHaveLength(MIN_API_KEY_LENGTH - 1);
+    const error = configError({ API_KEYS: `long-enough-key-0123:alice:client,${short}:alice:worker` });
+    expect(error.message).toMatch(/\bAPI_KEYS\b/);
+    expect(error.message).toContain(String(MIN_API_KEY_LENGTH));
+    expect(error.message).not.toContain('short-secret');
+    expect(error.message).not.toContain('long-enough');
+    const file = join(dir, 'keys');
+    writeFileSync(file, `${short}:alice:client\n`);
+    expect(configError({ API_KEYS_FILE: file }).message).toMatch(/\bAPI_KEYS_FILE\b/);
+    // Exactly the minimum is enough.
+    expect(loadConfig({ API_KEYS: `${short}x:alice:client` }).apiKeys).toEqual([{ key: `${short}x`, tenant: 'alice', role: 'client' }]);
   });
 });
 

@@ -52,10 +52,13 @@ export interface NewTask {
   maxAttempts: number;
 }
 
+/** Most attempts a task may be given (`maxAttempts`): each is a claim, and possibly a lease that must run out. */
+export const MAX_ATTEMPTS = 100;
+
 export function createTask(spec: NewTask, now: Date): Task {
   if (spec.kind.trim() === '') throw badInput('kind must not be empty.');
-  if (!Number.isInteger(spec.maxAttempts) || spec.maxAttempts < 1) {
-    throw badInput('maxAttempts must be a positive integer.');
+  if (!Number.isInteger(spec.maxAttempts) || spec.maxAttempts < 1 || spec.maxAttempts > MAX_ATTEMPTS) {
+    throw badInput(`maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS}.`);
   }
   return {
     ...spec,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { operationArb, TASK_REFS, taskRef } from './operations.js';
 
 /** The keys the fuzzed app is started with (API_KEYS): two tenants, every role. */
-export const KEYS = { client: 'fz-client', worker: 'fz-worker', admin: 'fz-admin', otherTenant: 'fz-other' };
+export const KEYS = { client: 'fz-client-key-0123456789', worker: 'fz-worker-key-0123456789', admin: 'fz-admin-key-0123456789', otherTenant: 'fz-other-key-0123456789' };
 export const API_KEYS = `${KEYS.client}:t1:client,${KEYS.worker}:t1:worker,${KEYS.admin}:t1:admin,${KEYS.otherTenant}:t2:worker`;
 
 /** One HTTP request as a client sends it: method, path with query string, headers, body bytes. */
