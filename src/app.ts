@@ -4,10 +4,13 @@ import type { Config } from './config.js';
 import { openStorage } from './db/storage.js';
 import { createGraphQLServer } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
+import { DASHBOARD_CSP, GRAPHIQL_CSP, mayBeGraphiQL, setNoSniff, setPageHeaders } from './http/browser-headers.js';
 import { BodyRefusedError, BodyTooLargeError, bodyForYoga, ClientGoneError, readBody } from './http/body.js';
 import { createDashboardHandler } from './http/dashboard.js';
 import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
 import { createMetrics, type Route } from './http/metrics.js';
+import { createMetricsGate } from './http/metrics-access.js';
+import { corsForOrigins, createRequestGuard } from './http/origins.js';
 import { startTrace, traceOf } from './http/request-trace.js';
 import { sendJson } from './http/respond.js';
 import { createRestHandler, REST_PREFIX } from './http/rest.js';
@@ -20,13 +23,15 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface AppOptions {
   log?: Logger;
+  /** Where the built dashboard is. @default DASHBOARD_DIR (web/dist) */
+  dashboardDir?: string;
 }
 
 /**
  * The composition root: storage (SQLite or PostgreSQL) → events → service → GraphQL, REST,
  * WebSocket, dashboard → one HTTP server. It never listens; `main.ts` (or a test) does.
  */
-export async function createApp(config: Readonly<Config>, { log = createLogger(config.logLevel) }: AppOptions = {}) {
+export async function createApp(config: Readonly<Config>, { log = createLogger(config.logLevel), dashboardDir }: AppOptions = {}) {
   const storage = await openStorage(config, log);
   const metrics = createMetrics({
     stats: () => tasks.stats(),
@@ -50,6 +55,12 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
   });
   await storage.shareEvents(events, tasks.noteLeaseExpiry);
   const authenticate = createAuthenticator(config.apiKeys);
+  const guard = createRequestGuard({
+    allowedOrigins: config.corsOrigins,
+    checkHost: config.apiKeys.length === 0,
+    acceptIpHosts: config.allowOpenOnNetwork,
+  });
+  const metricsGate = createMetricsGate({ token: config.metricsToken, host: config.host });
   const yoga = createGraphQLServer({
     tasks,
     authenticate,
@@ -59,9 +70,10 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     endpoint: GRAPHQL_PATH,
     limits: config.operationLimits,
     registry: metrics.registry,
+    cors: corsForOrigins(config.corsOrigins),
   });
   const rest = createRestHandler({ tasks, authenticate });
-  const dashboard = createDashboardHandler();
+  const dashboard = createDashboardHandler(dashboardDir);
   let closing = false;
 
   /** Once a response is done (or its client gone): the request's duration and, for a woken long-poll, its wake. */
@@ -78,13 +90,25 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     const trace = startTrace(req, route);
     res.setHeader('x-request-id', trace.id);
     res.once('close', onResponseClose);
+    setNoSniff(res);
     try {
+      const refusal = guard(req);
+      if (refusal) return refuse(res, route, refusal);
+      if (route === 'dashboard') setPageHeaders(res, DASHBOARD_CSP);
+      else if (route === 'graphql' && config.graphiql && mayBeGraphiQL(req)) setPageHeaders(res, GRAPHIQL_CSP);
+      // Listed origins get CORS headers that others do not: a shared cache must keep them apart.
+      if (route === 'graphql' && config.corsOrigins.length > 0) res.setHeader('vary', 'Origin');
       if (route === 'health') {
         if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
         const ready = !closing && (await storage.isReady());
         return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable' });
       }
       if (route === 'metrics') {
+        const denied = metricsGate(req);
+        if (denied) {
+          if (denied.status === 401) res.setHeader('www-authenticate', 'Bearer');
+          return refuse(res, route, denied);
+        }
         const text = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         return void res.end(text);
@@ -123,6 +147,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     server,
     yoga,
     authenticate,
+    admit: guard,
     path: GRAPHQL_PATH,
     maxConnections: config.maxConnections,
     maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
@@ -161,6 +186,11 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
       await storage.close();
     },
   };
+}
+
+/** A refusal before any handler ran: a GraphQL error on the GraphQL route, the REST error shape elsewhere. */
+function refuse(res: ServerResponse, route: Route, { status, code, message }: { status: number; code: string; message: string }): void {
+  sendJson(res, status, route === 'graphql' ? { errors: [{ message, extensions: { code } }] } : { error: { code, message } });
 }
 
 function routeOf(path: string, method: string | undefined): Route {

@@ -50,10 +50,18 @@ export interface Config {
   shutdownGraceMs: number;
   /** Per-operation limits (graphql-armor). @default { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 5000, maxDirectives: 50 } */
   operationLimits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; maxDirectives: number };
-  /** @default true */
+  /** @default true (false when NODE_ENV=production) */
   graphiql: boolean;
-  /** @default true */
+  /** @default true (false when NODE_ENV=production) */
   introspection: boolean;
+  /**
+   * Origins (`scheme://host[:port]`) whose pages may call the API from a browser: they get CORS
+   * headers; a request or WebSocket upgrade carrying any other Origin but the server's own is
+   * refused (403). @default [] // same origin only
+   */
+  corsOrigins: readonly string[];
+  /** `Authorization: Bearer <token>` that `/metrics` requires; null: open on a loopback `host`, refused on any other. @default null */
+  metricsToken: string | null;
   /**
    * Serve plain JSON GraphQL requests through the lean path (`src/http/graphql-fast-path.ts`);
    * `false` sends every request through `yoga.handle`. @default true
@@ -105,8 +113,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxCost: int(env, 'MAX_QUERY_COST', 5_000, 1, 1e9),
       maxDirectives: int(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
     }),
-    graphiql: bool(env, 'GRAPHIQL', true),
-    introspection: bool(env, 'INTROSPECTION', true),
+    graphiql: bool(env, 'GRAPHIQL', env.NODE_ENV !== 'production'),
+    introspection: bool(env, 'INTROSPECTION', env.NODE_ENV !== 'production'),
+    corsOrigins: Object.freeze(origins(env, 'CORS_ORIGINS')),
+    metricsToken: token(env, 'METRICS_TOKEN'),
     graphqlFastPath: bool(env, 'GRAPHQL_FAST_PATH', true),
     logLevel: env.LOG_LEVEL || 'info',
     demo: bool(env, 'DEMO', false),
@@ -160,6 +170,35 @@ export function parseApiKeys(text: string, source = 'API_KEYS'): ApiKey[] {
     firstEntryOf.set(key, i + 1);
   });
   return keys;
+}
+
+/** A comma-separated list of web origins, each `http(s)://host[:port]` (a trailing `/` is dropped), normalized as browsers send them. */
+function origins(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      let url: URL | null = null;
+      try {
+        url = new URL(entry);
+      } catch {
+        // refused below
+      }
+      const bare = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.search && !url.hash && url.pathname === '/';
+      if (!url || !bare || !/^https?:\/\/[^/?#]+\/?$/i.test(entry)) {
+        throw new ConfigError(`${name} must list origins such as https://app.example.com:8443, separated by commas; got "${entry}".`);
+      }
+      return url.origin;
+    });
+}
+
+/** A bearer token: at least 16 characters, none of them white space; null when unset. */
+function token(env: Env, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 16 || /\s/.test(raw)) throw new ConfigError(`${name} must be at least 16 characters without white space.`);
+  return raw;
 }
 
 function num(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -1,18 +1,21 @@
-import { isIP } from 'node:net';
 import { createApp, GRAPHQL_PATH } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startDemo } from './demo.js';
+import { isLoopbackHost } from './http/origins.js';
 import { createLogger, describeDatabaseUrl } from './log.js';
 
 const config = loadConfigOrExit();
 const log = createLogger(config.logLevel);
 
 if (config.apiKeys.length === 0) {
-  if (!isLoopback(config.host) && !config.allowOpenOnNetwork) {
+  if (!isLoopbackHost(config.host) && !config.allowOpenOnNetwork) {
     log.fatal({ host: config.host }, 'no API keys are configured; refusing to serve open on a non-loopback address (set API_KEYS, or AUTH=none to allow it)');
     process.exit(1);
   }
   log.warn('no API keys are configured: the server runs open, as one tenant');
+}
+if (config.metricsToken === null && !isLoopbackHost(config.host)) {
+  log.warn({ host: config.host }, '/metrics is refused on a non-loopback address without METRICS_TOKEN');
 }
 
 const app = await createApp(config, { log });
@@ -62,8 +65,4 @@ function loadConfigOrExit() {
     createLogger('info').fatal(error.message);
     process.exit(1);
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }

@@ -63,6 +63,8 @@ const WORDED_DEFAULTS: Record<string, { readme: string; value: unknown }> = {
   API_KEYS: { readme: 'empty', value: [] },
   API_KEYS_FILE: { readme: 'unset', value: [] },
   AUTH: { readme: 'unset', value: false },
+  CORS_ORIGINS: { readme: 'empty', value: [] },
+  METRICS_TOKEN: { readme: 'unset', value: null },
   DEMO_SEED: { readme: 'random', value: expect.any(Number) },
 };
 

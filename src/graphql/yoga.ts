@@ -2,7 +2,7 @@ import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
+import { createYoga, type CORSOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -34,6 +34,8 @@ export interface GraphQLServerOptions {
   limits: OperationLimits;
   /** Where the GraphQL operation metrics are registered. */
   registry: Registry;
+  /** The CORS headers for a request (Yoga's `cors` option); `false`: none. */
+  cors: (request: Request) => CORSOptions;
 }
 
 /**
@@ -102,7 +104,7 @@ function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
 }
 
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
-export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry }: GraphQLServerOptions) {
+export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
     maxDepth: { n: limits.maxDepth, ...REPORT_IN_VALIDATION },
     maxAliases: { n: limits.maxAliases, ...REPORT_IN_VALIDATION },
@@ -149,6 +151,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     schema,
     graphqlEndpoint: endpoint,
     landingPage: false,
+    cors,
     graphiql: graphiql && { title: 'Task status API', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
     maskedErrors: { maskError },

@@ -9,7 +9,8 @@ export const DASHBOARD_DIR = fileURLToPath(new URL('../../web/dist', import.meta
 
 /**
  * Serves the built dashboard (a single-page app: unknown paths get index.html); hashed
- * assets are cached for good. Without a build it says how to make one.
+ * assets are cached for good. Source maps are never served (the build makes none; an old or
+ * hand-made build might hold some): a `.map` path is 404. Without a build it says how to make one.
  */
 export function createDashboardHandler(dir = DASHBOARD_DIR) {
   if (!existsSync(join(dir, 'index.html'))) {
@@ -25,5 +26,20 @@ export function createDashboardHandler(dir = DASHBOARD_DIR) {
       if (pathname.startsWith('/assets/')) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
     },
   });
-  return (req: IncomingMessage, res: ServerResponse) => serve(req, res);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (isSourceMap(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end('Not found.\n');
+    }
+    serve(req, res);
+  };
+}
+
+/** A path sirv would serve a `.map` file for (it decodes the path first). */
+function isSourceMap(pathname: string): boolean {
+  try {
+    return decodeURIComponent(pathname).toLowerCase().endsWith('.map');
+  } catch {
+    return pathname.toLowerCase().endsWith('.map');
+  }
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
@@ -17,6 +17,8 @@ export interface WebSocketOptions {
   server: Server;
   yoga: YogaServerInstance<Record<string, unknown>, Partial<GraphQLContext>>;
   authenticate: Authenticate;
+  /** Checks an upgrade's `Host` and `Origin`: null to go on, or the status to refuse it with (browsers send `Origin` on every upgrade). */
+  admit: (request: IncomingMessage) => { status: number } | null;
   path: string;
   maxConnections: number;
   maxSubscriptionsPerConnection: number;
@@ -57,6 +59,7 @@ export function attachWebSockets({
   server,
   yoga,
   authenticate,
+  admit,
   path,
   maxConnections,
   maxSubscriptionsPerConnection,
@@ -74,6 +77,11 @@ export function attachWebSockets({
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const refusal = admit(request);
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nConnection: close\r\n\r\n`);
       return;
     }
     if (wss.clients.size >= maxConnections) {

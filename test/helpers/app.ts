@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { gqlRequest, type GqlOptions, type GqlResult } from './graphql.js';
 import { freshDatabase } from './postgres.js';
@@ -27,11 +27,11 @@ export interface TestApp {
  * in the `postgres` test project, listening on port 0.
  * `close()` first checks that nothing was left held: no waiter, stream or listener.
  */
-export async function startApp(env: Record<string, string> = {}, { log = pino({ level: 'silent' }) } = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, { log = pino({ level: 'silent' }), ...options }: AppOptions = {}): Promise<TestApp> {
   // The `postgres` test project runs the same suites with each app on a fresh PostgreSQL database.
   const database = process.env.TEST_ENGINE === 'postgres' && !env.DATABASE_URL ? await freshDatabase() : null;
   const config = loadConfig({ DATABASE_URL: database?.url ?? ':memory:', ...env });
-  const app = await createApp(config, { log });
+  const app = await createApp(config, { log, ...options });
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

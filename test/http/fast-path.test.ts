@@ -28,7 +28,7 @@ async function startSide(env: Record<string, string>): Promise<Side> {
 }
 
 beforeEach(async () => {
-  const env = { API_KEYS: `${KEY}:acme:worker`, MAX_QUERY_ALIASES: '3' };
+  const env = { API_KEYS: `${KEY}:acme:worker`, MAX_QUERY_ALIASES: '3', CORS_ORIGINS: 'https://app.example' };
   [fast, yoga] = await Promise.all([startSide(env), startSide({ ...env, GRAPHQL_FAST_PATH: 'false' })]);
 });
 afterEach(async () => {

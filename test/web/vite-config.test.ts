@@ -14,4 +14,8 @@ describe('web/vite.config.ts', () => {
     expect(config.build!.emptyOutDir).toBe(true);
     expect(config.base).toBe('/');
   });
+
+  it('emits no source maps (the server would not serve them either: src/http/dashboard.ts)', () => {
+    expect((viteConfig as { build?: { sourcemap?: unknown } }).build!.sourcemap).toBe(false);
+  });
 });
