@@ -29,6 +29,19 @@ export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/**
+ * How much of the last 10 s some runnable task on the machine waited for a CPU, in %
+ * (`/proc/pressure/cpu`, "some avg10"); NaN where the kernel has no pressure stall information.
+ */
+export function cpuPressurePercent(): number {
+  try {
+    const match = /^some avg10=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return match ? Number(match[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 export interface CpuUse<T> {
   result: T;
   /** CPU time the process used while `work` ran, in ns. */

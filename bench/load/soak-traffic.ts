@@ -70,6 +70,8 @@ export interface TrafficCounts {
   first: string[];
   /** Requests sent again after their reused keep-alive connection failed before any answer: the connection's idle time, in ms. */
   keepAliveRetries: number[];
+  /** When this process itself stopped running for over a second (a 100 ms timer came that late), in s from `start`, and for how long, in ms. */
+  stalls: { t: number; ms: number }[];
 }
 
 const CREATE =
@@ -96,6 +98,7 @@ const MAX_READS_IN_FLIGHT = 500;
  * connection idle for 2 s at most, so only a stalled client reaches it.
  */
 const KEEP_ALIVE_RACE_MS = 4_000;
+const STALL_CHECK_MS = 100;
 /** A watcher that leaves does so after this long, in ms: from just after it started to after most tasks ended. */
 const LEAVE_AFTER_MS: readonly [number, number] = [500, 20_000];
 
@@ -166,6 +169,7 @@ function emptyCounts(): TrafficCounts {
     faults: { status5xx: 0, internalErrors: 0, unexpectedCloses: 0, other: 0 },
     first: [],
     keepAliveRetries: [],
+    stalls: [],
   };
 }
 
@@ -618,6 +622,18 @@ function track(work: Promise<void>): void {
   void tracked.finally(() => running.delete(tracked));
 }
 
+/** Notes every time this process's event loop comes back over a second late: the clients were not running, whatever the server did. */
+function watchStalls(): () => void {
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const lateMs = now - last - STALL_CHECK_MS;
+    if (lateMs > 1_000 && counts.stalls.length < 200) counts.stalls.push({ t: Math.round((now - startedAt) / 100) / 10, ms: Math.round(lateMs) });
+    last = now;
+  }, STALL_CHECK_MS);
+  return () => clearInterval(timer);
+}
+
 function start(given: TrafficArgs): void {
   args = given;
   counts = emptyCounts();
@@ -643,6 +659,7 @@ function start(given: TrafficArgs): void {
     pool[slot] = openPoolSocket();
   }, given.poolRecycleSeconds * 1_000);
   stoppers.push(() => clearInterval(recycle));
+  stoppers.push(watchStalls());
 }
 
 /** Stops beginning anything, then leaves: shared sockets closed (1000), own sockets terminated, every request destroyed. */

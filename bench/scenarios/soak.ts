@@ -4,7 +4,7 @@ import type { HolderArgs, HolderReport } from '../load/soak-holder.js';
 import type { TrafficArgs, TrafficCounts } from '../load/soak-traffic.js';
 import { sleep } from '../lib/clock.js';
 import { gql, metrics } from '../lib/graphql.js';
-import { cpuTimeNs, openFds, percentOfCore, rssBytes } from '../lib/procfs.js';
+import { cpuPressurePercent, cpuTimeNs, openFds, percentOfCore, rssBytes } from '../lib/procfs.js';
 import { forkLoad, type LoadProcess } from '../lib/processes.js';
 import { row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -37,6 +37,7 @@ const GAUGES = [
   'nodejs_heap_size_used_bytes',
   'nodejs_heap_size_total_bytes',
   'nodejs_external_memory_bytes',
+  'nodejs_eventloop_lag_max_seconds',
 ] as const;
 type Gauge = (typeof GAUGES)[number];
 
@@ -55,6 +56,10 @@ export interface SoakSample {
   heapUsedBytes: number;
   heapTotalBytes: number;
   externalBytes: number;
+  /** The server's longest event-loop delay since the previous scrape (prom-client resets it on each), in ms. */
+  lagMaxMs: number;
+  /** The machine's CPU pressure: how much of the last 10 s some task waited for a CPU, in %. */
+  cpuPressure: number;
 }
 
 /** Samples the server once a second, on the second, until `stop`; `phase` tags what follows. */
@@ -78,6 +83,8 @@ function startSampler(server: Server) {
       heapUsedBytes: gauges.nodejs_heap_size_used_bytes,
       heapTotalBytes: gauges.nodejs_heap_size_total_bytes,
       externalBytes: gauges.nodejs_external_memory_bytes,
+      lagMaxMs: gauges.nodejs_eventloop_lag_max_seconds * 1_000,
+      cpuPressure: cpuPressurePercent(),
     };
   };
   let failure: unknown;
@@ -318,6 +325,8 @@ function baselineOf(samples: readonly SoakSample[]): SoakSample {
     heapUsedBytes: pick('heapUsedBytes'),
     heapTotalBytes: pick('heapTotalBytes'),
     externalBytes: pick('externalBytes'),
+    lagMaxMs: pick('lagMaxMs'),
+    cpuPressure: pick('cpuPressure'),
   };
 }
 
@@ -336,6 +345,22 @@ function describeMinute(sample: SoakSample, counts: TrafficCounts): string {
     `t ${sample.t.toFixed(0)} s: RSS ${mib(sample.rssBytes).toFixed(1)} MiB, ${sample.fds} fds, ${sample.waiters} waiters, ` +
     `${sample.subscriptions} subscriptions, ${sample.webSockets} WebSockets; ${counts.reads.answered} reads, ${counts.writes} writes, ` +
     `${counts.longPolls.answered} long-polls answered, ${faults} client-side faults`
+  );
+}
+
+/** How busy the machine, the server's event loop and the traffic process were: what to weigh the failures against. */
+function contention(load: readonly SoakSample[], counts: TrafficCounts): string {
+  const pressure = load.map((s) => s.cpuPressure).filter((v) => !Number.isNaN(v));
+  const worstLag = load.reduce((worst, s) => (s.lagMaxMs > worst.lagMaxMs ? s : worst), load[0]!);
+  const longest = counts.stalls.reduce((worst, s) => (s.ms > worst.ms ? s : worst), { t: NaN, ms: 0 });
+  return (
+    (pressure.length > 0
+      ? `Machine CPU pressure (/proc/pressure/cpu, some avg10) over the load: median ${median(pressure).toFixed(0)} %, max ${Math.max(...pressure).toFixed(0)} %. `
+      : '') +
+    `Server event-loop delay, longest per second: median ${median(load.map((s) => s.lagMaxMs)).toFixed(0)} ms, longest ${worstLag.lagMaxMs.toFixed(0)} ms ` +
+    `(at ${worstLag.t.toFixed(0)} s). The traffic process itself stopped for over a second ${counts.stalls.length} times` +
+    (counts.stalls.length > 0 ? ` (longest ${(longest.ms / 1_000).toFixed(1)} s at ${longest.t.toFixed(0)} s)` : '') +
+    '; a client stopped that long leaves its half-opened connections silent, and the server answers those 408 after 10 s (headersTimeout).'
   );
 }
 
@@ -416,6 +441,7 @@ function notes({ settings, counts, cpu, vanishing, load, rss, heap, memory, base
       `fds ${afterSample.fds} (before ${baseline.fds}), waiters ${afterSample.waiters}, subscriptions ${afterSample.subscriptions}, WebSockets ` +
       `${afterSample.webSockets} (before ${baseline.waiters}, ${baseline.subscriptions}, ${baseline.webSockets}). Handles are the entries of /proc/<pid>/fd; ` +
       'the orchestrator\'s own keep-alive connection for the /metrics scrapes is open in both.',
+    contention(load, counts),
     `Errors by kind: ${Object.entries(errors).map(([kind, count]) => `${kind} ${count}`).join(', ')}; other client-visible failures ` +
       `${counts.faults.other + vanishing.faults.other}. The server's own /metrics: ${serverSide.http5xx} HTTP responses with a 5xx status, ` +
       `${serverSide.writeErrors} writes with outcome "error".`,
