@@ -37,7 +37,6 @@ const GAUGES = [
   'nodejs_heap_size_used_bytes',
   'nodejs_heap_size_total_bytes',
   'nodejs_external_memory_bytes',
-  'nodejs_eventloop_lag_max_seconds',
 ] as const;
 type Gauge = (typeof GAUGES)[number];
 
@@ -56,8 +55,8 @@ export interface SoakSample {
   heapUsedBytes: number;
   heapTotalBytes: number;
   externalBytes: number;
-  /** The server's longest event-loop delay since the previous scrape (prom-client resets it on each), in ms. */
-  lagMaxMs: number;
+  /** How long the server took to answer this sample's /metrics scrape, in ms: long when its event loop was held up. */
+  scrapeMs: number;
   /** The machine's CPU pressure: how much of the last 10 s some task waited for a CPU, in %. */
   cpuPressure: number;
 }
@@ -71,7 +70,9 @@ function startSampler(server: Server) {
   const take = async (): Promise<SoakSample> => {
     const t = (performance.now() - loadStartedAt) / 1_000;
     const [rss, fds] = [rssBytes(server.pid), openFds(server.pid)];
+    const scrapeStartedAt = performance.now();
     const gauges: Record<Gauge, number> = await metrics(server.url, GAUGES);
+    const scrapeMs = performance.now() - scrapeStartedAt;
     return {
       t: Math.round(t * 10) / 10,
       phase,
@@ -83,7 +84,7 @@ function startSampler(server: Server) {
       heapUsedBytes: gauges.nodejs_heap_size_used_bytes,
       heapTotalBytes: gauges.nodejs_heap_size_total_bytes,
       externalBytes: gauges.nodejs_external_memory_bytes,
-      lagMaxMs: gauges.nodejs_eventloop_lag_max_seconds * 1_000,
+      scrapeMs: Math.round(scrapeMs * 10) / 10,
       cpuPressure: cpuPressurePercent(),
     };
   };
@@ -325,7 +326,7 @@ function baselineOf(samples: readonly SoakSample[]): SoakSample {
     heapUsedBytes: pick('heapUsedBytes'),
     heapTotalBytes: pick('heapTotalBytes'),
     externalBytes: pick('externalBytes'),
-    lagMaxMs: pick('lagMaxMs'),
+    scrapeMs: pick('scrapeMs'),
     cpuPressure: pick('cpuPressure'),
   };
 }
@@ -351,14 +352,14 @@ function describeMinute(sample: SoakSample, counts: TrafficCounts): string {
 /** How busy the machine, the server's event loop and the traffic process were: what to weigh the failures against. */
 function contention(load: readonly SoakSample[], counts: TrafficCounts): string {
   const pressure = load.map((s) => s.cpuPressure).filter((v) => !Number.isNaN(v));
-  const worstLag = load.reduce((worst, s) => (s.lagMaxMs > worst.lagMaxMs ? s : worst), load[0]!);
+  const slowest = load.reduce((worst, s) => (s.scrapeMs > worst.scrapeMs ? s : worst), load[0]!);
   const longest = counts.stalls.reduce((worst, s) => (s.ms > worst.ms ? s : worst), { t: NaN, ms: 0 });
   return (
     (pressure.length > 0
       ? `Machine CPU pressure (/proc/pressure/cpu, some avg10) over the load: median ${median(pressure).toFixed(0)} %, max ${Math.max(...pressure).toFixed(0)} %. `
       : '') +
-    `Server event-loop delay, longest per second: median ${median(load.map((s) => s.lagMaxMs)).toFixed(0)} ms, longest ${worstLag.lagMaxMs.toFixed(0)} ms ` +
-    `(at ${worstLag.t.toFixed(0)} s). The traffic process itself stopped for over a second ${counts.stalls.length} times` +
+    `The server answered the per-second /metrics scrape in a median ${median(load.map((s) => s.scrapeMs)).toFixed(1)} ms, the slowest in ` +
+    `${slowest.scrapeMs.toFixed(0)} ms (at ${slowest.t.toFixed(0)} s). The traffic process itself stopped for over a second ${counts.stalls.length} times` +
     (counts.stalls.length > 0 ? ` (longest ${(longest.ms / 1_000).toFixed(1)} s at ${longest.t.toFixed(0)} s)` : '') +
     '; a client stopped that long leaves its half-opened connections silent, and the server answers those 408 after 10 s (headersTimeout).'
   );

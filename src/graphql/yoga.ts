@@ -12,6 +12,7 @@ import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
+import { useNotAcceptableBeforeExecution } from './accept.js';
 import { schema } from './schema.js';
 
 /** Per-operation limits enforced by graphql-armor at validation. */
@@ -120,6 +121,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useCSRFPreventionForPosts(),
     useUnsupportedMediaTypeError(),
     useMalformedParamsRefusal(),
+    useNotAcceptableBeforeExecution(),
     useVariableErrorCodes(),
     useUnstreamableSubscriptionRefusal(),
     useUnexpectedErrorLog(log, loggedErrors),

@@ -389,4 +389,18 @@ describe('found by the fuzzing suite', () => {
     }
     expect(errorLines()).toEqual([]);
   });
+  it('a mutation with an Accept the server cannot answer is a 406 before anything runs: nothing stored (the long fuzz run, seed 944142144)', async () => {
+    await start();
+    const mutation = 'mutation { createTask(kind: "unacceptable") { id } }';
+    for (const accept of ['text/html', 'image/png, text/plain', 'application/json; charset=latin1', 'application/xml']) {
+      const answer = await post(JSON.stringify({ query: mutation }), { 'content-type': 'application/json', accept });
+      expect(answer.status).toBe(406);
+      expect(code(JSON.parse(answer.text))).toBe('BAD_REQUEST');
+    }
+    expect(await taskCount()).toBe(0);
+    for (const accept of ['*/*', 'application/*', 'text/html, application/json', 'application/graphql-response+json']) {
+      expect((await post(JSON.stringify({ query: mutation }), { 'content-type': 'application/json', accept })).status).toBe(200);
+    }
+    expect(await taskCount()).toBe(4);
+  });
 });
