@@ -19,7 +19,23 @@ export function maskError(error: unknown, message: string): Error {
     return error;
   }
   const masked = yogaMaskError(error, message, false);
-  return isGraphQLError(masked) ? withCode(masked) : masked;
+  return isGraphQLError(masked) ? withCode(withoutSuggestions(masked)) : masked;
+}
+
+/**
+ * graphql-js's suggestions, which name what the schema holds to anyone who misspells it:
+ * ` Did you mean "x"?`, `… "x" or "y"?`, `… the enum value "X"?`, `… to use an inline fragment
+ * on "T"?` (names never hold a `?`).
+ */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
+ * Strips every suggestion from the error's message, in place (graphql-armor's own rule only
+ * covers field names, and leaves a marker that tells there was one to hide).
+ */
+export function withoutSuggestions<T extends Error>(error: T): T {
+  if (error.message.includes('Did you mean')) error.message = error.message.replace(SUGGESTION, '');
+  return error;
 }
 
 /**

@@ -2,7 +2,9 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } f
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../tasks/errors.js';
+import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
+import { withoutSuggestions } from './errors.js';
 
 /**
  * graphql-js reports a variable that does not coerce (a timeout of "abc", or 1e309, which JSON
@@ -59,26 +61,33 @@ export function useUnsupportedMediaTypeError(): Plugin {
  * a coded error. Must come after Yoga's own result processors (its plugins come first).
  */
 export function useUnstreamableSubscriptionRefusal(): Plugin {
-  return {
-    onResultProcess: ({ result, resultProcessor, setResultProcessor }) => {
-      if (resultProcessor || !isAsyncIterable(result)) return;
-      void result[Symbol.asyncIterator]().return?.();
-      const body = JSON.stringify({
-        errors: [
-          {
-            message: 'A subscription is streamed: ask for text/event-stream (Server-Sent Events) or use the WebSocket endpoint.',
-            extensions: { code: 'NOT_ACCEPTABLE' },
-          },
-        ],
-      });
-      setResultProcessor(
-        (_result, fetchAPI) =>
-          new fetchAPI.Response(body, { status: 406, headers: { 'content-type': 'application/json; charset=utf-8' } }),
-        'application/json',
-      );
-    },
+  const onResultProcess: NonNullable<Plugin['onResultProcess']> = ({ result, resultProcessor, setResultProcessor }) => {
+    if (resultProcessor || !isAsyncIterable(result)) return;
+    void result[Symbol.asyncIterator]().return?.();
+    const body = JSON.stringify({
+      errors: [
+        {
+          message: 'A subscription is streamed: ask for text/event-stream (Server-Sent Events) or use the WebSocket endpoint.',
+          extensions: { code: 'NOT_ACCEPTABLE' },
+        },
+      ],
+    });
+    setResultProcessor(
+      (_result, fetchAPI) =>
+        new fetchAPI.Response(body, { status: 406, headers: { 'content-type': 'application/json; charset=utf-8' } }),
+      'application/json',
+    );
   };
+  STREAMED_RESULTS_ONLY.add(onResultProcess);
+  return { onResultProcess };
 }
+
+/**
+ * onResultProcess hooks that act on streamed results (an async iterable) only. The lean HTTP
+ * path (`src/http/graphql-fast-path.ts`) answers single results alone, so it may run without
+ * them; any other hook of that kind turns it off.
+ */
+export const STREAMED_RESULTS_ONLY = new WeakSet<object>();
 
 /**
  * Yoga's GET and form parsers read `variables` and `extensions` with a bare `JSON.parse`: text
@@ -171,6 +180,47 @@ function nestingExceeds(document: string, maxDepth: number): boolean {
     }
   }
   return false;
+}
+
+/** What a request without a valid key gets, on every HTTP route to GraphQL (SSE too). */
+export const unauthenticated = () =>
+  new GraphQLError('A valid API key is required: Authorization: Bearer <key>.', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+
+/**
+ * Authenticates a request over HTTP before its document is parsed or validated (Yoga's onParams
+ * hooks run first), so that a caller without a valid key learns nothing of the schema from
+ * parse or validation errors: it gets 401 UNAUTHENTICATED whatever it sent. The principal is
+ * kept in `principals` for the context. (Over graphql-ws, no operation is read before a valid
+ * `connection_init`.)
+ */
+export function useAuthenticationFirst(
+  authenticate: (authorization: string | null) => Principal | null,
+  principals: WeakMap<object, Principal>,
+): Plugin {
+  return {
+    onParams: ({ request, setResult }) => {
+      const principal = authenticate(request.headers.get('authorization'));
+      if (principal) principals.set(request, principal);
+      else setResult({ errors: [unauthenticated()] });
+    },
+  };
+}
+
+/**
+ * Strips graphql-js's suggestions ("Did you mean …?") from validation errors, which Yoga hands
+ * to clients without masking them, over HTTP, SSE and graphql-ws alike. Errors of execution
+ * (variables that do not coerce, with their enum value suggestions) go through `maskError`,
+ * which strips them there.
+ */
+export function useNoSuggestions(): Plugin {
+  const strip = ({ valid, result }: { valid: boolean; result: readonly Error[] }) => {
+    if (!valid) result.forEach(withoutSuggestions);
+  };
+  return {
+    onValidate: () => strip,
+  };
 }
 
 /** Rejects introspection queries (`INTROSPECTION=false`). */

@@ -11,7 +11,7 @@ import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
-import { useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
+import { unauthenticated, useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
 import { schema } from './schema.js';
 
@@ -112,11 +112,17 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     maxTokens: { n: limits.maxTokens },
     costLimit: { maxCost: limits.maxCost, ...REPORT_IN_VALIDATION },
     maxDirectives: { n: limits.maxDirectives, ...REPORT_IN_VALIDATION },
-    blockFieldSuggestion: { enabled: true },
+    // Off: it hides field suggestions behind a marker that still tells one was there;
+    // useNoSuggestions strips every kind of suggestion instead.
+    blockFieldSuggestion: { enabled: false },
   });
+  /** The principal of each HTTP request, authenticated before its document is read. */
+  const principals = new WeakMap<object, Principal>();
   const loggedErrors = new WeakSet<object>();
   const plugins: Plugin[] = [
     ...(armor.protect().plugins as Plugin[]),
+    useAuthenticationFirst(authenticate, principals),
+    useNoSuggestions(),
     useDocumentNestingLimit(),
     useCSRFPreventionForPosts(),
     useUnsupportedMediaTypeError(),
@@ -164,12 +170,8 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
       if (fromWebSocket.principal && fromWebSocket.signal) {
         return { tasks, principal: fromWebSocket.principal, signal: fromWebSocket.signal, client: fromWebSocket.client ?? '' };
       }
-      const principal = authenticate(initial.request.headers.get('authorization'));
-      if (!principal) {
-        throw new GraphQLError('A valid API key is required: Authorization: Bearer <key>.', {
-          extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-        });
-      }
+      const principal = principals.get(initial.request) ?? authenticate(initial.request.headers.get('authorization'));
+      if (!principal) throw unauthenticated();
       // The request's signal is taken on first use, by the context itself (the object resolvers
       // get): only a held awaitTask needs one, and the lean HTTP path makes its AbortController
       // (about 5 µs) only when asked. Returned, it would be copied, so read, at once.

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGraphQLError, isAsyncIterable, processRegularResult, type GraphQLParams, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
+import { STREAMED_RESULTS_ONLY } from '../graphql/plugins.js';
 
 type Yoga = YogaServerInstance<Record<string, any>, Record<string, any>>;
 
@@ -44,7 +45,8 @@ export type GraphQLHttpHandler = (req: IncomingMessage, res: ServerResponse, url
  * stream); an `Accept` for which Yoga would not pick its regular JSON processor (SSE,
  * multipart, unacceptable types). The lean path stays off altogether when a plugin carries
  * Yoga `instrumentation` (it would skip the traced phases) or an onResultProcess hook of
- * its own (it could choose another answer than the one negotiated here).
+ * its own (it could choose another answer than the one negotiated here) that is not marked
+ * as acting on streamed results only (`STREAMED_RESULTS_ONLY`).
  */
 export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }: GraphQLHttpOptions): GraphQLHttpHandler {
   // Every plugin, Yoga's own included, in the order Yoga and its adapter run their hooks.
@@ -52,8 +54,11 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, registry }:
   const plugins = (yoga as unknown as { plugins: Plugin[] }).plugins.filter(Boolean);
   const requestHooks = plugins.flatMap((plugin) => (plugin.onRequest ? [plugin.onRequest] : [])) as AnyHook[];
   const responseHooks = plugins.flatMap((plugin) => (plugin.onResponse ? [plugin.onResponse] : [])) as AnyHook[];
-  // Yoga's own useResultProcessors is always one; a second would be some plugin's.
-  const [resultProcessHook, ...otherResultProcessHooks] = plugins.flatMap((plugin) => (plugin.onResultProcess ? [plugin.onResultProcess] : [])) as AnyHook[];
+  // Yoga's own useResultProcessors is always one; a second would be some plugin's (but one that
+  // acts on streamed results only, which never come this way).
+  const [resultProcessHook, ...otherResultProcessHooks] = plugins.flatMap((plugin) =>
+    plugin.onResultProcess && !STREAMED_RESULTS_ONLY.has(plugin.onResultProcess) ? [plugin.onResultProcess] : [],
+  ) as AnyHook[];
   const enabled = fastPath && otherResultProcessHooks.length === 0 && !plugins.some((plugin) => plugin.instrumentation);
   const { parseRequest, getResultForParams, waitUntil } = yoga;
   const fetchAPI = { ...yoga.fetchAPI, Response: LeanResponse };
