@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { metric } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { collectPageErrors, ensureDashboardBuilt, gql, launchChromium, screenshot, stopServer } from './browser.js';
@@ -277,5 +279,124 @@ describe('dashboard', () => {
     expect(await failed.getByTestId('task-error').textContent()).toContain('ENOSPC');
     await screenshot(page, 'dashboard-filtered');
     expect(errors).toEqual([]);
+  }, 60_000);
+});
+
+describe('dashboard: browser defences', () => {
+  /** Every Content-Security-Policy violation the page reports, recorded from before its first script. */
+  async function recordViolations(context: BrowserContext): Promise<void> {
+    await context.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+  }
+  const violations = (page: Page) => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+
+  it('sends its security headers and runs under its Content-Security-Policy (WebSocket included) without a violation; no page can frame it', async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await recordViolations(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors = collectPageErrors(page);
+    const response = (await page.goto(`${server.url}/`))!;
+    const headers = response.headers();
+    expect(headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    // The policy lets the dashboard do all it does: load, open its WebSocket, create a task.
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+    const id = await createFromPage(page);
+    await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED' });
+    expect(await violations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // Framed by another page, the dashboard never loads: Chromium refuses to render it.
+    const framing = await context.newPage();
+    const blocked = framing.waitForEvent('console', (message) => /frame-ancestors|Refused to (display|frame)/.test(message.text()));
+    await framing.setContent(`<iframe src="${server.url}/" width="800" height="600"></iframe>`);
+    await blocked;
+    const frame = framing.frames().find((candidate) => candidate !== framing.mainFrame())!;
+    expect(await frame.locator('[data-testid="transport-badge"]').count()).toBe(0);
+  }, 60_000);
+
+  it('a key in a link is used only when the user accepts it, and is taken out of the address bar either way', async () => {
+    context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const dialogs: string[] = [];
+    let answer: 'accept' | 'dismiss' = 'dismiss';
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog[answer]();
+    });
+    const kept = () => page.evaluate(() => window.localStorage.getItem('apiKey'));
+
+    await page.goto(`${server.url}/?key=someone-elses-key-0001&x=1`);
+    await expect.poll(() => page.url(), WAIT).toBe(`${server.url}/?x=1`);
+    expect(dialogs).toHaveLength(1);
+    expect(dialogs[0]).toMatch(/API key/);
+    expect(await kept()).toBeNull();
+
+    answer = 'accept';
+    await page.goto(`${server.url}/?key=my-own-key-000001`);
+    await expect.poll(() => page.url(), WAIT).toBe(`${server.url}/`);
+    expect(dialogs).toHaveLength(2);
+    expect(await kept()).toBe('my-own-key-000001');
+
+    // The same key again: nothing to ask. Another one: asked, and declined, the kept one stays.
+    await page.goto(`${server.url}/?key=my-own-key-000001`);
+    await expect.poll(() => page.url(), WAIT).toBe(`${server.url}/`);
+    expect(dialogs).toHaveLength(2);
+    answer = 'dismiss';
+    await page.goto(`${server.url}/?key=someone-elses-key-0001`);
+    await expect.poll(() => page.url(), WAIT).toBe(`${server.url}/`);
+    expect(dialogs).toHaveLength(3);
+    expect(dialogs[2]).toMatch(/different API key/);
+    expect(await kept()).toBe('my-own-key-000001');
+  }, 60_000);
+
+  it('a page of another origin cannot create a task: its preflighted JSON POST fails, its simple POST is refused', async () => {
+    const kind = 'browser.cross-origin';
+    // The attacker's page: another origin (another port), on loopback too, so that Chromium's
+    // private-network rules stay out of it, and without a Content-Security-Policy of its own.
+    const attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => attacker.close(() => resolve())));
+    context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+    const outcome = await page.evaluate(
+      async ({ target, kind }) => {
+        const body = JSON.stringify({ query: `mutation { createTask(kind: "${kind}") { id } }` });
+        let preflighted: string;
+        try {
+          const response = await fetch(`${target}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          preflighted = `answered ${response.status}`;
+        } catch (error) {
+          preflighted = `failed: ${String(error)}`;
+        }
+        // No preflight for this one: the browser sends it and hides the answer.
+        const simple = await fetch(`${target}/graphql`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body });
+        return { preflighted, simple: simple.type };
+      },
+      { target: server.url, kind },
+    );
+    expect(outcome).toEqual({ preflighted: expect.stringMatching(/^failed: TypeError/), simple: 'opaque' });
+    const { tasks } = await gql(server, `query($k: String) { tasks(kind: $k) { edges { node { id } } } }`, { k: kind });
+    expect(tasks.edges).toEqual([]);
+    // A WebSocket from that page is refused at the upgrade.
+    const opened = await page.evaluate(
+      (url) =>
+        new Promise<string>((resolve) => {
+          const socket = new WebSocket(url, 'graphql-transport-ws');
+          socket.onopen = () => resolve('open');
+          socket.onerror = () => resolve('error');
+        }),
+      server.wsUrl,
+    );
+    expect(opened).toBe('error');
   }, 60_000);
 });

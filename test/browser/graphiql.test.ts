@@ -88,4 +88,31 @@ describe('GraphiQL', () => {
       await context.close();
     }
   }, 60_000);
+
+  it('is served with its security headers (never framed, no referrer, nosniff) and works under its Content-Security-Policy', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      await context.addInitScript(() => {
+        const seen: string[] = [];
+        (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+        document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+      });
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      const errors = collectPageErrors(page);
+      const response = page.waitForResponse((r) => r.url().startsWith(`${server.url}/graphql?`) && r.request().resourceType() === 'document');
+      const run = await openGraphiQL(page, '{ __typename }', '__typename');
+      const headers = (await response).headers();
+      expect(headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+      expect(headers['x-frame-options']).toBe('DENY');
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      expect(headers['referrer-policy']).toBe('no-referrer');
+      await run.click();
+      await expect.poll(() => responseText(page), WAIT).toContain('"__typename": "Query"');
+      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

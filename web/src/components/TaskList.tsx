@@ -78,8 +78,8 @@ function Problem({ message }: { message: string }) {
       <strong>Could not load tasks.</strong> {message}
       {needsKey && (
         <p>
-          This service needs an API key: open the dashboard once as <code>/?key=&lt;your key&gt;</code> (it is kept in this
-          browser).
+          This service needs an API key: open the dashboard once as <code>/?key=&lt;your key&gt;</code> and accept it (it is
+          kept in this browser).
         </p>
       )}
     </div>
