@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openStorage } from './db/storage.js';
-import { createGraphQLServer } from './graphql/yoga.js';
+import { createGraphQLServer, GRAPHIQL_OPTIONS } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
 import { DASHBOARD_CSP, GRAPHIQL_CSP, mayBeGraphiQL, setNoSniff, setPageHeaders } from './http/browser-headers.js';
 import { BodyRefusedError, BodyTooLargeError, bodyForYoga, ClientGoneError, readBody } from './http/body.js';
 import { createDashboardHandler } from './http/dashboard.js';
+import { createGraphiQLPage } from './http/graphiql-page.js';
 import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
 import { createMetrics, type Route } from './http/metrics.js';
 import { createMetricsGate } from './http/metrics-access.js';
@@ -74,6 +76,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
   });
   const rest = createRestHandler({ tasks, authenticate });
   const dashboard = createDashboardHandler(dashboardDir);
+  const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(GRAPHIQL_OPTIONS));
   let closing = false;
 
   /** Once a response is done (or its client gone): the request's duration and, for a woken long-poll, its wake. */
@@ -95,7 +98,6 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
       const refusal = guard(req);
       if (refusal) return refuse(res, route, refusal);
       if (route === 'dashboard') setPageHeaders(res, DASHBOARD_CSP);
-      else if (route === 'graphql' && config.graphiql && mayBeGraphiQL(req)) setPageHeaders(res, GRAPHIQL_CSP);
       // Listed origins get CORS headers that others do not: a shared cache must keep them apart.
       if (route === 'graphql' && config.corsOrigins.length > 0) res.setHeader('vary', 'Origin');
       if (route === 'health') {
@@ -115,6 +117,10 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
       }
       if (route === 'rest') return await rest(req, res, url);
       if (route === 'dashboard') return dashboard(req, res);
+      if (config.graphiql && mayBeGraphiQL(req)) {
+        setPageHeaders(res, GRAPHIQL_CSP);
+        return await graphiqlPage(req, res);
+      }
       if (req.method === 'POST') {
         const body = await readBody(req, config.maxBodyBytes);
         Object.assign(req, { body: bodyForYoga(body, req.headers['content-type']) });

@@ -104,6 +104,9 @@ function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
   };
 }
 
+/** GraphiQL as this service serves it: its page's title, and subscriptions over graphql-ws. */
+export const GRAPHIQL_OPTIONS = { title: 'Task status API', subscriptionsProtocol: 'WS' } as const;
+
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
 export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
@@ -160,7 +163,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     graphqlEndpoint: endpoint,
     landingPage: false,
     cors,
-    graphiql: graphiql && { title: 'Task status API', subscriptionsProtocol: 'WS' },
+    graphiql: graphiql && GRAPHIQL_OPTIONS,
     renderGraphiQL,
     maskedErrors: { maskError },
     logging: yogaLogger(log, loggedErrors),

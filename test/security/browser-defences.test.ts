@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { useApps, type TestApp } from '../helpers/app.js';
@@ -41,6 +42,20 @@ function send(base: string, path: string, { method = 'GET', headers = {}, body }
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Like `send`, with the body as raw bytes (for compressed answers). */
+function sendForBytes(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(path, base), { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -270,6 +285,28 @@ describe('browser-facing headers', () => {
     expectFramingRefused(graphiql);
     for (const path of ['/healthz', '/api/queue/poll/x', '/metrics']) expect((await send(t.url, path)).headers['x-content-type-options'], path).toBe('nosniff');
     expect((await postJson(t, '{ __typename }')).headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('GraphiQL’s page', () => {
+  it('is sent gzipped to clients that accept it, with an ETag that answers 304 to a client that has it', async () => {
+    const t = await apps.start();
+    const html = { accept: 'text/html' };
+    const plain = await sendForBytes(t.url, '/graphql', html);
+    expect([plain.status, plain.headers['content-encoding']]).toEqual([200, undefined]);
+    expect(plain.body.toString('utf8')).toContain('<html');
+    const gzipped = await sendForBytes(t.url, '/graphql', { ...html, 'accept-encoding': 'gzip, deflate, br' });
+    expect([gzipped.status, gzipped.headers['content-encoding']]).toEqual([200, 'gzip']);
+    expect(gzipped.headers.vary).toMatch(/accept-encoding/i);
+    expect(gzipped.body.length).toBeLessThan(plain.body.length / 2);
+    expect(gunzipSync(gzipped.body).equals(plain.body)).toBe(true);
+    // Kept by the browser and checked again on each visit, not sent again while unchanged.
+    const etag = gzipped.headers.etag!;
+    expect(etag).toMatch(/^"[^"]+"$/);
+    expect(gzipped.headers['cache-control']).toBe('no-cache');
+    const again = await sendForBytes(t.url, '/graphql', { ...html, 'accept-encoding': 'gzip', 'if-none-match': etag });
+    expect([again.status, again.body.length, again.headers.etag]).toEqual([304, 0, etag]);
+    expect(again.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
   });
 });
 
