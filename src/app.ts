@@ -61,6 +61,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     allowedOrigins: config.corsOrigins,
     checkHost: config.apiKeys.length === 0,
     acceptIpHosts: config.allowOpenOnNetwork,
+    serverHost: config.host,
   });
   const metricsGate = createMetricsGate({ token: config.metricsToken, host: config.host });
   const yoga = createGraphQLServer({

@@ -15,6 +15,8 @@ export interface OriginPolicy {
   checkHost: boolean;
   /** `AUTH=none`: open mode on the network, where clients reach the server by its address; any IP address is a good `Host` then. */
   acceptIpHosts: boolean;
+  /** `HOST`, what the server listens on: a `Host` with that name (any port) is this server. */
+  serverHost: string;
 }
 
 /** A function of the request's headers: null to serve it, or why not. */
@@ -31,15 +33,17 @@ export type RequestGuard = (req: IncomingMessage) => Refusal | null;
  * - In open mode anything that reaches the port is trusted, and a DNS-rebinding page (a name
  *   of the attacker's that resolves to 127.0.0.1) is same-origin with itself: its requests
  *   carry its own name as `Host`. So `Host` must then be a loopback name (`localhost`,
- *   `127.x.y.z`, `[::1]`, any port), a host of a listed origin, or with `AUTH=none` any IP
- *   address (a browser sends an address as `Host` only when it connected to that address).
+ *   `127.x.y.z`, `[::1]`, any port), the name `HOST` gives, a host of a listed origin, or with
+ *   `AUTH=none` any IP address (a browser sends an address as `Host` only when it connected to
+ *   that address). None of these is a name an attacker's DNS answers for.
  */
-export function createRequestGuard({ allowedOrigins, checkHost, acceptIpHosts }: OriginPolicy): RequestGuard {
+export function createRequestGuard({ allowedOrigins, checkHost, acceptIpHosts, serverHost }: OriginPolicy): RequestGuard {
   const listed = new Set(allowedOrigins);
   const listedHosts = new Set(allowedOrigins.map((origin) => new URL(origin).host));
+  const ownName = parseUrl(`http://${serverHost.includes(':') ? `[${serverHost}]` : serverHost}`)?.hostname;
   return (req) => {
     const host = req.headers.host?.toLowerCase();
-    if (checkHost && host !== undefined && !hostAllowed(host, listedHosts, acceptIpHosts)) {
+    if (checkHost && host !== undefined && !hostAllowed(host, listedHosts, ownName, acceptIpHosts)) {
       return { status: 403, code: 'FORBIDDEN', message: 'This Host is not served: with no API keys, only a loopback name (localhost, 127.0.0.1, [::1]) is.' };
     }
     const origin = req.headers.origin;
@@ -57,11 +61,11 @@ function isOwnOrigin(origin: string, host: string | undefined): boolean {
   return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host && origin === url.origin;
 }
 
-function hostAllowed(host: string, listedHosts: ReadonlySet<string>, acceptIpHosts: boolean): boolean {
+function hostAllowed(host: string, listedHosts: ReadonlySet<string>, ownName: string | undefined, acceptIpHosts: boolean): boolean {
   if (listedHosts.has(host)) return true;
   const name = parseUrl(`http://${host}`)?.hostname;
   if (name === undefined) return false;
-  if (isLoopbackHost(name)) return true;
+  if (isLoopbackHost(name) || name === ownName) return true;
   return acceptIpHosts && isIP(name.replace(/^\[(.*)\]$/, '$1')) !== 0;
 }
 

@@ -222,7 +222,7 @@ describe('Host in open mode (DNS rebinding)', () => {
     expect(await upgradeStatus(t, { host: `localhost:${portOf(t)}`, origin: `http://localhost:${portOf(t)}` })).toBe(101);
   });
 
-  it('with API keys any Host is served (a rebound page has no key); AUTH=none also takes IP addresses; a listed origin’s host is taken', async () => {
+  it('with API keys any Host is served (a rebound page has no key); AUTH=none also takes IP addresses and HOST’s name; a listed origin’s host is taken', async () => {
     const keyed = await apps.start({ API_KEYS: 'host-check-key-0001:acme:client' });
     expect((await send(keyed.url, '/healthz', { headers: { host: 'tasks.example.com' } })).status).toBe(200);
 
@@ -230,6 +230,11 @@ describe('Host in open mode (DNS rebinding)', () => {
     expect((await send(network.url, '/healthz', { headers: { host: '10.1.2.3:4000' } })).status).toBe(200);
     expect((await send(network.url, '/healthz', { headers: { host: '[fd00::5]:4000' } })).status).toBe(200);
     expect((await send(network.url, '/healthz', { headers: { host: 'tasks.example.com' } })).status).toBe(403);
+    // The name HOST gives is this server's own: no rebinding page can take it.
+    const named = await apps.start({ AUTH: 'none', HOST: 'tasks.internal' });
+    expect((await send(named.url, '/healthz', { headers: { host: 'tasks.internal:4000' } })).status).toBe(200);
+    expect((await send(named.url, '/healthz', { headers: { host: 'Tasks.Internal' } })).status).toBe(200);
+    expect((await send(named.url, '/healthz', { headers: { host: 'other.internal:4000' } })).status).toBe(403);
 
     const listed = await apps.start({ CORS_ORIGINS: 'https://tasks.example.com' });
     expect((await send(listed.url, '/healthz', { headers: { host: 'tasks.example.com' } })).status).toBe(200);
