@@ -42,6 +42,23 @@ export function cpuPressurePercent(): number {
   }
 }
 
+/**
+ * Connections the kernel dropped so far, machine-wide, because a listening socket's accept
+ * queue was full (`ListenOverflows` in `/proc/net/netstat`); NaN where it is not shown.
+ */
+export function listenOverflows(): number {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('TcpExt:'))
+      .map((line) => line.split(/\s+/));
+    const index = names?.indexOf('ListenOverflows') ?? -1;
+    return index > 0 && values ? Number(values[index]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 export interface CpuUse<T> {
   result: T;
   /** CPU time the process used while `work` ran, in ns. */

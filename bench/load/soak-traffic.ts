@@ -197,6 +197,8 @@ async function pause(ms: number): Promise<boolean> {
 interface Answer {
   status: number;
   body: string;
+  /** From the request's creation to its connection's TCP connect (0 on a reused one), to the request fully handed to the kernel, and to the answer; in ms. */
+  timings: string;
 }
 
 /**
@@ -215,6 +217,11 @@ function exchange(agent: Agent, method: 'GET' | 'POST', path: string, body?: str
     let responded = false;
     let idleMs = 0;
     let failure = '';
+    const createdAt = performance.now();
+    let connectedAt = NaN;
+    let writtenAt = NaN;
+    const timings = () =>
+      `connected ${(connectedAt - createdAt).toFixed(0)} ms, written ${(writtenAt - createdAt).toFixed(0)} ms, answered ${(performance.now() - createdAt).toFixed(0)} ms after the request was made`;
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     const req = request({ host: '127.0.0.1', port: args.port, agent, method, path, headers }, (res) => {
       responded = true;
@@ -222,14 +229,17 @@ function exchange(agent: Agent, method: 'GET' | 'POST', path: string, body?: str
       res.on('data', (part: Buffer) => parts.push(part));
       res.on('end', () => {
         answered = true;
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') });
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), timings: timings() });
       });
       res.on('error', () => undefined);
     });
     req.once('socket', (socket) => {
       const freed = freedAt.get(socket);
       idleMs = freed === undefined ? 0 : performance.now() - freed;
+      if (socket.connecting) socket.once('connect', () => (connectedAt = performance.now()));
+      else connectedAt = createdAt;
     });
+    req.once('finish', () => (writtenAt = performance.now()));
     const timer =
       dropAfterMs === undefined
         ? undefined
@@ -279,9 +289,14 @@ function dataOf<T>(what: string, { status, body }: Answer): T | null {
   return null;
 }
 
+/** The `data` of a GraphQL answer with the request's timings in any fault it counts. */
+function dataWithTimings<T>(what: string, answer: Answer): T | null {
+  return dataOf<T>(`${what} (${answer.timings})`, answer);
+}
+
 async function graphql<T>(agent: Agent, what: string, query: string, variables: Record<string, unknown>, dropAfterMs?: number): Promise<T | null | 'dropped'> {
   const answer = await exchange(agent, 'POST', '/graphql', JSON.stringify({ query, variables }), dropAfterMs);
-  return answer === null || answer === 'dropped' ? answer : dataOf<T>(what, answer);
+  return answer === null || answer === 'dropped' ? answer : dataWithTimings<T>(what, answer);
 }
 
 async function write<T>(what: string, query: string, variables: Record<string, unknown>): Promise<T | null> {
@@ -308,8 +323,8 @@ async function read(): Promise<void> {
     if (chance(0.1)) {
       const answer = await exchange(pooled, 'GET', `/api/queue/poll/${id}`);
       if (answer === null || answer === 'dropped') return;
-      if (answer.status >= 500) return fault('status5xx', `REST read: ${answer.status} ${answer.body}`);
-      if (answer.status !== 200) return fault('other', `REST read: ${answer.status} ${answer.body}`);
+      if (answer.status >= 500) return fault('status5xx', `REST read (${answer.timings}): ${answer.status} ${answer.body}`);
+      if (answer.status !== 200) return fault('other', `REST read (${answer.timings}): ${answer.status} ${answer.body}`);
     } else {
       const data = await graphql<{ task: TaskRef | null }>(pooled, 'task(id)', READ, { id });
       if (data === null || data === 'dropped') return;
@@ -379,8 +394,8 @@ async function restChain(id: string): Promise<void> {
       return;
     }
     if (answer === null) return;
-    if (answer.status >= 500) return fault('status5xx', `REST wait: ${answer.status} ${answer.body}`);
-    if (answer.status !== 200) return fault('other', `REST wait: ${answer.status} ${answer.body}`);
+    if (answer.status >= 500) return fault('status5xx', `REST wait (${answer.timings}): ${answer.status} ${answer.body}`);
+    if (answer.status !== 200) return fault('other', `REST wait (${answer.timings}): ${answer.status} ${answer.body}`);
     counts.longPolls.answered++;
     const task = JSON.parse(answer.body) as { status: string; revision: number };
     if (['completed', 'failed', 'cancelled'].includes(task.status)) return;
@@ -526,8 +541,9 @@ function ownSocket(id: string): Promise<void> {
       socket.close(1000);
     }
   });
+  const openedAt = performance.now();
   socket.on('error', (error) => {
-    if (!byClient && !stopping) fault('other', `own WebSocket: ${error.message}`);
+    if (!byClient && !stopping) fault('other', `own WebSocket, ${(performance.now() - openedAt).toFixed(0)} ms after it was opened: ${error.message}`);
   });
   socket.on('close', (code, reason) => {
     clearTimeout(leave);

@@ -4,7 +4,7 @@ import type { HolderArgs, HolderReport } from '../load/soak-holder.js';
 import type { TrafficArgs, TrafficCounts } from '../load/soak-traffic.js';
 import { sleep } from '../lib/clock.js';
 import { gql, metrics } from '../lib/graphql.js';
-import { cpuPressurePercent, cpuTimeNs, openFds, percentOfCore, rssBytes } from '../lib/procfs.js';
+import { cpuPressurePercent, cpuTimeNs, listenOverflows, openFds, percentOfCore, rssBytes } from '../lib/procfs.js';
 import { forkLoad, type LoadProcess } from '../lib/processes.js';
 import { row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -59,6 +59,10 @@ export interface SoakSample {
   scrapeMs: number;
   /** The machine's CPU pressure: how much of the last 10 s some task waited for a CPU, in %. */
   cpuPressure: number;
+  /** The server's CPU since the previous sample, in % of one core (all threads). */
+  serverCpuPercent: number;
+  /** Connections dropped so far, machine-wide, for a full accept queue (a SYN or handshake the kernel had no room for). */
+  listenOverflows: number;
 }
 
 /** Samples the server once a second, on the second, until `stop`; `phase` tags what follows. */
@@ -67,9 +71,13 @@ function startSampler(server: Server) {
   let phase: SoakSample['phase'] = 'before';
   let loadStartedAt = performance.now();
   let stopped = false;
+  let previousCpu = { ns: cpuTimeNs(server.pid), at: performance.now() };
   const take = async (): Promise<SoakSample> => {
-    const t = (performance.now() - loadStartedAt) / 1_000;
-    const [rss, fds] = [rssBytes(server.pid), openFds(server.pid)];
+    const now = performance.now();
+    const t = (now - loadStartedAt) / 1_000;
+    const [rss, fds, cpuNs] = [rssBytes(server.pid), openFds(server.pid), cpuTimeNs(server.pid)];
+    const serverCpuPercent = percentOfCore(cpuNs - previousCpu.ns, now - previousCpu.at);
+    previousCpu = { ns: cpuNs, at: now };
     const scrapeStartedAt = performance.now();
     const gauges: Record<Gauge, number> = await metrics(server.url, GAUGES);
     const scrapeMs = performance.now() - scrapeStartedAt;
@@ -86,6 +94,8 @@ function startSampler(server: Server) {
       externalBytes: gauges.nodejs_external_memory_bytes,
       scrapeMs: Math.round(scrapeMs * 10) / 10,
       cpuPressure: cpuPressurePercent(),
+      serverCpuPercent: Math.round(serverCpuPercent * 10) / 10,
+      listenOverflows: listenOverflows(),
     };
   };
   let failure: unknown;
@@ -328,6 +338,8 @@ function baselineOf(samples: readonly SoakSample[]): SoakSample {
     externalBytes: pick('externalBytes'),
     scrapeMs: pick('scrapeMs'),
     cpuPressure: pick('cpuPressure'),
+    serverCpuPercent: pick('serverCpuPercent'),
+    listenOverflows: pick('listenOverflows'),
   };
 }
 
@@ -354,14 +366,22 @@ function contention(load: readonly SoakSample[], counts: TrafficCounts): string 
   const pressure = load.map((s) => s.cpuPressure).filter((v) => !Number.isNaN(v));
   const slowest = load.reduce((worst, s) => (s.scrapeMs > worst.scrapeMs ? s : worst), load[0]!);
   const longest = counts.stalls.reduce((worst, s) => (s.ms > worst.ms ? s : worst), { t: NaN, ms: 0 });
+  const overflows = (load[load.length - 1]?.listenOverflows ?? NaN) - (load[0]?.listenOverflows ?? NaN);
+  const overflowSeconds = load.filter((s, i) => i > 0 && s.listenOverflows > load[i - 1]!.listenOverflows).map((s) => s.t.toFixed(0));
   return (
     (pressure.length > 0
       ? `Machine CPU pressure (/proc/pressure/cpu, some avg10) over the load: median ${median(pressure).toFixed(0)} %, max ${Math.max(...pressure).toFixed(0)} %. `
       : '') +
     `The server answered the per-second /metrics scrape in a median ${median(load.map((s) => s.scrapeMs)).toFixed(1)} ms, the slowest in ` +
-    `${slowest.scrapeMs.toFixed(0)} ms (at ${slowest.t.toFixed(0)} s). The traffic process itself stopped for over a second ${counts.stalls.length} times` +
+    `${slowest.scrapeMs.toFixed(0)} ms (at ${slowest.t.toFixed(0)} s); its CPU per second: median ${median(load.map((s) => s.serverCpuPercent)).toFixed(0)} %, ` +
+    `max ${Math.max(...load.map((s) => s.serverCpuPercent)).toFixed(0)} % of a core. Connections the kernel dropped for a full accept queue during the load ` +
+    `(machine-wide, ListenOverflows): ${Number.isNaN(overflows) ? 'not shown' : overflows}` +
+    (overflowSeconds.length > 0 ? ` (in the seconds ending at ${overflowSeconds.slice(0, 20).join(', ')}${overflowSeconds.length > 20 ? ' …' : ''} s)` : '') +
+    '; the client sees such a connection as open and its request goes out again only after its retransmission backoff, ' +
+    'which can land beyond headersTimeout (10 s) after the server accepts it: a 408. ' +
+    `The traffic process itself stopped for over a second ${counts.stalls.length} times` +
     (counts.stalls.length > 0 ? ` (longest ${(longest.ms / 1_000).toFixed(1)} s at ${longest.t.toFixed(0)} s)` : '') +
-    '; a client stopped that long leaves its half-opened connections silent, and the server answers those 408 after 10 s (headersTimeout).'
+    '; a client stopped that long leaves its half-opened connections silent, and the server answers those 408 too.'
   );
 }
 
