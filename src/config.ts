@@ -42,6 +42,15 @@ export interface Config {
   maxSubscriptionsPerConnection: number;
   /** @default 10000 */
   maxConnections: number;
+  /**
+   * Writes per second per tenant (every mutation; a token bucket's refill): past it and its
+   * burst, RESOURCE_EXHAUSTED (HTTP 429 with Retry-After). @default 200
+   */
+  tenantWritesPerSecond: number;
+  /** Writes a tenant may make at once before its rate applies (the bucket's size). @default 10000 */
+  tenantWriteBurst: number;
+  /** Most QUEUED tasks per tenant: createTask past it is RESOURCE_EXHAUSTED, nothing created. @default 100000 */
+  maxQueuedPerTenant: number;
   /** How long a WebSocket may take to send `connection_init` before it is closed with 4408. @default 3000 // ms */
   wsInitTimeoutMs: number;
   /** Ping interval on idle WebSockets (a dead peer is dropped after two). @default 30000 // ms */
@@ -103,6 +112,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1, 1e9),
     maxSubscriptionsPerConnection: int(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 1e6),
     maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1e7),
+    tenantWritesPerSecond: num(env, 'TENANT_WRITES_PER_SECOND', 200, 0.001, 1e9),
+    tenantWriteBurst: int(env, 'TENANT_WRITE_BURST', 10_000, 1, 1e9),
+    maxQueuedPerTenant: int(env, 'MAX_QUEUED_PER_TENANT', 100_000, 1, 1e9),
     wsInitTimeoutMs: int(env, 'WS_INIT_TIMEOUT_MS', 3_000, 1, 600_000),
     wsKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 30_000, 1_000, 3_600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -9,13 +9,15 @@ const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
 
 /**
  * Yoga's maskError. A domain error passes through as it is (graphql-js has copied its
- * `extensions.code`), with the HTTP status where one applies; anything else unexpected is
+ * `extensions.code`), with the HTTP status where one applies (and `Retry-After` when it says
+ * when to retry: `extensions.retryAfterSeconds`); anything else unexpected is
  * masked as "Unexpected error." with no stack in any mode, and Yoga logs the original.
  */
 export function maskError(error: unknown, message: string): Error {
   if (isLocatedDomainError(error)) {
     const status = HTTP_STATUS[error.originalError.code];
-    if (status) error.extensions.http = { status };
+    const retryAfter = error.originalError.extensions.retryAfterSeconds;
+    if (status) error.extensions.http = retryAfter === undefined ? { status } : { status, headers: { 'retry-after': String(retryAfter) } };
     return error;
   }
   const masked = yogaMaskError(error, message, false);

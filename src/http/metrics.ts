@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RefusalReason } from '../tasks/quotas.js';
 import type { StatusCounts } from '../tasks/store.js';
 import type { TaskServiceObserver } from '../tasks/service.js';
 
@@ -15,8 +16,10 @@ export type Route = 'graphql' | 'rest' | 'metrics' | 'health' | 'dashboard';
 
 export interface Metrics {
   registry: Registry;
-  /** Counts into the write metrics; pass to the task service. */
-  writes: TaskServiceObserver;
+  /** Counts into the write and refusal metrics; pass to the task service. */
+  writes: Required<TaskServiceObserver>;
+  /** A quota refused a request (`task_api_quota_refusals_total{reason}`). */
+  refused(reason: RefusalReason): void;
   /** An HTTP request ended (answered, or its client left first: status `aborted`). */
   requestEnded(route: Route, method: string, status: number | 'aborted', seconds: number): void;
   /** A held long-poll was answered `seconds` after the commit that woke it. */
@@ -103,6 +106,17 @@ export function createMetrics(sources: MetricSources): Metrics {
     registers,
   });
 
+  // By reason only: not by tenant, key or address. Addresses and keys are unbounded (or
+  // secret); tenants are as many as API_KEYS names, and a label for each would multiply the
+  // series for every reason. Which tenant was refused is in the answer it got.
+  const refusals = new Counter({
+    name: 'task_api_quota_refusals_total',
+    help: 'Requests refused by a quota (RESOURCE_EXHAUSTED), by reason: tenant_write_rate, tenant_queued_tasks, streams_per_key, streams_per_client, connections_per_client.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const refused = (reason: RefusalReason) => refusals.inc({ reason });
+
   return {
     registry,
     writes: {
@@ -110,7 +124,9 @@ export function createMetrics(sources: MetricSources): Metrics {
         writeCount.inc({ operation, outcome });
         writeDuration.observe({ operation }, seconds);
       },
+      refused,
     },
+    refused,
     requestEnded(route, method, status, seconds) {
       requests.observe({ route, method, status }, seconds);
     },

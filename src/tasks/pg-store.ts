@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from '../db/pg-client.js';
 import { tasks } from '../db/pg-tables.js';
+import { queueFull } from './quotas.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from './rows.js';
 import type { TaskStore } from './store.js';
 import type { Task } from './task.js';
@@ -59,6 +60,28 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})` })
     .prepare('task_save_if_unchanged');
 
+  // How many QUEUED tasks a tenant has, counted up to `cap` along the (tenant, status, seq) index:
+  // what a create checks against MAX_QUEUED_PER_TENANT costs at most `cap` index entries.
+  const queuedUpTo = db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(
+      db
+        .select({ one: sql`1` })
+        .from(tasks)
+        .where(and(eq(tasks.tenant, sql.placeholder('tenant')), eq(tasks.status, 'QUEUED')))
+        .limit(sql.placeholder('cap'))
+        .as('queued'),
+    )
+    .prepare('tasks_queued_up_to');
+
+  const byIdempotencyKey = async (tenant: string, key: string): Promise<Task | null> => {
+    const [row] = await db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.tenant, tenant), eq(tasks.idempotencyKey, key)));
+    return row ? fromRow(row) : null;
+  };
+
   /** Writes the task's changes and queues its notice (inside a transaction that holds the row). */
   async function save(tx: Tx, task: Task): Promise<void> {
     await tx
@@ -98,7 +121,20 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
       return rows.map(fromRow);
     },
 
-    async create(task) {
+    /**
+     * With `maxQueued`, the tenant's queued tasks are counted before the insert, not in one
+     * transaction with it: creates that run at the same time may pass the cap together, by as
+     * many as run at once (a lock per tenant would make every create wait for the others).
+     */
+    async create(task, { maxQueued } = {}) {
+      if (maxQueued !== undefined) {
+        const [{ n } = { n: 0 }] = await queuedUpTo.execute({ tenant: task.tenant, cap: maxQueued });
+        if (n >= maxQueued) {
+          const existing = task.idempotencyKey ? await byIdempotencyKey(task.tenant, task.idempotencyKey) : null;
+          if (existing) return existing;
+          throw queueFull(maxQueued);
+        }
+      }
       const { seq: _assigned, ...row } = toRow(task);
       const [inserted] = await db
         .insert(tasks)
@@ -107,12 +143,9 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         .returning();
       if (inserted) return fromRow(inserted);
       // Another task holds the idempotency key (committed: the insert waited for it).
-      const [existing] = await db
-        .select()
-        .from(tasks)
-        .where(and(eq(tasks.tenant, task.tenant), eq(tasks.idempotencyKey, task.idempotencyKey!)));
+      const existing = await byIdempotencyKey(task.tenant, task.idempotencyKey!);
       if (!existing) throw new Error(`task insert conflicted, but no task holds idempotency key ${task.idempotencyKey}`);
-      return fromRow(existing);
+      return existing;
     },
 
     async update(id, change) {

@@ -3,6 +3,7 @@ import { badInput, DomainError, notFound, resourceExhausted } from './errors.js'
 import type { TaskEvents } from './events.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-depth.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
+import { createTokenBuckets, QuotaError, type RefusalReason } from './quotas.js';
 import type { ListPosition, TaskStore } from './store.js';
 import { createTaskStream, type TaskStream } from './stream.js';
 import * as machine from './task.js';
@@ -19,6 +20,12 @@ export interface TaskServiceLimits {
   maxPayloadBytes: number;
   /** How long finished tasks are kept before they are deleted, in hours. */
   retentionHours: number;
+  /** Writes per second per tenant, every write counted (a refused one too): a token bucket's refill. Unset: no limit. */
+  tenantWritesPerSecond?: number;
+  /** Writes a tenant may make at once, before its rate applies: the bucket's size. @default tenantWritesPerSecond */
+  tenantWriteBurst?: number;
+  /** Most QUEUED tasks per tenant: createTask past it is refused. Unset: no cap. */
+  maxQueuedPerTenant?: number;
 }
 
 export interface TaskServiceDeps {
@@ -37,6 +44,8 @@ export type WriteOperation = 'create' | 'claim' | 'heartbeat' | 'reportProgress'
 export interface TaskServiceObserver {
   /** A write ended after `seconds`: `outcome` is 'ok', the error code it was refused with, or 'error' when unexpected. */
   wrote(operation: WriteOperation, seconds: number, outcome: string): void;
+  /** A quota refused a request (a write, a stream). */
+  refused?(reason: RefusalReason): void;
 }
 
 export interface AwaitOptions {
@@ -84,6 +93,14 @@ export function createTaskService({
   const waitersByClient = new Map<string, number>();
   const streams = new Set<TaskStream>();
   let closed = false;
+  const writeRate =
+    limits.tenantWritesPerSecond === undefined
+      ? null
+      : createTokenBuckets({
+          ratePerSecond: limits.tenantWritesPerSecond,
+          burst: limits.tenantWriteBurst ?? limits.tenantWritesPerSecond,
+          now: () => clock().getTime(),
+        });
 
   const leaseTimer = createWakeTimer(
     async () => {
@@ -136,16 +153,28 @@ export function createTaskService({
     return after;
   }
 
-  /** Runs one write and tells the observer how long it took and how it ended. */
-  async function timed<T>(operation: WriteOperation, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one write of `principal`'s, once its tenant's write rate admits it, and tells the
+   * observer how long it took and how it ended.
+   */
+  async function timed<T>(operation: WriteOperation, principal: Principal, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
     let outcome = 'error';
     try {
+      const waitSeconds = writeRate?.take(principal.tenant) ?? 0;
+      if (waitSeconds > 0) {
+        throw new QuotaError(
+          'tenant_write_rate',
+          `This tenant writes faster than its quota of ${limits.tenantWritesPerSecond} per second; retry later.`,
+          Math.ceil(waitSeconds),
+        );
+      }
       const result = await work();
       outcome = 'ok';
       return result;
     } catch (error) {
       if (error instanceof DomainError) outcome = error.code;
+      if (error instanceof QuotaError) observer.refused?.(error.reason);
       throw error;
     } finally {
       observer.wrote(operation, (performance.now() - started) / 1000, outcome);
@@ -205,7 +234,7 @@ export function createTaskService({
       principal: Principal,
       spec: { kind: string; input?: unknown; idempotencyKey?: string | null; maxAttempts: number },
     ): Promise<Task> {
-      return timed('create', async () => {
+      return timed('create', principal, async () => {
         assertOpen();
         checkName('kind', spec.kind);
         if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
@@ -221,7 +250,7 @@ export function createTaskService({
           },
           clock(),
         );
-        return store.create(task);
+        return store.create(task, { maxQueued: limits.maxQueuedPerTenant });
       });
     },
 
@@ -233,7 +262,7 @@ export function createTaskService({
       principal: Principal,
       { kinds, workerId, leaseSeconds }: { kinds?: readonly string[] | null; workerId: string; leaseSeconds: number },
     ): Promise<Task | null> {
-      return timed('claim', async () => {
+      return timed('claim', principal, async () => {
         assertOpen();
         assertWorker(principal);
         checkName('workerId', workerId);
@@ -247,7 +276,7 @@ export function createTaskService({
     },
 
     heartbeat(principal: Principal, { id, workerId, leaseSeconds }: { id: string; workerId: string; leaseSeconds: number }) {
-      return timed('heartbeat', async () => {
+      return timed('heartbeat', principal, async () => {
         assertWorker(principal);
         machine.checkLeaseSeconds(leaseSeconds);
         return write(principal, id, (task, now) => machine.heartbeat(task, workerId, leaseSeconds, now));
@@ -258,7 +287,7 @@ export function createTaskService({
       principal: Principal,
       { id, progress, message, workerId }: { id: string; progress: number; message?: string | null; workerId?: string | null },
     ) {
-      return timed('reportProgress', async () => {
+      return timed('reportProgress', principal, async () => {
         assertWorker(principal);
         if (message != null) checkText('message', message);
         return write(principal, id, (task, now) => machine.reportProgress(task, progress, message, workerId, now));
@@ -266,7 +295,7 @@ export function createTaskService({
     },
 
     complete(principal: Principal, { id, result, workerId }: { id: string; result?: unknown; workerId?: string | null }) {
-      return timed('complete', async () => {
+      return timed('complete', principal, async () => {
         assertWorker(principal);
         checkPayload('result', result, limits.maxPayloadBytes);
         return write(principal, id, (task, now) => machine.complete(task, result, workerId, now));
@@ -283,7 +312,7 @@ export function createTaskService({
         workerId,
       }: { id: string; message: string; code?: string | null; retry: boolean; workerId?: string | null },
     ) {
-      return timed('fail', async () => {
+      return timed('fail', principal, async () => {
         assertWorker(principal);
         checkText('message', message);
         if (code != null) checkName('code', code);
@@ -293,7 +322,7 @@ export function createTaskService({
     },
 
     cancel(principal: Principal, { id, reason }: { id: string; reason?: string | null }) {
-      return timed('cancel', async () => {
+      return timed('cancel', principal, async () => {
         if (reason != null) checkText('reason', reason);
         return write(principal, id, (task, now) => machine.cancel(task, reason, now));
       });

@@ -1,4 +1,5 @@
 import { createGroupCommitter } from './group-commit.js';
+import { queueFull } from './quotas.js';
 import type { TaskRepository } from './repository.js';
 import type { StatusCounts, TaskStore } from './store.js';
 import type { TaskStatus } from './task.js';
@@ -15,7 +16,9 @@ export interface SqliteTaskStore extends TaskStore {
  *
  * This process is the file's only writer, so the count of tasks by status is taken once at
  * start (one index scan) and then kept by every commit: a scrape of `/metrics` must not block
- * the event loop for a scan of the table. `onCommit` hears of each commit.
+ * the event loop for a scan of the table. So is the count of QUEUED tasks per tenant, which
+ * `create` checks against `maxQueued` inside its transaction: counted there, creates that share
+ * a group commit cannot pass the cap together. `onCommit` hears of each commit.
  */
 export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {} }: { onCommit?: () => void } = {}): SqliteTaskStore {
   const commits = createGroupCommitter(repo.transaction, onCommit);
@@ -25,6 +28,18 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
     if (from) counts[from]--;
     if (to) counts[to]++;
   };
+  const queued = repo.queuedByTenant();
+  const addQueued = (tenant: string, delta: number) => {
+    const count = (queued.get(tenant) ?? 0) + delta;
+    if (count === 0) queued.delete(tenant);
+    else queued.set(tenant, count);
+  };
+  /** A committed change of a task's status, for the count of QUEUED tasks (creates count themselves). */
+  const requeued = (tenant: string, from: TaskStatus | null, to: TaskStatus) => {
+    if (from === to) return;
+    if (from === 'QUEUED') addQueued(tenant, -1);
+    if (to === 'QUEUED') addQueued(tenant, 1);
+  };
 
   return {
     get: async (id) => repo.get(id),
@@ -33,13 +48,25 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
 
     list: async (filter) => repo.list(filter),
 
-    async create(task) {
-      const { stored, inserted } = await commits.run(() => {
-        const existing = task.idempotencyKey ? repo.findByIdempotencyKey(task.tenant, task.idempotencyKey) : null;
-        return existing ? { stored: existing, inserted: false } : { stored: repo.insert(task), inserted: true };
-      });
-      if (inserted) moved(null, stored.status);
-      return stored;
+    async create(task, { maxQueued } = {}) {
+      // Counted when inserted, in the transaction; given back if that transaction fails.
+      let counted = false;
+      try {
+        const { stored, inserted } = await commits.run(() => {
+          const existing = task.idempotencyKey ? repo.findByIdempotencyKey(task.tenant, task.idempotencyKey) : null;
+          if (existing) return { stored: existing, inserted: false };
+          if (maxQueued !== undefined && (queued.get(task.tenant) ?? 0) >= maxQueued) throw queueFull(maxQueued);
+          const row = repo.insert(task);
+          addQueued(task.tenant, 1);
+          counted = true;
+          return { stored: row, inserted: true };
+        });
+        if (inserted) moved(null, stored.status);
+        return stored;
+      } catch (error) {
+        if (counted) addQueued(task.tenant, -1);
+        throw error;
+      }
     },
 
     async update(id, change) {
@@ -50,6 +77,7 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
         return { before, after };
       });
       moved(result.before?.status ?? null, result.after.status);
+      requeued(result.after.tenant, result.before?.status ?? null, result.after.status);
       return result;
     },
 
@@ -63,6 +91,7 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
       });
       if (!claimed) return null;
       moved(claimed.before, claimed.next.status);
+      requeued(claimed.next.tenant, claimed.before, claimed.next.status);
       return claimed.next;
     },
 
@@ -75,7 +104,10 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
         }),
       );
       if (expired.length > 0) onCommit();
-      for (const { before, next } of expired) moved(before, next.status);
+      for (const { before, next } of expired) {
+        moved(before, next.status);
+        requeued(next.tenant, before, next.status);
+      }
       return expired.map(({ next }) => next);
     },
 

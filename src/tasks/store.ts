@@ -30,9 +30,11 @@ export interface TaskStore {
   list(filter: ListFilter): Promise<Task[]>;
   /**
    * Inserts the task, assigning its `seq`; when its tenant already has a task with its
-   * idempotency key, inserts nothing and returns that task.
+   * idempotency key, inserts nothing and returns that task. With `maxQueued`, when the tenant
+   * already has that many QUEUED tasks, inserts nothing and throws `queueFull(maxQueued)`
+   * (a task that its idempotency key names is still returned).
    */
-  create(task: Task): Promise<Task>;
+  create(task: Task, options?: CreateOptions): Promise<Task>;
   /**
    * Reads task `id` and saves what `change` returns (it gets null for an unknown id, and must
    * throw then), with no other write landing in between: SQLite holds the write lock,
@@ -59,3 +61,8 @@ export interface TaskStore {
 }
 
 export type StatusCounts = Record<TaskStatus, number>;
+
+export interface CreateOptions {
+  /** Most QUEUED tasks the task's tenant may have before this one; unset: no cap. */
+  maxQueued?: number;
+}
