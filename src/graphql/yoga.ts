@@ -13,6 +13,7 @@ import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { unauthenticated, useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
+import { useSubscriptionRootDirectivesRule } from './validation.js';
 import { schema } from './schema.js';
 
 /** Per-operation limits enforced by graphql-armor at validation. */
@@ -131,6 +132,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useUnsupportedMediaTypeError(),
     useMalformedParamsRefusal(),
     useNotAcceptableBeforeExecution(),
+    useSubscriptionRootDirectivesRule(),
     useVariableErrorCodes(),
     useUnstreamableSubscriptionRefusal(),
     useUnexpectedErrorLog(log, loggedErrors),

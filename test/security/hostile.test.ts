@@ -403,4 +403,32 @@ describe('found by the fuzzing suite', () => {
     }
     expect(await taskCount()).toBe(4);
   });
+  it('a subscription whose root field is skipped (@skip, @include) is GRAPHQL_VALIDATION_FAILED, not a 500, over HTTP and graphql-ws (the long fuzz run, seed 963620354)', async () => {
+    await start();
+    const id = (await t!.gql('mutation { createTask(kind: "k") { id } }')).data.createTask.id;
+    const documents = [
+      'subscription($id: ID!) { taskUpdated(id: $id) @skip(if: true) { id } }',
+      'subscription($id: ID!) { taskUpdated(id: $id) @include(if: false) { id } }',
+      'subscription($id: ID!, $no: Boolean!) { ... on Subscription { taskUpdated(id: $id) @include(if: $no) { id } } }',
+      'subscription($id: ID!) { ...Root } fragment Root on Subscription { taskUpdated(id: $id) @skip(if: true) { id } }',
+    ];
+    for (const query of documents) {
+      const strict = await post(JSON.stringify({ query, variables: { id, no: false } }), { 'content-type': 'application/json', accept: 'application/graphql-response+json' });
+      expect([strict.status, codes(JSON.parse(strict.text))]).toEqual([400, ['GRAPHQL_VALIDATION_FAILED']]);
+      // Over SSE, Yoga sends a validation error as the stream's one event.
+      const sse = await post(JSON.stringify({ query, variables: { id, no: false } }), { 'content-type': 'application/json', accept: 'text/event-stream' });
+      expect(sse.status).toBe(200);
+      expect(sse.text).toContain('GRAPHQL_VALIDATION_FAILED');
+    }
+    const socket = await ackedSocket(t!.wsUrl);
+    for (const [n, query] of documents.entries()) socket.send({ id: `s${n}`, type: 'subscribe', payload: { query, variables: { id, no: false } } });
+    await expect.poll(() => socket.messages.filter((m) => m.type === 'error').length).toBe(documents.length);
+    expect(new Set(socket.messages.filter((m) => m.type === 'error').map((m) => m.payload[0].extensions.code))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
+    // A skip below the root field is allowed.
+    socket.send({ id: 'ok', type: 'subscribe', payload: { query: 'subscription($id: ID!) { taskUpdated(id: $id) { id kind @skip(if: true) } }', variables: { id } } });
+    await expect.poll(() => socket.messages.find((m) => m.id === 'ok')?.type).toBe('next');
+    socket.socket.close();
+    await socket.closed;
+    expect(errorLines()).toEqual([]);
+  });
 });
