@@ -108,3 +108,31 @@ export interface EngineTestService {
 
 export const createEngineTestService = (engine: Engine, options: ServiceOptions = {}): Promise<EngineTestService> =>
   engine === 'postgres' ? createPgTestService(options) : Promise.resolve(createTestService(options));
+
+/** The code a service call was refused with (its message must say why), or 'ok' when it was taken. */
+export async function refusalCode(work: Promise<unknown>): Promise<string> {
+  try {
+    await work;
+    return 'ok';
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    if (!message?.trim()) throw new Error(`the ${code} refusal does not say why`);
+    return code ?? 'no code';
+  }
+}
+
+/**
+ * Until `condition()` holds, checked on setImmediate: fake timers leave it alone (vi.waitFor
+ * would advance a faked clock), and PostgreSQL's real round trips get their turns.
+ */
+export async function until(condition: () => boolean, what = 'the condition', timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`${what} did not come within ${timeoutMs} ms`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Until `tasks` holds exactly `count` long-polls (a wait reads its task first: real I/O on PostgreSQL). */
+export const untilHeld = (tasks: Pick<TaskService, 'stats'>, count: number) =>
+  until(() => tasks.stats().waiters === count, `${count} held long-polls`);

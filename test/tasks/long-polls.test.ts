@@ -6,7 +6,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
-import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, type EngineTestService, refusalCode, type ServiceOptions, untilHeld } from '../helpers/service.js';
 
 let ctx: EngineTestService | undefined;
 
@@ -16,25 +16,7 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-async function refusal(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return 'ok';
-  } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
-    expect(message, `the ${code} refusal says why`).toMatch(/\S/);
-    return code ?? 'no code';
-  }
-}
 
-/** Until `count` long-polls are held (a wait reads the task first: real I/O on PostgreSQL). */
-async function untilHeld(count: number) {
-  const deadline = performance.now() + 5_000;
-  while (ctx!.tasks.stats().waiters !== count) {
-    if (performance.now() > deadline) throw new Error(`expected ${count} held waits, have ${ctx!.tasks.stats().waiters}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describeEngines('long-polls', (engine) => {
   const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
@@ -66,7 +48,7 @@ describeEngines('long-polls', (engine) => {
 
     const before = performance.now();
     const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, onWoken });
-    await untilHeld(1);
+    await untilHeld(ctx!.tasks, 1);
     await ctx!.tasks.complete(me, { id: task.id, result: 'r' });
     expect(await waiting).toMatchObject({ status: 'COMPLETED' });
     expect(woken).toHaveLength(1);
@@ -76,7 +58,7 @@ describeEngines('long-polls', (engine) => {
     const other = await runningTask();
     const abort = new AbortController();
     const left = ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 60, signal: abort.signal, onWoken });
-    await untilHeld(1);
+    await untilHeld(ctx!.tasks, 1);
     abort.abort();
     await left;
     const timedOut = await ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 0.05, onWoken });
@@ -89,7 +71,7 @@ describeEngines('long-polls', (engine) => {
     const task = await runningTask();
     const { signal } = new AbortController();
     const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal, afterRevision: task.revision });
-    await untilHeld(1);
+    await untilHeld(ctx!.tasks, 1);
     expect(getEventListeners(signal, 'abort')).toHaveLength(1);
     await ctx!.tasks.reportProgress(me, { id: task.id, progress: 10 });
     expect(await waiting).toMatchObject({ progress: 10 });
@@ -103,19 +85,19 @@ describeEngines('long-polls', (engine) => {
     const first = new AbortController();
     const rest = new AbortController();
     const held = [hold(first.signal), hold(rest.signal)];
-    await untilHeld(2);
-    expect(await refusal(hold(rest.signal))).toBe('RESOURCE_EXHAUSTED');
+    await untilHeld(ctx!.tasks, 2);
+    expect(await refusalCode(hold(rest.signal))).toBe('RESOURCE_EXHAUSTED');
     first.abort();
     await held[0];
     held.push(hold(rest.signal));
-    await untilHeld(2);
-    expect(await refusal(hold(rest.signal))).toBe('RESOURCE_EXHAUSTED');
+    await untilHeld(ctx!.tasks, 2);
+    expect(await refusalCode(hold(rest.signal))).toBe('RESOURCE_EXHAUSTED');
     rest.abort();
     await Promise.all(held);
     // Every slot is free again: the client may hold its full share.
     const again = new AbortController();
     const more = [hold(again.signal), hold(again.signal)];
-    await untilHeld(2);
+    await untilHeld(ctx!.tasks, 2);
     again.abort();
     await Promise.all(more);
     expect(ctx!.tasks.stats().waiters).toBe(0);
@@ -128,7 +110,7 @@ describeEngines('long-polls', (engine) => {
     const task = await runningTask(alice);
     expect(await ctx!.tasks.get(admin, task.id)).toEqual(task);
     const waiting = ctx!.tasks.awaitTask(admin, { id: task.id, timeoutSeconds: 60 });
-    await untilHeld(1);
+    await untilHeld(ctx!.tasks, 1);
     const cancelled = await ctx!.tasks.cancel(admin, { id: task.id, reason: 'stuck' });
     expect(cancelled).toMatchObject({ status: 'CANCELLED', tenant: 'alice' });
     expect(await waiting).toEqual(cancelled);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/tasks/principal.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, type EngineTestService, refusalCode, type ServiceOptions, until, untilHeld } from '../helpers/service.js';
 
 const alice: Principal = { tenant: 'alice', role: 'worker' };
 const aliceClient: Principal = { tenant: 'alice', role: 'client' };
@@ -22,32 +22,8 @@ afterEach(async () => {
   await current?.close();
 });
 
-/** The code a refused call was refused with, or 'no error'. */
-async function codeOf(work: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await work;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'no error';
-}
 
-/**
- * Until `count` long-polls are held. On setImmediate, which the fake timers used here leave
- * alone (a wait first reads its task, real I/O on PostgreSQL).
- */
-async function untilHeld(count: number): Promise<void> {
-  await until(() => ctx.tasks.stats().waiters === count);
-}
 
-/** Until `condition` holds, checked on setImmediate (left alone by the fake timers used here). */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in 10 s');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /**
  * Counts every call the service makes on its store, passing each through to the real one:
@@ -95,8 +71,8 @@ describeEngines('contract rules', (engine) => {
     it('NOT_FOUND for an unknown or malformed id', async () => {
       await start();
       for (const id of ['no-such-task', '', 'x'.repeat(300), 'bad\u0000id']) {
-        expect(await codeOf(ctx.tasks.fail(alice, { id, message: 'boom', retry: false }))).toBe('NOT_FOUND');
-        expect(await codeOf(ctx.tasks.fail(alice, { id, message: 'boom', retry: false, workerId: 'w1' }))).toBe('NOT_FOUND');
+        expect(await refusalCode(ctx.tasks.fail(alice, { id, message: 'boom', retry: false }))).toBe('NOT_FOUND');
+        expect(await refusalCode(ctx.tasks.fail(alice, { id, message: 'boom', retry: false, workerId: 'w1' }))).toBe('NOT_FOUND');
       }
       expect(ctx.published).toEqual([]);
     });
@@ -106,7 +82,7 @@ describeEngines('contract rules', (engine) => {
       const task = await runningTask(alice, 'w1');
       const published = ctx.published.length;
       for (const retry of [false, true]) {
-        expect(await codeOf(ctx.tasks.fail(alice, { id: task.id, message: 'not mine', retry, workerId: 'w2' }))).toBe('LEASE_MISMATCH');
+        expect(await refusalCode(ctx.tasks.fail(alice, { id: task.id, message: 'not mine', retry, workerId: 'w2' }))).toBe('LEASE_MISMATCH');
       }
       await expectUnchanged(alice, task, published);
       // The holder may: the refusals above left the lease where it was.
@@ -122,7 +98,7 @@ describeEngines('contract rules', (engine) => {
       const queued = await ctx.tasks.create(alice, { kind: 'q', maxAttempts: 3 });
       const published = ctx.published.length;
       for (const retry of [false, true]) {
-        expect(await codeOf(ctx.tasks.fail(alice, { id: queued.id, message: 'too early', retry }))).toBe('INVALID_TRANSITION');
+        expect(await refusalCode(ctx.tasks.fail(alice, { id: queued.id, message: 'too early', retry }))).toBe('INVALID_TRANSITION');
       }
       await expectUnchanged(alice, queued, published);
     });
@@ -140,7 +116,7 @@ describeEngines('contract rules', (engine) => {
         const published = ctx.published.length;
         for (const workerId of [undefined, 'w1', 'w9']) {
           for (const retry of [false, true]) {
-            expect(await codeOf(ctx.tasks.fail(alice, { id, message: 'again', retry, workerId }))).toBe('INVALID_TRANSITION');
+            expect(await refusalCode(ctx.tasks.fail(alice, { id, message: 'again', retry, workerId }))).toBe('INVALID_TRANSITION');
           }
         }
         await expectUnchanged(alice, before, published);
@@ -152,11 +128,11 @@ describeEngines('contract rules', (engine) => {
     await start();
     await runningTask(alice, 'w1');
     const id = 'no-such-task-0123456789';
-    expect(await codeOf(ctx.tasks.heartbeat(alice, { id, workerId: 'w1', leaseSeconds: 30 }))).toBe('NOT_FOUND');
-    expect(await codeOf(ctx.tasks.reportProgress(alice, { id, progress: 10 }))).toBe('NOT_FOUND');
-    expect(await codeOf(ctx.tasks.reportProgress(alice, { id, progress: 10, workerId: 'w1' }))).toBe('NOT_FOUND');
-    expect(await codeOf(ctx.tasks.fail(alice, { id, message: 'x', retry: true, workerId: 'w1' }))).toBe('NOT_FOUND');
-    expect(await codeOf(ctx.tasks.fail(alice, { id, message: 'x', retry: false }))).toBe('NOT_FOUND');
+    expect(await refusalCode(ctx.tasks.heartbeat(alice, { id, workerId: 'w1', leaseSeconds: 30 }))).toBe('NOT_FOUND');
+    expect(await refusalCode(ctx.tasks.reportProgress(alice, { id, progress: 10 }))).toBe('NOT_FOUND');
+    expect(await refusalCode(ctx.tasks.reportProgress(alice, { id, progress: 10, workerId: 'w1' }))).toBe('NOT_FOUND');
+    expect(await refusalCode(ctx.tasks.fail(alice, { id, message: 'x', retry: true, workerId: 'w1' }))).toBe('NOT_FOUND');
+    expect(await refusalCode(ctx.tasks.fail(alice, { id, message: 'x', retry: false }))).toBe('NOT_FOUND');
   });
 
   describe('tenants', () => {
@@ -166,7 +142,7 @@ describeEngines('contract rules', (engine) => {
       const published = ctx.published.length;
       for (const workerId of [undefined, 'w1']) {
         for (const retry of [false, true]) {
-          expect(await codeOf(ctx.tasks.fail(bob, { id: task.id, message: 'not yours', retry, workerId }))).toBe('NOT_FOUND');
+          expect(await refusalCode(ctx.tasks.fail(bob, { id: task.id, message: 'not yours', retry, workerId }))).toBe('NOT_FOUND');
         }
       }
       await expectUnchanged(alice, task, published);
@@ -231,14 +207,14 @@ describeEngines('contract rules', (engine) => {
       const task = await runningTask(alice, 'w1');
       const queued = await ctx.tasks.create(alice, { kind: 'q', maxAttempts: 1 });
       const published = ctx.published.length;
-      expect(await codeOf(ctx.tasks.claim(aliceClient, { workerId: 'w1', leaseSeconds: 30 }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.heartbeat(aliceClient, { id: task.id, workerId: 'w1', leaseSeconds: 600 }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.reportProgress(aliceClient, { id: task.id, progress: 50, workerId: 'w1' }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.reportProgress(aliceClient, { id: task.id, progress: 50 }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.complete(aliceClient, { id: task.id, result: 'forged', workerId: 'w1' }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.complete(aliceClient, { id: task.id, result: 'forged' }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.fail(aliceClient, { id: task.id, message: 'forged', retry: false, workerId: 'w1' }))).toBe('FORBIDDEN');
-      expect(await codeOf(ctx.tasks.fail(aliceClient, { id: task.id, message: 'forged', retry: true }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.claim(aliceClient, { workerId: 'w1', leaseSeconds: 30 }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.heartbeat(aliceClient, { id: task.id, workerId: 'w1', leaseSeconds: 600 }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.reportProgress(aliceClient, { id: task.id, progress: 50, workerId: 'w1' }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.reportProgress(aliceClient, { id: task.id, progress: 50 }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.complete(aliceClient, { id: task.id, result: 'forged', workerId: 'w1' }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.complete(aliceClient, { id: task.id, result: 'forged' }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.fail(aliceClient, { id: task.id, message: 'forged', retry: false, workerId: 'w1' }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.fail(aliceClient, { id: task.id, message: 'forged', retry: true }))).toBe('FORBIDDEN');
       await expectUnchanged(alice, task, published);
       await expectUnchanged(alice, queued, published);
     });
@@ -329,7 +305,7 @@ describeEngines('contract rules', (engine) => {
       const results: Record<string, (Task | null)[]> = { [a.id]: [], [b.id]: [] };
       const hold = (id: string) => ctx.tasks.awaitTask(alice, { id, timeoutSeconds: 55 }).then((task) => results[id]!.push(task));
       const held = [...Array.from({ length: 500 }, () => hold(a.id)), ...Array.from({ length: 500 }, () => hold(b.id))];
-      await untilHeld(1_000);
+      await untilHeld(ctx.tasks, 1_000);
       // Each wait read its task once, on arrival.
       expect(store.calls).toEqual({ get: 1_000 });
       store.reset();

@@ -8,7 +8,7 @@ import { createTaskEvents } from '../../src/tasks/events.js';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
 import { createTaskService, type WriteOperation } from '../../src/tasks/service.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, createTestService, describeEngines, LIMITS, type EngineTestService } from '../helpers/service.js';
+import { createEngineTestService, createTestService, describeEngines, type EngineTestService, LIMITS, refusalCode } from '../helpers/service.js';
 
 const T0 = Date.parse('2026-11-05T10:00:00.000Z');
 
@@ -22,17 +22,6 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-/** The refusal code of `work`; 'ok' when it is taken. */
-async function codeOf(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return 'ok';
-  } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
-    expect(message, `the ${code} refusal says why`).toMatch(/\S/);
-    return code ?? 'no code';
-  }
-}
 
 /** Lets pending I/O and callbacks run until `check` passes (setImmediate: fake timers leave it alone). */
 async function eventually(check: () => Promise<boolean> | boolean, what: string) {
@@ -63,14 +52,14 @@ describeEngines('service lifecycle', (engine) => {
       const queued = await ctx.tasks.create(me, { kind: 'later', maxAttempts: 1 });
       ctx.tasks.close();
       const { tasks } = ctx;
-      expect(await codeOf(tasks.create(me, { kind: 'k', maxAttempts: 1 }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.claim(me, { workerId: 'w2', leaseSeconds: 5 }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: 5 }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.reportProgress(me, { id: task.id, progress: 5 }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.complete(me, { id: task.id }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.fail(me, { id: task.id, message: 'm', retry: false }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.cancel(me, { id: queued.id }))).toBe('RESOURCE_EXHAUSTED');
-      expect(await codeOf(tasks.follow(me, { id: task.id }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.create(me, { kind: 'k', maxAttempts: 1 }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.claim(me, { workerId: 'w2', leaseSeconds: 5 }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: 5 }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.reportProgress(me, { id: task.id, progress: 5 }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.complete(me, { id: task.id }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.fail(me, { id: task.id, message: 'm', retry: false }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.cancel(me, { id: queued.id }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await refusalCode(tasks.follow(me, { id: task.id }))).toBe('RESOURCE_EXHAUSTED');
       expect(await tasks.get(me, task.id)).toEqual(task);
       expect(await tasks.get(me, queued.id)).toEqual(queued);
     });
@@ -267,15 +256,15 @@ describe('what the observer hears of each write (SQLite)', () => {
     const { test, tasks, heard } = observed();
     const task = await tasks.create(me, { kind: 'k', maxAttempts: 1 });
     const client: Principal = { tenant: me.tenant, role: 'client' };
-    await codeOf(tasks.reportProgress(me, { id: task.id, progress: 500 }));
-    await codeOf(tasks.complete(me, { id: 'missing' }));
-    await codeOf(tasks.complete(me, { id: task.id }));
-    await codeOf(tasks.fail(me, { id: task.id, message: 'm', retry: false, workerId: 'w9' }));
-    await codeOf(tasks.heartbeat(client, { id: task.id, workerId: 'w', leaseSeconds: 5 }));
+    await refusalCode(tasks.reportProgress(me, { id: task.id, progress: 500 }));
+    await refusalCode(tasks.complete(me, { id: 'missing' }));
+    await refusalCode(tasks.complete(me, { id: task.id }));
+    await refusalCode(tasks.fail(me, { id: task.id, message: 'm', retry: false, workerId: 'w9' }));
+    await refusalCode(tasks.heartbeat(client, { id: task.id, workerId: 'w', leaseSeconds: 5 }));
     test.database.close();
     await expect(tasks.cancel(me, { id: task.id })).rejects.not.toHaveProperty('code');
     tasks.close();
-    await codeOf(tasks.create(me, { kind: 'k', maxAttempts: 1 }));
+    await refusalCode(tasks.create(me, { kind: 'k', maxAttempts: 1 }));
     expect(heard.slice(1).map(({ operation, outcome }) => [operation, outcome])).toEqual([
       ['reportProgress', 'BAD_USER_INPUT'],
       ['complete', 'NOT_FOUND'],

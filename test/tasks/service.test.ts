@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL, type Principal } from '../../src/tasks/principal.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, type EngineTestService, refusalCode, type ServiceOptions, untilHeld } from '../helpers/service.js';
 
 const me = OPEN_PRINCIPAL;
 let ctx: EngineTestService;
@@ -13,27 +13,7 @@ afterEach(async () => {
   await current?.close();
 });
 
-async function codeOf(work: Promise<unknown>) {
-  try {
-    await work;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'no error';
-}
 
-/**
- * Until `count` long-polls are held. A wait reads the task first, which takes real I/O on
- * PostgreSQL; this polls on setImmediate, which fake timers leave alone (vi.waitFor would
- * advance the faked clock).
- */
-async function untilHeld(count: number) {
-  const deadline = performance.now() + 5_000;
-  while (ctx.tasks.stats().waiters !== count) {
-    if (performance.now() > deadline) throw new Error(`expected ${count} held waits, have ${ctx.tasks.stats().waiters}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 async function runningTask(maxAttempts = 3, leaseSeconds = 30) {
   const created = await ctx.tasks.create(me, { kind: 'report', maxAttempts });
@@ -69,10 +49,10 @@ describeEngines('service', (engine) => {
       const task = await runningTask();
       const before = await ctx.tasks.get(me, task.id);
       const eventsBefore = ctx.published.length;
-      expect(await codeOf(ctx.tasks.reportProgress(me, { id: task.id, progress: 101 }))).toBe('BAD_USER_INPUT');
-      expect(await codeOf(ctx.tasks.complete(me, { id: task.id, workerId: 'intruder' }))).toBe('LEASE_MISMATCH');
-      expect(await codeOf(ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: -5 }))).toBe('BAD_USER_INPUT');
-      expect(await codeOf(ctx.tasks.complete(me, { id: 'missing' }))).toBe('NOT_FOUND');
+      expect(await refusalCode(ctx.tasks.reportProgress(me, { id: task.id, progress: 101 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.complete(me, { id: task.id, workerId: 'intruder' }))).toBe('LEASE_MISMATCH');
+      expect(await refusalCode(ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: -5 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.complete(me, { id: 'missing' }))).toBe('NOT_FOUND');
       expect(await ctx.tasks.get(me, task.id)).toEqual(before);
       expect(ctx.published.length).toBe(eventsBefore);
     });
@@ -81,13 +61,13 @@ describeEngines('service', (engine) => {
       ctx = await createTestService();
       const task = await runningTask();
       const done = await ctx.tasks.complete(me, { id: task.id, result: 1 });
-      expect(await codeOf(ctx.tasks.complete(me, { id: task.id, result: 2 }))).toBe('INVALID_TRANSITION');
+      expect(await refusalCode(ctx.tasks.complete(me, { id: task.id, result: 2 }))).toBe('INVALID_TRANSITION');
       expect(await ctx.tasks.cancel(me, { id: task.id, reason: 'late' })).toEqual(done);
 
       const other = await runningTask();
       await ctx.tasks.cancel(me, { id: other.id, reason: 'user asked' });
-      expect(await codeOf(ctx.tasks.reportProgress(me, { id: other.id, progress: 10, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
-      expect(await codeOf(ctx.tasks.heartbeat(me, { id: other.id, workerId: 'w1', leaseSeconds: 30 }))).toBe('INVALID_TRANSITION');
+      expect(await refusalCode(ctx.tasks.reportProgress(me, { id: other.id, progress: 10, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
+      expect(await refusalCode(ctx.tasks.heartbeat(me, { id: other.id, workerId: 'w1', leaseSeconds: 30 }))).toBe('INVALID_TRANSITION');
     });
 
     it('createTask with a used idempotencyKey returns the existing task', async () => {
@@ -125,14 +105,14 @@ describeEngines('service', (engine) => {
 
     it('refuses NUL characters in stored text with BAD_USER_INPUT, and stores nothing', async () => {
       ctx = await createTestService();
-      expect(await codeOf(ctx.tasks.create(me, { kind: 'a\u0000b', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
-      expect(await codeOf(ctx.tasks.create(me, { kind: 'a', idempotencyKey: '\u0000', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
-      expect(await codeOf(ctx.tasks.list(me, { kind: '\u0000', first: 1 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.create(me, { kind: 'a\u0000b', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.create(me, { kind: 'a', idempotencyKey: '\u0000', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.list(me, { kind: '\u0000', first: 1 }))).toBe('BAD_USER_INPUT');
       expect((await ctx.tasks.list(me, { first: 10 })).tasks).toEqual([]);
       const task = await runningTask();
-      expect(await codeOf(ctx.tasks.claim(me, { kinds: ['\u0000'], workerId: 'w', leaseSeconds: 5 }))).toBe('BAD_USER_INPUT');
-      expect(await codeOf(ctx.tasks.reportProgress(me, { id: task.id, progress: 5, message: 'x\u0000' }))).toBe('BAD_USER_INPUT');
-      expect(await codeOf(ctx.tasks.cancel(me, { id: task.id, reason: '\u0000' }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.claim(me, { kinds: ['\u0000'], workerId: 'w', leaseSeconds: 5 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.reportProgress(me, { id: task.id, progress: 5, message: 'x\u0000' }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.cancel(me, { id: task.id, reason: '\u0000' }))).toBe('BAD_USER_INPUT');
       expect(await ctx.tasks.get(me, `${task.id}\u0000`)).toBeNull();
       expect(await ctx.tasks.get(me, task.id)).toMatchObject({ status: 'RUNNING', revision: task.revision });
       // JSON values may hold it: they are stored serialized, as the escape \u0000.
@@ -143,9 +123,9 @@ describeEngines('service', (engine) => {
 
     it('refuses oversized input and result', async () => {
       ctx = await createTestService({ limits: { maxPayloadBytes: 100 } });
-      expect(await codeOf(ctx.tasks.create(me, { kind: 'x', input: 'y'.repeat(200), maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.create(me, { kind: 'x', input: 'y'.repeat(200), maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
       const task = await runningTask();
-      expect(await codeOf(ctx.tasks.complete(me, { id: task.id, result: { big: 'z'.repeat(200) } }))).toBe('BAD_USER_INPUT');
+      expect(await refusalCode(ctx.tasks.complete(me, { id: task.id, result: { big: 'z'.repeat(200) } }))).toBe('BAD_USER_INPUT');
       expect((await ctx.tasks.get(me, task.id))?.status).toBe('RUNNING');
     });
   });
@@ -158,11 +138,11 @@ describeEngines('service', (engine) => {
       const task = await ctx.tasks.create(alice, { kind: 'x', maxAttempts: 1 });
       expect(await ctx.tasks.get(bob, task.id)).toBeNull();
       expect(await ctx.tasks.awaitTask(bob, { id: task.id, timeoutSeconds: 5 })).toBeNull();
-      expect(await codeOf(ctx.tasks.cancel(bob, { id: task.id }))).toBe('NOT_FOUND');
-      expect(await codeOf(ctx.tasks.follow(bob, { id: task.id }))).toBe('NOT_FOUND');
+      expect(await refusalCode(ctx.tasks.cancel(bob, { id: task.id }))).toBe('NOT_FOUND');
+      expect(await refusalCode(ctx.tasks.follow(bob, { id: task.id }))).toBe('NOT_FOUND');
       expect(await ctx.tasks.claim(bob, { workerId: 'w', leaseSeconds: 5 })).toBeNull();
       expect((await ctx.tasks.list(bob, { first: 10 })).tasks).toEqual([]);
-      expect(await codeOf(ctx.tasks.claim({ tenant: 'alice', role: 'client' }, { workerId: 'w', leaseSeconds: 5 }))).toBe('FORBIDDEN');
+      expect(await refusalCode(ctx.tasks.claim({ tenant: 'alice', role: 'client' }, { workerId: 'w', leaseSeconds: 5 }))).toBe('FORBIDDEN');
       expect((await ctx.tasks.get(alice, task.id))?.status).toBe('QUEUED');
     });
   });
@@ -183,7 +163,7 @@ describeEngines('service', (engine) => {
       ctx = await createTestService();
       const task = await runningTask();
       for (const timeoutSeconds of [-1, Number.NaN, Infinity, -Infinity]) {
-        expect(await codeOf(ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds }))).toBe('BAD_USER_INPUT');
+        expect(await refusalCode(ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds }))).toBe('BAD_USER_INPUT');
       }
       expect(ctx.events.listenerCount()).toBe(0);
     });
@@ -216,7 +196,7 @@ describeEngines('service', (engine) => {
       const task = await runningTask();
       let result: Task | null | undefined;
       void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 1e9 }).then((value) => (result = value));
-      await untilHeld(1);
+      await untilHeld(ctx.tasks, 1);
       await vi.advanceTimersByTimeAsync(1_999);
       expect(result).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
@@ -259,11 +239,11 @@ describeEngines('service', (engine) => {
       const abort = new AbortController();
       const hold = (client: string) => ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client, signal: abort.signal });
       const held = [hold('a'), hold('a')];
-      await untilHeld(2);
-      expect(await codeOf(hold('a'))).toBe('RESOURCE_EXHAUSTED');
+      await untilHeld(ctx.tasks, 2);
+      expect(await refusalCode(hold('a'))).toBe('RESOURCE_EXHAUSTED');
       held.push(hold('b'));
-      await untilHeld(3);
-      expect(await codeOf(hold('c'))).toBe('RESOURCE_EXHAUSTED');
+      await untilHeld(ctx.tasks, 3);
+      expect(await refusalCode(hold('c'))).toBe('RESOURCE_EXHAUSTED');
       expect(ctx.tasks.stats().waiters).toBe(3);
       abort.abort();
       await Promise.all(held);
@@ -349,7 +329,7 @@ describeEngines('service', (engine) => {
 
     it('throws NOT_FOUND for an unknown id and holds nothing', async () => {
       ctx = await createTestService();
-      expect(await codeOf(ctx.tasks.follow(me, { id: 'nope' }))).toBe('NOT_FOUND');
+      expect(await refusalCode(ctx.tasks.follow(me, { id: 'nope' }))).toBe('NOT_FOUND');
       expect(ctx.events.listenerCount()).toBe(0);
       expect(ctx.tasks.stats().subscriptions).toBe(0);
     });
@@ -364,7 +344,7 @@ describeEngines('service', (engine) => {
       await ctx.tasks.expireLeases();
       expect(await ctx.tasks.get(me, task.id)).toMatchObject({ status: 'QUEUED', error: { code: 'LEASE_EXPIRED' }, revision: 3 });
       expect(ctx.published.at(-1)).toMatchObject({ status: 'QUEUED', revision: 3 });
-      expect(await codeOf(ctx.tasks.complete(me, { id: task.id, workerId: 'w1' }))).toBe('LEASE_MISMATCH');
+      expect(await refusalCode(ctx.tasks.complete(me, { id: task.id, workerId: 'w1' }))).toBe('LEASE_MISMATCH');
       await ctx.tasks.claim(me, { workerId: 'w2', leaseSeconds: 10 });
       now += 10_001;
       await ctx.tasks.expireLeases();
@@ -390,7 +370,7 @@ describeEngines('service', (engine) => {
       const task = await runningTask(1, 5);
       let result: Task | null | undefined;
       void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then((value) => (result = value));
-      await untilHeld(1);
+      await untilHeld(ctx.tasks, 1);
       await vi.advanceTimersByTimeAsync(4_999);
       expect(result).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
@@ -416,7 +396,7 @@ describeEngines('service', (engine) => {
       const expiring = await runningTask(1, 10);
       const done = await runningTask();
       await ctx.tasks.complete(me, { id: done.id, workerId: 'w1' });
-      expect(await codeOf(ctx.tasks.complete(me, { id: done.id, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
+      expect(await refusalCode(ctx.tasks.complete(me, { id: done.id, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
       await expectCounts({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0, CANCELLED: 0 });
       now += 10_001;
       await ctx.tasks.expireLeases();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { MAX_LEASE_SECONDS } from '../../src/tasks/task.js';
-import { createTestService } from '../helpers/service.js';
+import { createTestService, refusalCode } from '../helpers/service.js';
 
 /*
  * Values a worker sends that once let one worker take the server down: a lease past what a
@@ -16,17 +16,16 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-const codeOf = (promise: Promise<unknown>) => promise.then(() => 'ok', (error: { code?: string }) => error.code);
 
 describe('leases', () => {
   it('a lease longer than MAX_LEASE_SECONDS is BAD_USER_INPUT for claim and heartbeat, and nothing changes', async () => {
     ctx = createTestService();
     const task = await ctx.tasks.create(me, { kind: 'k', maxAttempts: 1 });
-    expect(await codeOf(ctx.tasks.claim(me, { workerId: 'w', leaseSeconds: 3_000_000 }))).toBe('BAD_USER_INPUT');
+    expect(await refusalCode(ctx.tasks.claim(me, { workerId: 'w', leaseSeconds: 3_000_000 }))).toBe('BAD_USER_INPUT');
     expect((await ctx.tasks.get(me, task.id))?.status).toBe('QUEUED');
     const claimed = await ctx.tasks.claim(me, { workerId: 'w', leaseSeconds: MAX_LEASE_SECONDS });
     expect(claimed).toMatchObject({ id: task.id, leaseSeconds: MAX_LEASE_SECONDS });
-    expect(await codeOf(ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w', leaseSeconds: MAX_LEASE_SECONDS + 1 }))).toBe('BAD_USER_INPUT');
+    expect(await refusalCode(ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w', leaseSeconds: MAX_LEASE_SECONDS + 1 }))).toBe('BAD_USER_INPUT');
     expect((await ctx.tasks.get(me, task.id))?.leaseExpiresAt).toEqual(claimed!.leaseExpiresAt);
   });
 
@@ -70,7 +69,7 @@ describe('claims naming kinds', () => {
     }) as typeof sqlite.prepare;
     await ctx.tasks.create(me, { kind: 'kind-42', maxAttempts: 1 });
     const kinds = (n: number) => Array.from({ length: n }, (_, i) => `kind-${i}`);
-    expect(await codeOf(ctx.tasks.claim(me, { kinds: kinds(101), workerId: 'w', leaseSeconds: 60 }))).toBe('BAD_USER_INPUT');
+    expect(await refusalCode(ctx.tasks.claim(me, { kinds: kinds(101), workerId: 'w', leaseSeconds: 60 }))).toBe('BAD_USER_INPUT');
     const before = prepared.size;
     for (let n = 0; n <= 100; n++) {
       const claimed = await ctx.tasks.claim(me, { kinds: kinds(n), workerId: 'w', leaseSeconds: 60 });
