@@ -18,6 +18,7 @@ const POSTGRES_CONTRACT_SUITES = [
   'test/security/roles-tenants.test.ts',
   'test/security/hostile.test.ts',
   'test/security/quotas.test.ts',
+  'test/security/stream-caps.test.ts',
   'test/client/apollo.test.ts',
   'test/race.test.ts',
 ];

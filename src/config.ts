@@ -51,6 +51,12 @@ export interface Config {
   tenantWriteBurst: number;
   /** Most QUEUED tasks per tenant: createTask past it is RESOURCE_EXHAUSTED, nothing created. @default 100000 */
   maxQueuedPerTenant: number;
+  /** Open subscriptions (SSE and WebSocket together) per client address. @default 1000 */
+  maxStreamsPerClient: number;
+  /** Open subscriptions (SSE and WebSocket together) per API key. @default 1000 */
+  maxStreamsPerKey: number;
+  /** WebSocket connections per client address, counted from the upgrade (before `connection_init`): more get HTTP 429. @default 1000 */
+  maxConnectionsPerClient: number;
   /** How long a WebSocket may take to send `connection_init` before it is closed with 4408. @default 3000 // ms */
   wsInitTimeoutMs: number;
   /** Ping interval on idle WebSockets (a dead peer is dropped after two). @default 30000 // ms */
@@ -115,6 +121,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tenantWritesPerSecond: num(env, 'TENANT_WRITES_PER_SECOND', 200, 0.001, 1e9),
     tenantWriteBurst: int(env, 'TENANT_WRITE_BURST', 10_000, 1, 1e9),
     maxQueuedPerTenant: int(env, 'MAX_QUEUED_PER_TENANT', 100_000, 1, 1e9),
+    maxStreamsPerClient: int(env, 'MAX_STREAMS_PER_CLIENT', 1_000, 1, 1e7),
+    maxStreamsPerKey: int(env, 'MAX_STREAMS_PER_KEY', 1_000, 1, 1e7),
+    maxConnectionsPerClient: int(env, 'MAX_CONNECTIONS_PER_CLIENT', 1_000, 1, 1e7),
     wsInitTimeoutMs: int(env, 'WS_INIT_TIMEOUT_MS', 3_000, 1, 600_000),
     wsKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 30_000, 1_000, 3_600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -1,6 +1,6 @@
 import type { RequestTrace } from '../http/request-trace.js';
 import type { Principal } from '../tasks/principal.js';
-import type { TaskService } from '../tasks/service.js';
+import type { StreamSlot, TaskService } from '../tasks/service.js';
 
 /** What every resolver gets, over HTTP, SSE and WebSocket alike. */
 export interface GraphQLContext {
@@ -12,4 +12,6 @@ export interface GraphQLContext {
   client: string;
   /** The HTTP request's id and timings; none over WebSocket. */
   trace?: RequestTrace;
+  /** Over graphql-ws, a subscription's place under the per-client stream caps, reserved before the operation ran: its stream takes it over. */
+  streamSlot?: StreamSlot;
 }

@@ -13,7 +13,8 @@ builder.subscriptionFields((t) => ({
       id: t.arg.id({ required: true }),
       afterRevision: t.arg.int(),
     },
-    subscribe: (_, { id, afterRevision }, ctx) => ctx.tasks.follow(ctx.principal, { id, afterRevision }).catch(refusedWithStatus),
+    subscribe: (_, { id, afterRevision }, ctx) =>
+      ctx.tasks.follow(ctx.principal, { id, afterRevision, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
     resolve: (task: Task) => task,
   }),
 }));

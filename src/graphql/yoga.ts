@@ -173,7 +173,8 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     context: (initial): Partial<GraphQLContext> => {
       const fromWebSocket = initial as Partial<GraphQLContext>;
       if (fromWebSocket.principal && fromWebSocket.signal) {
-        return { tasks, principal: fromWebSocket.principal, signal: fromWebSocket.signal, client: fromWebSocket.client ?? '' };
+        const { principal, signal, client = '', streamSlot } = fromWebSocket;
+        return { tasks, principal, signal, client, streamSlot };
       }
       const principal = principals.get(initial.request) ?? authenticate(initial.request.headers.get('authorization'));
       if (!principal) throw unauthenticated();

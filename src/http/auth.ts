@@ -12,7 +12,7 @@ export type Authenticate = (authorization: string | null) => Principal | null;
  */
 export function createAuthenticator(keys: readonly ApiKey[]): Authenticate {
   if (keys.length === 0) return () => OPEN_PRINCIPAL;
-  const known = keys.map(({ key, tenant, role }) => ({ digest: digest(key), principal: Object.freeze({ tenant, role }) }));
+  const known = keys.map(({ key, tenant, role }, i) => ({ digest: digest(key), principal: Object.freeze({ tenant, role, keyId: `key${i + 1}` }) }));
   return (authorization) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) return null;

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -8,8 +8,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLContext } from '../graphql/context.js';
 import { maskError, withCode } from '../graphql/errors.js';
 import { labelVariableErrors } from '../graphql/plugins.js';
+import { DomainError } from '../tasks/errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../tasks/json-depth.js';
 import type { Principal } from '../tasks/principal.js';
+import type { StreamSlot } from '../tasks/service.js';
 import type { Authenticate } from './auth.js';
 import { createSharedSubscribe } from './shared-subscribe.js';
 
@@ -21,7 +23,16 @@ export interface WebSocketOptions {
   admit: (request: IncomingMessage) => { status: number } | null;
   path: string;
   maxConnections: number;
+  /**
+   * WebSocket connections per client address, counted from the upgrade on (a socket still in
+   * its `connection_init` window counts): past it the upgrade is answered 429.
+   */
+  maxConnectionsPerClient: number;
   maxSubscriptionsPerConnection: number;
+  /** A subscription's place under the per-client stream caps (SSE and WebSocket together); throws RESOURCE_EXHAUSTED when there is none. */
+  reserveStream: (principal: Principal, client: string) => StreamSlot;
+  /** Told of each upgrade refused because its address holds MAX_CONNECTIONS_PER_CLIENT sockets. */
+  onRefused?: (reason: 'connections_per_client') => void;
   /** Largest incoming frame, in bytes. */
   maxPayloadBytes: number;
   /** Time allowed for `connection_init`, in ms; after it the socket closes with 4408. */
@@ -62,7 +73,10 @@ export function attachWebSockets({
   admit,
   path,
   maxConnections,
+  maxConnectionsPerClient,
   maxSubscriptionsPerConnection,
+  reserveStream,
+  onRefused = () => {},
   maxPayloadBytes,
   initTimeoutMs,
   keepAliveMs,
@@ -73,6 +87,8 @@ export function attachWebSockets({
   const connections = new WeakMap<WebSocket, Connection>();
   /** Each accepted operation's controller, by the `subscribe` message's payload (graphql-ws hands the same object to onComplete). */
   const controllers = new WeakMap<object, AbortController>();
+  /** Sockets per client address, from the upgrade until the TCP connection closes, whether the handshake succeeded or not. */
+  const socketsByAddress = new Map<string, number>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
@@ -84,6 +100,19 @@ export function attachWebSockets({
       socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nConnection: close\r\n\r\n`);
       return;
     }
+    const address = request.socket.remoteAddress ?? '';
+    const held = socketsByAddress.get(address) ?? 0;
+    if (held >= maxConnectionsPerClient) {
+      onRefused('connections_per_client');
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 5\r\n\r\n');
+      return;
+    }
+    socketsByAddress.set(address, held + 1);
+    socket.once('close', () => {
+      const left = socketsByAddress.get(address)! - 1;
+      if (left === 0) socketsByAddress.delete(address);
+      else socketsByAddress.set(address, left);
+    });
     if (wss.clients.size >= maxConnections) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n\r\n');
       return;
@@ -128,22 +157,27 @@ export function attachWebSockets({
         const document = parse(payload.query);
         const errors = validate(schema, document);
         if (errors.length > 0) return errors.map(withCode);
+        const client = ctx.extra.request.socket.remoteAddress ?? '';
+        let streamSlot: StreamSlot | undefined;
+        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+          // Taken before the first await, like the operation's slot; its stream takes it over,
+          // and the operation's end gives it back if no stream ever did.
+          streamSlot = reserveStream(connection.principal!, client);
+          controller.signal.addEventListener('abort', streamSlot, { once: true });
+        }
         const args: ExecutionArgs = {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: await contextFactory({
-            principal: connection.principal!,
-            signal: controller.signal,
-            client: ctx.extra.request.socket.remoteAddress ?? '',
-          }),
+          contextValue: await contextFactory({ principal: connection.principal!, signal: controller.signal, client, streamSlot }),
           rootValue: { execute, shareKey: shareKeyOf(payload, connection.principal!) },
         };
         accepted = true;
         return args;
       } catch (error) {
         if (error instanceof GraphQLError) return [withCode(error)];
+        if (error instanceof DomainError) return [new GraphQLError(error.message, { extensions: { code: error.code } })];
         throw error;
       } finally {
         if (!accepted) release(connection, id, controller);

@@ -7,6 +7,8 @@ export type Role = 'client' | 'worker' | 'admin';
 export interface Principal {
   tenant: string;
   role: Role;
+  /** Which configured API key the caller used: a label of its own (never the key), for per-key limits. None in open mode. */
+  keyId?: string;
 }
 
 /** The principal of a server that runs without API keys: one tenant, every right. */

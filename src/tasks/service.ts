@@ -3,7 +3,7 @@ import { badInput, DomainError, notFound, resourceExhausted } from './errors.js'
 import type { TaskEvents } from './events.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-depth.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
-import { createTokenBuckets, QuotaError, type RefusalReason } from './quotas.js';
+import { createSlotCounter, createTokenBuckets, QuotaError, type RefusalReason } from './quotas.js';
 import type { ListPosition, TaskStore } from './store.js';
 import { createTaskStream, type TaskStream } from './stream.js';
 import * as machine from './task.js';
@@ -26,7 +26,14 @@ export interface TaskServiceLimits {
   tenantWriteBurst?: number;
   /** Most QUEUED tasks per tenant: createTask past it is refused. Unset: no cap. */
   maxQueuedPerTenant?: number;
+  /** Open subscription streams per client address (every transport together). Unset: no cap. */
+  maxStreamsPerClient?: number;
+  /** Open subscription streams per API key (`Principal.keyId`; every transport together). Unset: no cap. */
+  maxStreamsPerKey?: number;
 }
+
+/** A subscription stream's place under the per-client caps: call it to give the place back (once; later calls do nothing). */
+export type StreamSlot = () => void;
 
 export interface TaskServiceDeps {
   store: TaskStore;
@@ -92,6 +99,7 @@ export function createTaskService({
   const waiters = new Set<() => void>();
   const waitersByClient = new Map<string, number>();
   const streams = new Set<TaskStream>();
+  const streamSlots = createSlotCounter();
   let closed = false;
   const writeRate =
     limits.tenantWritesPerSecond === undefined
@@ -209,6 +217,38 @@ export function createTaskService({
       if (left === 0) waitersByClient.delete(client);
       else waitersByClient.set(client, left);
     };
+  }
+
+  /**
+   * Takes a place for one subscription stream of `principal` from `client` (an address), under
+   * MAX_STREAMS_PER_CLIENT and MAX_STREAMS_PER_KEY; throws RESOURCE_EXHAUSTED, holding nothing,
+   * when either is full. Synchronous: messages that arrive at once cannot all pass.
+   */
+  function reserveStream(principal: Principal, client = ''): StreamSlot {
+    const caps: Parameters<typeof streamSlots.take>[0][number][] = [];
+    const { maxStreamsPerClient: perClient, maxStreamsPerKey: perKey } = limits;
+    if (perClient !== undefined) {
+      caps.push({
+        key: `client\u0000${client}`,
+        cap: perClient,
+        reason: 'streams_per_client',
+        message: `This client address has ${perClient} subscriptions open, the most it may have; end one first.`,
+      });
+    }
+    if (perKey !== undefined && principal.keyId !== undefined) {
+      caps.push({
+        key: `key\u0000${principal.keyId}`,
+        cap: perKey,
+        reason: 'streams_per_key',
+        message: `This API key has ${perKey} subscriptions open, the most it may have; end one first.`,
+      });
+    }
+    try {
+      return streamSlots.take(caps);
+    } catch (error) {
+      if (error instanceof QuotaError) observer.refused?.(error.reason);
+      throw error;
+    }
   }
 
   return {
@@ -380,18 +420,36 @@ export function createTaskService({
     /**
      * The task's states from now on: the current one first (only if newer than
      * `afterRevision`), then each committed change, ending after a final state.
-     * Throws NOT_FOUND for an unknown id.
+     * Throws NOT_FOUND for an unknown id. The stream holds a place under the per-client caps
+     * (`slot`, when the transport reserved one already, else one taken here for `client`)
+     * until it ends, however it ends.
      */
-    async follow(principal: Principal, { id, afterRevision }: { id: string; afterRevision?: number | null }): Promise<TaskStream> {
-      assertOpen();
+    async follow(
+      principal: Principal,
+      { id, afterRevision, client, slot }: { id: string; afterRevision?: number | null; client?: string; slot?: StreamSlot },
+    ): Promise<TaskStream> {
+      try {
+        assertOpen();
+      } catch (error) {
+        slot?.();
+        throw error;
+      }
+      const release = slot ?? reserveStream(principal, client);
       let unsubscribe = () => {};
       const stream = createTaskStream(afterRevision ?? null, () => {
         unsubscribe();
         streams.delete(stream);
+        release();
       });
       unsubscribe = events.subscribe(id, stream.offer);
       streams.add(stream);
-      const current = await visible(principal, id);
+      let current: Task | null;
+      try {
+        current = await visible(principal, id);
+      } catch (error) {
+        await stream.return!();
+        throw error;
+      }
       if (!current) {
         await stream.return!();
         throw notFound(id);
@@ -400,6 +458,8 @@ export function createTaskService({
       if (isFinal(current.status)) stream.end();
       return stream;
     },
+
+    reserveStream,
 
     /** Sends expired leases back to the queue (or to FAILED); runs on its own timer too. */
     expireLeases,
