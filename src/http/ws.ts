@@ -210,8 +210,9 @@ export function attachWebSockets({
         send: (data) =>
           new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
-            // A socket that closed meanwhile is a client gone, not a failure of ours.
-            socket.send(data, (error) => (error && socket.readyState === socket.OPEN ? reject(error) : resolve()));
+            // A socket that closed meanwhile, or whose peer is gone while ws still calls it open
+            // (its FIN, then a reset: EPIPE, ECONNRESET), is a client gone, not a failure of ours.
+            socket.send(data, (error) => (error && socket.readyState === socket.OPEN && !isPeerGone(error) ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
@@ -274,6 +275,8 @@ function finishResult(result: ExecutionResult): ExecutionResult {
   labelVariableErrors(result.errors);
   return { ...result, errors: result.errors.map((error) => withCode(maskError(error, 'Unexpected error.') as GraphQLError)) };
 }
+
+const isPeerGone = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' || error.code === 'ECONNRESET';
 
 /** The result as sent, its errors without the `http` extension (what Yoga strips over HTTP). */
 function withoutHttpStatus(result: ExecutionResult): FormattedExecutionResult {
