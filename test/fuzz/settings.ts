@@ -29,7 +29,7 @@ export function fuzzSettings(env: Record<string, string | undefined> = process.e
     long,
     seed,
     numRuns,
-    timeLimitMs: long ? undefined : 4_000,
+    timeLimitMs: long ? undefined : 3_000,
     testTimeoutMs: long ? 24 * 3_600_000 : 15_000,
   };
 }
