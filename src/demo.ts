@@ -59,8 +59,8 @@ export function startDemo({ url, apiKey, signal, log, seed, stepMs }: DemoOption
   });
 }
 
-/** A small seeded generator of numbers in [0, 1) (mulberry32): enough for a demo, not for secrets. */
-function mulberry32(seed: number): () => number {
+/** A small seeded generator of numbers in [0, 1) (mulberry32): enough for a demo or a load, not for secrets. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

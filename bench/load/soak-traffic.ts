@@ -14,6 +14,7 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
+import { mulberry32 } from '../../src/demo.js';
 import { wallNow } from '../lib/clock.js';
 import { serveCommands } from '../lib/protocol.js';
 
@@ -141,18 +142,6 @@ const stoppers: (() => void)[] = [];
 /** Recently created task ids, read at random. */
 const recent: string[] = [];
 let inFlightReads = 0;
-
-/** mulberry32: a small seeded generator, so a run's choices can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const between = ([low, high]: readonly [number, number]) => low + random() * (high - low);
 const chance = (p: number) => random() < p;
@@ -653,7 +642,7 @@ function watchStalls(): () => void {
 function start(given: TrafficArgs): void {
   args = given;
   counts = emptyCounts();
-  random = seeded(given.seed);
+  random = mulberry32(given.seed);
   stopping = false;
   halt = new AbortController();
   // Every pending pause listens to it: hundreds at once, each removed when its pause ends.
