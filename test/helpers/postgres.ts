@@ -24,8 +24,7 @@ export const postgresMissing = postgresUrl
  * skipped, with the reason in the suite's name, never left out.
  */
 export function describeWithPostgres(name: string, suite: () => void): void {
-  if (postgresMissing) describe.skip(`${name} (${postgresMissing})`, suite);
-  else describe(name, suite);
+  describe.skipIf(postgresMissing !== null)(postgresMissing ? `${name} (${postgresMissing})` : name, suite);
 }
 
 /** Runs one statement on the server's admin connection. */
