@@ -2,23 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
 import { bearer, code } from '../helpers/graphql.js';
+import { API_KEYS, KEYS } from '../helpers/keys.js';
 import { captureLog } from '../helpers/logs.js';
 import { runningTask } from '../helpers/tasks.js';
 
-const KEYS = {
-  aliceClient: 'alice-client-key-0123456789',
-  aliceWorker: 'alice-worker-key-0123456789',
-  bobClient: 'bob-client-key-0123456789',
-  bobWorker: 'bob-worker-key-0123456789',
-  admin: 'admin-key-0123456789',
-};
-const API_KEYS = [
-  `${KEYS.aliceClient}:alice:client`,
-  `${KEYS.aliceWorker}:alice:worker`,
-  `${KEYS.bobClient}:bob:client`,
-  `${KEYS.bobWorker}:bob:worker`,
-  `${KEYS.admin}:ops:admin`,
-].join(',');
 
 let t: TestApp;
 let logged: ReturnType<typeof captureLog>;

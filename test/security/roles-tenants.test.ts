@@ -5,24 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
 import { openSse } from '../helpers/clients.js';
 import { bearer, code, type GqlResult } from '../helpers/graphql.js';
+import { API_KEYS, KEYS } from '../helpers/keys.js';
 
-const KEYS = {
-  aliceClient: 'alice-client-key-0123456789',
-  aliceWorker: 'alice-worker-key-0123456789',
-  bobClient: 'bob-client-key-0123456789',
-  bobWorker: 'bob-worker-key-0123456789',
-  admin: 'admin-key-0123456789',
-};
-
-const t = useApp({
-  API_KEYS: [
-    `${KEYS.aliceClient}:alice:client`,
-    `${KEYS.aliceWorker}:alice:worker`,
-    `${KEYS.bobClient}:bob:client`,
-    `${KEYS.bobWorker}:bob:worker`,
-    `${KEYS.admin}:ops:admin`,
-  ].join(','),
-});
+const t = useApp({ API_KEYS });
 
 const as = (key: string) => bearer(key);
 const TASK = `query($id: ID!) { task(id: $id) { id status revision progress workerId leaseExpiresAt error { message } } }`;
