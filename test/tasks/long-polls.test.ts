@@ -16,8 +16,6 @@ afterEach(async () => {
   ctx = undefined;
 });
 
-
-
 describeEngines('long-polls', (engine) => {
   const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
 
@@ -101,6 +99,28 @@ describeEngines('long-polls', (engine) => {
     again.abort();
     await Promise.all(more);
     expect(ctx!.tasks.stats().waiters).toBe(0);
+  });
+
+  it("timeout 0 is a read: answered even when the client's held long-polls are at their cap", async () => {
+    await start({ limits: { maxWaitersPerClient: 1 } });
+    const task = await runningTask();
+    const abort = new AbortController();
+    const held = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal: abort.signal });
+    await untilHeld(ctx!.tasks, 1);
+    expect(await ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 0, client: 'a' })).toEqual(task);
+    abort.abort();
+    await held;
+  });
+
+  it('afterRevision null is no afterRevision: the wait holds through a change, until the task is final', async () => {
+    await start();
+    const task = await runningTask();
+    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: null });
+    await untilHeld(ctx!.tasks, 1);
+    await ctx!.tasks.reportProgress(me, { id: task.id, progress: 10 });
+    expect(ctx!.tasks.stats().waiters).toBe(1);
+    const done = await ctx!.tasks.complete(me, { id: task.id });
+    expect(await waiting).toEqual(done);
   });
 
   it("an admin reads, awaits and cancels another tenant's task by id", async () => {

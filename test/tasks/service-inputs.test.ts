@@ -4,6 +4,7 @@
  * `tasks` follow their cursors with no overlap and no gap.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
@@ -89,6 +90,12 @@ describeEngines('what the service takes from a client', (engine) => {
       expect(await ctx!.tasks.cancel(me, { id: task.id, reason: longest })).toMatchObject({ status: 'CANCELLED', error: { message: longest } });
     });
 
+    it('a lone UTF-16 surrogate is refused, naming the argument; a whole pair (an emoji) is stored', async () => {
+      await start();
+      for (const kind of ['a\uD800', '\uD800b', 'a\uDC00', '\uDC00\uD800']) await expectRefused(ctx!.tasks.create(me, { kind, maxAttempts: 1 }), 'kind');
+      expect((await ctx!.tasks.create(me, { kind: 'report \u{1F600}', maxAttempts: 1 })).kind).toBe('report \u{1F600}');
+    });
+
     it('a NUL character is refused with a message naming the argument', async () => {
       await start();
       const task = await running();
@@ -108,6 +115,17 @@ describeEngines('what the service takes from a client', (engine) => {
       const task = await running();
       await expectRefused(ctx!.tasks.complete(me, { id: task.id, result: over }), 'result');
       expect((await ctx!.tasks.complete(me, { id: task.id, result: fits })).result).toBe(fits);
+    });
+
+    it(`nest at most ${MAX_JSON_DEPTH} levels; one more is refused, naming the argument`, async () => {
+      await start();
+      const nested = (levels: number) => {
+        let value: unknown = 1;
+        for (let i = 0; i < levels; i++) value = [value];
+        return value;
+      };
+      expect((await ctx!.tasks.create(me, { kind: 'k', input: nested(MAX_JSON_DEPTH), maxAttempts: 1 })).input).toEqual(nested(MAX_JSON_DEPTH));
+      await expectRefused(ctx!.tasks.create(me, { kind: 'k', input: nested(MAX_JSON_DEPTH + 1), maxAttempts: 1 }), 'input');
     });
 
     it('no input is stored as null', async () => {
@@ -138,7 +156,7 @@ describeEngines('what the service takes from a client', (engine) => {
     it('follow their cursors newest first, with no overlap and no gap; the last page says there is no next one', async () => {
       await start();
       const created: string[] = [];
-      for (let i = 0; i < 12; i++) created.push((await ctx!.tasks.create(me, { kind: 'k', maxAttempts: 1 })).id);
+      for (let i = 0; i < 14; i++) created.push((await ctx!.tasks.create(me, { kind: 'k', maxAttempts: 1 })).id);
       const seen: string[] = [];
       let after: string | null = null;
       const pages: boolean[] = [];
@@ -150,8 +168,8 @@ describeEngines('what the service takes from a client', (engine) => {
         after = page.cursorOf(page.tasks.at(-1)!);
       }
       expect(seen).toEqual([...created].reverse());
-      // 12 tasks in pages of 4: the third page is full and the last.
-      expect(pages).toEqual([true, true, false]);
+      // 14 tasks in pages of 4 (cursors past the single digits): the fourth page holds the last 2.
+      expect(pages).toEqual([true, true, true, false]);
     });
 
     it('a cursor that is not one from a listing is BAD_USER_INPUT naming `after`', async () => {

@@ -151,6 +151,17 @@ describeEngines('service lifecycle', (engine) => {
       await eventually(async () => (await statusOf(long)) === 'FAILED', 'expired at 10 s');
     });
 
+    it('after shutdown no lease is expired, even one noted after it', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: T0 });
+      ctx = await createEngineTestService(engine);
+      const task = await runningTask('k', 5);
+      ctx.tasks.close();
+      ctx.tasks.noteLeaseExpiry(task.leaseExpiresAt!.getTime());
+      await vi.advanceTimersByTimeAsync(10_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await ctx.tasks.get(me, task.id)).toEqual(task);
+    });
+
     it('a lease granted by another instance is expired at the time it was noted, by this one', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: T0 });
       ctx = await createEngineTestService(engine);

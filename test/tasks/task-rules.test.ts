@@ -53,8 +53,10 @@ describe('createTask', () => {
     });
   });
 
-  it('takes maxAttempts 1, and refuses a fraction, NaN and 0 with BAD_USER_INPUT', () => {
+  it('takes maxAttempts from 1 to MAX_ATTEMPTS, and refuses a fraction, NaN, 0 and one more with BAD_USER_INPUT', () => {
     expect(queued(1).maxAttempts).toBe(1);
+    expect(queued(machine.MAX_ATTEMPTS).maxAttempts).toBe(machine.MAX_ATTEMPTS);
+    expect(refusal(() => queued(machine.MAX_ATTEMPTS + 1))).toBe('BAD_USER_INPUT');
     for (const bad of [1.5, Number.NaN, 0]) expect(refusal(() => queued(bad)), `maxAttempts ${bad}`).toBe('BAD_USER_INPUT');
     expect(refusal(() => machine.createTask({ ...queued(), kind: '' }, t0))).toBe('BAD_USER_INPUT');
   });
