@@ -81,7 +81,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     cors: corsForOrigins(config.corsOrigins),
   });
   const rest = createRestHandler({ tasks, authenticate });
-  const dashboard = createDashboardHandler(dashboardDir);
+  const dashboard = await createDashboardHandler(dashboardDir);
   const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(GRAPHIQL_OPTIONS));
   let closing = false;
 
