@@ -1,6 +1,7 @@
 import { useApolloClient, useSubscription } from '@apollo/client/react';
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { followByLongPolling, LongPollPool } from './longPoll';
+import { followByLongPolling } from './longPoll';
+import { LongPollPool } from './longPollPool';
 import { TASK_UPDATED } from './operations';
 import type { Transport, TransportMode } from './transport';
 

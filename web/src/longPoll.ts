@@ -1,68 +1,6 @@
 import type { ApolloClient } from '@apollo/client';
+import type { LongPollPool } from './longPollPool';
 import { AWAIT_TASK } from './operations';
-
-/** How long one awaitTask may be held by the server, in seconds. */
-export const LONG_POLL_SECONDS = 25;
-/** The hold while more tasks are followed than there are connections for (see LongPollPool). */
-const SHARED_POLL_SECONDS = 4;
-/** Held requests at once: a browser opens 6 HTTP/1.1 connections per origin; keep 2 free. */
-const MAX_HELD = 4;
-
-/**
- * Shares the browser's few connections between the tasks being followed. With up to
- * MAX_HELD tasks each holds its own 25 s awaitTask; with more, every hold is cut to a few
- * seconds and the tasks take turns (a task that changed while waiting for its turn gets the
- * change at once, since it asks with `afterRevision`), so the list refresh and the buttons
- * never queue behind long-polls.
- */
-export class LongPollPool {
-  private followers = 0;
-  private held = new Set<{ controller: AbortController; seconds: number }>();
-  private queue: Array<() => void> = [];
-
-  constructor(private readonly maxHeld = MAX_HELD) {}
-
-  /** A task starts being followed; call the result when it stops. */
-  follow(): () => void {
-    this.followers++;
-    if (this.followers > this.maxHeld) {
-      // Long holds would now keep the others waiting: end them; they come back short.
-      for (const slot of this.held) if (slot.seconds > SHARED_POLL_SECONDS) slot.controller.abort();
-    }
-    return () => {
-      this.followers--;
-    };
-  }
-
-  /** Waits for a free connection; resolves with the hold to ask for and a signal the pool may abort. */
-  async acquire(signal: AbortSignal): Promise<{ seconds: number; signal: AbortSignal; release: () => void }> {
-    while (this.held.size >= this.maxHeld) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          this.queue = this.queue.filter((next) => next !== wake);
-          reject(signal.reason);
-        };
-        const wake = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.queue.push(wake);
-      });
-    }
-    const slot = { controller: new AbortController(), seconds: this.followers > this.maxHeld ? SHARED_POLL_SECONDS : LONG_POLL_SECONDS };
-    this.held.add(slot);
-    return {
-      seconds: slot.seconds,
-      signal: slot.controller.signal,
-      release: () => {
-        if (!this.held.delete(slot)) return;
-        this.queue.shift()?.();
-      },
-    };
-  }
-}
 
 /**
  * Follows one task with `awaitTask(id, timeout, afterRevision)` until it is done, the task
@@ -89,6 +27,11 @@ export async function followByLongPolling({
   try {
     while (!signal.aborted) {
       const slot = await pool.acquire(signal);
+      if (slot.signal.aborted) {
+        // The pool cut this hold before it was sent (more tasks came): ask again, for a short one.
+        slot.release();
+        continue;
+      }
       const request = new AbortController();
       const abort = () => request.abort();
       signal.addEventListener('abort', abort);
