@@ -37,12 +37,12 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 });
 }
 
-/** Saves a full-page screenshot as test/browser/screenshots/<name>.png. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot (of the whole page unless `fullPage` is false) as test/browser/screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   // animations: 'disabled' finishes the progress bars' CSS transitions, so they show the value.
-  await page.screenshot({ path, fullPage: true, animations: 'disabled', timeout: 10_000 });
+  await page.screenshot({ path, fullPage, animations: 'disabled', timeout: 10_000 });
   return path;
 }
 

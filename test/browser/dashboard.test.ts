@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { metric } from '../helpers/graphql.js';
@@ -148,6 +149,8 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: long-polling');
     expect(upgrades).toBeGreaterThan(0);
     expect(await page.getByTestId('transport-badge').getAttribute('title')).toMatch(/closed before connecting|could not be opened|no WebSocket/);
+    // Why, in the page itself, not only in a tooltip that keyboard and touch cannot reach.
+    await expect.poll(() => page.getByTestId('fallback-notice').textContent(), WAIT).toMatch(/^Live updates come by long-polling \(.*(closed before connecting|could not be opened|no WebSocket).*\)\./);
 
     const id = await createFromPage(page);
     await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED' });
@@ -287,6 +290,129 @@ describe('dashboard', () => {
     expect(await failed.getByTestId('task-error').textContent()).toContain('disk full');
     expect(await failed.getByTestId('task-error').textContent()).toContain('ENOSPC');
     await screenshot(page, 'dashboard-filtered');
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
+
+describe('dashboard: what a first-time user meets', () => {
+  const LONG_KIND = 'reports.monthly-summary.regional-breakdown.europe-west';
+
+  /** One task in each state a card can show, each of its own kind so that claims pick it. */
+  async function tasksInEveryState(): Promise<Record<'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'retrying', string>> {
+    const create = async (kind: string) => (await gql(server, `mutation($k: String!) { createTask(kind: $k, maxAttempts: 3) { id } }`, { k: kind })).createTask.id as string;
+    const claim = (kind: string) => gql(server, `mutation($k: [String!]) { claimTask(kinds: $k, workerId: "states", leaseSeconds: 300) { id } }`, { k: [kind] });
+    const progress = (id: string, p: number, m: string) =>
+      gql(server, `mutation($id: ID!, $p: Int!, $m: String) { reportProgress(id: $id, progress: $p, message: $m, workerId: "states") { id } }`, { id, p, m });
+    const ids = {} as Record<'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'retrying', string>;
+    for (const state of ['retrying', 'cancelled', 'failed', 'completed', 'running'] as const) {
+      const kind = `states.${state}`;
+      ids[state] = await create(kind);
+      if (state === 'cancelled') continue;
+      await claim(kind);
+      await progress(ids[state], 37, 'page 15 of 40');
+    }
+    await gql(server, `mutation($id: ID!) { failTask(id: $id, message: "worker restarted", code: "WORKER_LOST", retry: true, workerId: "states") { status } }`, { id: ids.retrying });
+    await gql(server, `mutation($id: ID!) { cancelTask(id: $id, reason: "no longer needed") { status } }`, { id: ids.cancelled });
+    await gql(server, `mutation($id: ID!) { failTask(id: $id, message: "disk full", code: "ENOSPC", workerId: "states") { status } }`, { id: ids.failed });
+    await gql(server, `mutation($id: ID!) { completeTask(id: $id, result: { pages: 40 }, workerId: "states") { status } }`, { id: ids.completed });
+    ids.queued = await create(LONG_KIND);
+    return ids;
+  }
+
+  /** axe-core's serious and critical findings on the page as it is now. */
+  async function seriousViolations(page: Page): Promise<string[]> {
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    return violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+  }
+
+  it('every state reads plainly and passes axe with no serious violation, at desktop and at phone width', async () => {
+    const ids = await tasksInEveryState();
+    const { page, errors } = await openDashboard();
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+    for (const id of Object.values(ids)) await expect.poll(() => card(page, id).count(), WAIT).toBe(1);
+    const text = (state: keyof typeof ids, testId: string) => card(page, ids[state]).getByTestId(testId).textContent();
+
+    // A never-run task does not claim an "attempt 0"; a retried one says what happened.
+    expect(await text('queued', 'task-attempts')).toBe('up to 3 attempts');
+    expect(await text('retrying', 'task-message')).toBe('Retrying: waiting for a worker to start attempt 2 of 3. The last one reached 37 %: page 15 of 40');
+    expect(await text('retrying', 'task-attempts')).toBe('1 of 3 attempts used');
+    expect(await text('retrying', 'task-error')).toBe('Last attempt failedWORKER_LOSTworker restarted');
+    // Final cards: no stale progress message, no status said twice.
+    expect(await text('completed', 'task-message')).toBe('Done');
+    expect(await text('cancelled', 'task-error')).toBe('Reasonno longer needed');
+    expect(await text('cancelled', 'task-attempts')).toBe('never ran');
+    expect(await text('failed', 'task-message')).toBe('Last message: page 15 of 40');
+    // No internal terms, no transport repeated on every card; times with their date and zone.
+    for (const id of Object.values(ids)) {
+      const content = await card(page, id).textContent();
+      expect(content).not.toMatch(/\brev\b|WebSocket|attempt 0/);
+    }
+    expect(await card(page, ids.running).getByTestId('task-follow').textContent()).toBe('live');
+    expect(await card(page, ids.completed).locator('time').first().textContent()).toMatch(/^\d{1,2} \w{3}, \d{2}:\d{2}:\d{2} UTC$/);
+    // What "New demo task" needs is said where the button is.
+    const hint = page.getByTestId('create-hint');
+    expect(await hint.textContent()).toContain('npm run demo');
+    expect(await page.getByTestId('create-task').getAttribute('aria-describedby')).toBe(await hint.getAttribute('id'));
+
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'dashboard-desktop');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    // Nothing wider than the phone, and each time's label clear of the others and of its value.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    for (const id of Object.values(ids)) {
+      const boxes = await card(page, id)
+        .getByTestId('task-timings')
+        .locator('dt, dd')
+        .evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().toJSON() as DOMRect));
+      for (const [i, a] of boxes.entries()) {
+        for (const b of boxes.slice(i + 1)) {
+          const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+          expect(overlap, `timings of ${id} overlap`).toBe(false);
+        }
+      }
+    }
+    // The long kind wraps between its parts, never inside one.
+    const kindTitle = card(page, ids.queued).locator('h2');
+    const lines = await kindTitle.evaluate((heading) =>
+      [...heading.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE).map((node) => {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+      }),
+    );
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.every((count) => count === 1)).toBe(true);
+    expect((await kindTitle.boundingBox())!.height).toBeGreaterThan(30);
+
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, 'dashboard-phone', { fullPage: false });
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('Cancel asks first: Escape backs out (focus back on Cancel), "Yes, cancel" cancels; axe passes with the question open', async () => {
+    const { createTask } = await gql(server, `mutation { createTask(kind: "browser.cancel") { id } }`);
+    const { page, errors } = await openDashboard();
+    const task = card(page, createTask.id);
+    const cancel = task.getByRole('button', { name: /^Cancel browser\.cancel/ });
+    await cancel.click();
+    const confirm = task.getByTestId('confirm-cancel');
+    await expect.poll(() => confirm.evaluate((button) => button === document.activeElement), WAIT).toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => confirm.count(), WAIT).toBe(0);
+    expect(await cancel.evaluate((button) => button === document.activeElement)).toBe(true);
+    // Backing out changed nothing on the server.
+    const { task: stillQueued } = await gql(server, `query($id: ID!) { task(id: $id) { status } }`, { id: createTask.id });
+    expect(stillQueued.status).toBe('QUEUED');
+
+    await cancel.click();
+    await confirm.click();
+    await expect.poll(() => cardState(page, createTask.id), WAIT).toMatchObject({ status: 'CANCELLED' });
+    expect(await task.getByTestId('task-error').textContent()).toBe('Reasoncancelled from the dashboard');
     expect(errors).toEqual([]);
   }, 60_000);
 });

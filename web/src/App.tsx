@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { CreateTaskButton, DEMO_KIND } from './components/CreateTaskButton';
 import { Filters, type FilterValues } from './components/Filters';
 import { LIST_REFRESH_MS, TaskList } from './components/TaskList';
-import { TransportBadge } from './components/TransportBadge';
+import { FallbackNotice, TransportBadge } from './components/TransportBadge';
 
 export function App() {
   const [filters, setFilters] = useState<FilterValues>({ status: '', kind: '' });
@@ -29,6 +29,7 @@ export function App() {
       </header>
 
       <main className="content">
+        <FallbackNotice />
         <div className="toolbar">
           <Filters value={filters} onChange={setFilters} />
           <CreateTaskButton />
@@ -38,9 +39,8 @@ export function App() {
 
       <footer className="page-foot">
         <p>
-          Tasks of kind <code>{DEMO_KIND}</code> are run by the built-in demo worker when the service is started with{' '}
-          <code>npm run demo</code>; otherwise they wait for a worker of yours. Unfinished tasks update live; the list
-          picks up tasks created elsewhere every {LIST_REFRESH_MS / 1000} s.
+          Unfinished tasks update live; the list picks up tasks created elsewhere every {LIST_REFRESH_MS / 1000} s. Tasks
+          of kind <code>{DEMO_KIND}</code> are run by the built-in demo worker (<code>npm run demo</code>).
         </p>
       </footer>
     </div>

@@ -1,5 +1,5 @@
 import { useMutation } from '@apollo/client/react';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { shortId } from '../format';
 import { CREATE_TASK } from '../operations';
 
@@ -13,6 +13,7 @@ export function CreateTaskButton() {
     awaitRefetchQueries: true,
   });
   const [created, setCreated] = useState<string>();
+  const hintId = useId();
 
   const onClick = async () => {
     const result = await create({
@@ -31,9 +32,21 @@ export function CreateTaskButton() {
 
   return (
     <div className="create">
-      <button type="button" className="button button--primary" onClick={() => void onClick()} disabled={loading} data-testid="create-task">
-        {loading ? 'Creating…' : 'New demo task'}
-      </button>
+      <div className="create__main">
+        <button
+          type="button"
+          className="button button--primary"
+          onClick={() => void onClick()}
+          disabled={loading}
+          aria-describedby={hintId}
+          data-testid="create-task"
+        >
+          {loading ? 'Creating…' : 'New demo task'}
+        </button>
+        <span className="create__hint" id={hintId} data-testid="create-hint">
+          Runs only if the service was started with <code>npm run demo</code>; otherwise it waits for a worker of yours.
+        </span>
+      </div>
       <span className="create__note" aria-live="polite" data-testid="create-note">
         {error ? (
           <span className="text-error">Could not create a task: {error.message}</span>

@@ -26,7 +26,7 @@ export function Filters({ value, onChange }: { value: FilterValues; onChange: (n
         </select>
       </label>
       <label className="field">
-        <span className="field__label">Kind</span>
+        <span className="field__label">Kind (exact)</span>
         <input
           type="search"
           placeholder="e.g. demo.report"

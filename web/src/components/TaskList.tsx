@@ -42,7 +42,15 @@ export function TaskList({ status, kind }: { status?: TaskStatus; kind?: string 
       {connection.edges.length === 0 ? (
         <div className="list-state list-state--empty" data-testid="task-list-empty">
           <p>{status || kind ? 'No task matches these filters.' : 'No tasks yet.'}</p>
-          <p className="muted">Create a demo task to watch one run.</p>
+          <p className="muted">
+            {kind ? (
+              <>
+                Kinds match exactly: <code>{kind}</code> finds tasks of that kind only, not of kinds that start with it.
+              </>
+            ) : (
+              'Create a demo task to watch one run.'
+            )}
+          </p>
         </div>
       ) : (
         <ul className="tasks" data-testid="task-list">

@@ -23,3 +23,18 @@ export function TransportBadge() {
     </span>
   );
 }
+
+/**
+ * Why the page long-polls, in the page itself (the badge's tooltip is out of reach for
+ * keyboard and touch): shown only after the fallback.
+ */
+export function FallbackNotice() {
+  const { mode, reason } = useTransport();
+  if (mode !== 'long-polling') return null;
+  return (
+    <p className="notice" data-testid="fallback-notice">
+      Live updates come by long-polling{reason ? ` (${reason})` : ''}. They still arrive as they happen, over more
+      requests; reload the page to try the WebSocket again.
+    </p>
+  );
+}
