@@ -2,6 +2,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './src/db/tables.ts',
+  schema: './src/storage/sqlite/tables.ts',
   out: './schema/migrations',
 });

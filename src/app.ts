@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { openStorage } from './db/storage.js';
+import { openStorage } from './storage/index.js';
 import { createGraphQLServer, GRAPHIQL_OPTIONS } from './graphql/yoga.js';
 import { createAuthenticator } from './http/auth.js';
 import { DASHBOARD_CSP, GRAPHIQL_CSP, mayBeGraphiQL, setNoSniff, setPageHeaders } from './http/browser-headers.js';
@@ -34,11 +34,18 @@ export interface AppOptions {
  * WebSocket, dashboard → one HTTP server. It never listens; `main.ts` (or a test) does.
  */
 export async function createApp(config: Readonly<Config>, { log = createLogger(config.logLevel), dashboardDir }: AppOptions = {}) {
-  const storage = await openStorage(config, log);
+  const storage = await openStorage({
+    url: config.databaseUrl,
+    sqliteSynchronous: config.sqliteSynchronous,
+    walMaxBytes: config.walMaxBytes,
+    poolSize: config.databasePoolSize,
+    eventResyncMs: config.eventResyncMs,
+    onWarning: (message, details) => log.warn(details, message),
+  });
   const metrics = createMetrics({
     stats: () => tasks.stats(),
     webSocketConnections: () => ws.connectionCount(),
-    walBytes: storage.walBytes,
+    engineGauges: storage.gauges,
     taskCounts: () => storage.store.countByStatus(),
   });
   const events = createTaskEvents((error) => log.error({ err: error }, 'a task listener threw'));
@@ -60,7 +67,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     onError: (error, context) => log.error({ err: error, context }, 'background task work failed'),
     observer: metrics.writes,
   });
-  await storage.shareEvents(events, tasks.noteLeaseExpiry);
+  await storage.start(events, tasks.noteLeaseExpiry);
   const authenticate = createAuthenticator(config.apiKeys);
   const guard = createRequestGuard({
     allowedOrigins: config.corsOrigins,

@@ -7,9 +7,9 @@
  * `GET /stats` tells how many long-polls it holds.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { openDb } from '../../src/db/client.js';
-import { tasks } from '../../src/db/tables.js';
-import { createTaskRepository } from '../../src/tasks/repository.js';
+import { openDb } from '../../src/storage/sqlite/connection.js';
+import { tasks } from '../../src/storage/sqlite/tables.js';
+import { createTaskRepository } from '../../src/storage/sqlite/repository.js';
 import { complete, isFinal, type Task, type TaskStatus } from '../../src/tasks/task.js';
 import { listenAsBaseline } from '../lib/baseline.js';
 

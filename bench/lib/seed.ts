@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { openDb } from '../../src/db/client.js';
-import { openPg } from '../../src/db/pg-client.js';
-import * as pgTables from '../../src/db/pg-tables.js';
-import * as tables from '../../src/db/tables.js';
-import { toRow } from '../../src/tasks/rows.js';
-import { createTaskRepository, type TaskRepository } from '../../src/tasks/repository.js';
+import { openDb } from '../../src/storage/sqlite/connection.js';
+import { openPg } from '../../src/storage/postgres/connection.js';
+import * as pgTables from '../../src/storage/postgres/tables.js';
+import * as tables from '../../src/storage/sqlite/tables.js';
+import { toRow } from '../../src/storage/rows.js';
+import { createTaskRepository, type TaskRepository } from '../../src/storage/sqlite/repository.js';
 import * as machine from '../../src/tasks/task.js';
 
 /** The tenant of a server without API keys (`OPEN_PRINCIPAL`), so seeded tasks are visible to it. */

@@ -4,8 +4,8 @@
  * service does them, with no HTTP, GraphQL or events.
  */
 import { randomBytes } from 'node:crypto';
-import { openDb } from '../../src/db/client.js';
-import { createTaskRepository } from '../../src/tasks/repository.js';
+import { openDb } from '../../src/storage/sqlite/connection.js';
+import { createTaskRepository } from '../../src/storage/sqlite/repository.js';
 import * as machine from '../../src/tasks/task.js';
 import { serveCommands } from '../lib/protocol.js';
 

@@ -7,7 +7,8 @@ export interface MetricSources {
   /** Held long-polls (GraphQL and REST) and open `taskUpdated` streams. */
   stats(): { waiters: number; subscriptions: number };
   webSocketConnections(): number;
-  walBytes(): number;
+  /** Gauges the storage engine reports about itself (SQLite's WAL size, say). */
+  engineGauges: readonly { name: string; help: string; read(): number }[];
   taskCounts(): Promise<StatusCounts>;
 }
 
@@ -62,14 +63,16 @@ export function createMetrics(sources: MetricSources): Metrics {
       this.set(sources.webSocketConnections());
     },
   });
-  new Gauge({
-    name: 'task_api_sqlite_wal_bytes',
-    help: 'Size of the SQLite write-ahead log file.',
-    registers,
-    collect() {
-      this.set(sources.walBytes());
-    },
-  });
+  for (const gauge of sources.engineGauges) {
+    new Gauge({
+      name: gauge.name,
+      help: gauge.help,
+      registers,
+      collect() {
+        this.set(gauge.read());
+      },
+    });
+  }
   new Gauge({
     name: 'task_api_tasks',
     help: 'Tasks stored, by status (all tenants).',

@@ -1,10 +1,7 @@
-import { openDb } from '../../src/db/client.js';
-import { openPg } from '../../src/db/pg-client.js';
+import { openPostgresStorage } from '../../src/storage/postgres/index.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createTaskEvents, type TaskEvents } from '../../src/tasks/events.js';
-import { createPgTaskStore } from '../../src/tasks/pg-store.js';
-import { createTaskRepository } from '../../src/tasks/repository.js';
 import { createTaskService, type TaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
-import { createSqliteTaskStore } from '../../src/tasks/sqlite-store.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
 import { describe } from 'vitest';
@@ -63,36 +60,38 @@ function serviceOver(store: TaskStore, options: ServiceOptions) {
   return { store, events, tasks, published };
 }
 
-/** The real service on a real `:memory:` SQLite database with the real migrations; `published` records every event. */
+/**
+ * The real service on a real `:memory:` SQLite database with the real migrations, opened as
+ * the app opens it; `published` records every event. The storage's background work (WAL
+ * guard, checkpointer, PostgreSQL listener) is not started: these suites count the service's
+ * own timers and store calls. The app's suites run it all.
+ */
 export function createTestService(options: ServiceOptions & { url?: string; onCommit?: () => void } = {}) {
-  const database = openDb({ url: options.url ?? ':memory:', synchronous: 'NORMAL' });
-  const repo = createTaskRepository(database.db);
-  const store = createSqliteTaskStore(repo, { onCommit: options.onCommit });
-  const service = serviceOver(store, options);
+  const storage = openSqliteStorage({ url: options.url ?? ':memory:', sqliteSynchronous: 'NORMAL', walMaxBytes: 64 * 1024 * 1024, onCommit: options.onCommit });
+  const service = serviceOver(storage.store, options);
   return {
     ...service,
-    store,
-    database,
-    repo,
+    store: storage.store,
+    database: storage.database,
+    repo: storage.repo,
     async close() {
       service.tasks.close();
-      store.flush();
-      database.close();
+      await storage.close();
     },
   };
 }
 
-/** The real service on a fresh PostgreSQL database (real migrations) of the test server. */
+/** The real service on a fresh PostgreSQL database (real migrations) of the test server, opened as the app does. */
 export async function createPgTestService(options: ServiceOptions = {}) {
   const database = await freshDatabase();
-  const pg = await openPg({ url: database.url, maxConnections: 10 });
-  const service = serviceOver(createPgTaskStore(pg.db, { origin: 'test' }), options);
+  const storage = await openPostgresStorage({ url: database.url, poolSize: 10, eventResyncMs: 5_000, origin: 'test' });
+  const service = serviceOver(storage.store, options);
   return {
     ...service,
-    pg,
+    pg: storage.database,
     async close() {
       service.tasks.close();
-      await pg.close();
+      await storage.close();
       await database.drop();
     },
   };

@@ -87,6 +87,13 @@ describe('/metrics', () => {
     // Each wake lies between the commit and its response, so within what the test saw (in seconds, not ms).
     expect(sample(text, 'task_api_wake_seconds_sum')).toBeLessThanOrEqual(2 * answered);
   });
+
+  it('reports the engine’s own gauges: the SQLite WAL size on SQLite, nothing of SQLite on PostgreSQL', async () => {
+    current = await apps.start();
+    const wal = sample(await metricsOf(current), 'task_api_sqlite_wal_bytes');
+    if (process.env.TEST_ENGINE === 'postgres') expect(wal).toBeUndefined();
+    else expect(wal).toBe(0);
+  });
 });
 
 describe('request ids and logs', () => {

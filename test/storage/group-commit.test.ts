@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGroupCommitter } from '../../src/tasks/group-commit.js';
+import { createGroupCommitter } from '../../src/storage/sqlite/group-commit.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { createTestService } from '../helpers/service.js';
 

@@ -1,6 +1,12 @@
-import type { TaskRow } from '../db/tables.js';
-import type { StatusCounts } from './store.js';
-import { TASK_STATUSES, type Task, type TaskFailure, type TaskStatus } from './task.js';
+import type { StatusCounts } from '../tasks/store.js';
+import { TASK_STATUSES, type Task, type TaskFailure, type TaskStatus } from '../tasks/task.js';
+import type { PgTaskRow } from './postgres/tables.js';
+import type { SqliteTaskRow } from './sqlite/tables.js';
+
+/** A stored task as either engine returns it: the compiler checks below that the two rows have the same fields and types. */
+export type TaskRow = SqliteTaskRow;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const ROWS_MATCH: Same<SqliteTaskRow, PgTaskRow> = true;
 
 /** How a task is stored: times as epoch milliseconds, JSON values as text. Shared by both engines. */
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));

@@ -33,7 +33,7 @@ export interface DbClient {
 /** After a checkpoint SQLite trims the WAL file back to this size. */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
-const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema/migrations');
+const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../../schema/migrations');
 
 /** Opens the database, sets its pragmas and applies pending migrations (idempotent). */
 export function openDb({ url, synchronous }: DbOptions): DbClient {

@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { tasks, type TaskRow } from '../db/tables.js';
-import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from './rows.js';
-import type { ListFilter, StatusCounts } from './store.js';
-import type { Task, TaskStatus } from './task.js';
+import type { Db } from './connection.js';
+import { tasks, type SqliteTaskRow as TaskRow } from './tables.js';
+import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
+import type { ListFilter, StatusCounts } from '../../tasks/store.js';
+import type { Task, TaskStatus } from '../../tasks/task.js';
 
 /**
  * Synchronous storage of tasks on better-sqlite3. Every method is one statement or,

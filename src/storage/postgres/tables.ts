@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { TASK_STATUSES } from '../../tasks/task.js';
 
 /**
- * The PostgreSQL twin of `tables.ts`: the same columns, types and indexes, so one row
- * mapping serves both engines. Times are epoch milliseconds (bigint read as number);
+ * The PostgreSQL twin of sqlite/tables.ts: the same columns, types and indexes, so one row
+ * mapping serves both engines (test/storage/tables.test.ts fails when they differ). Times are epoch milliseconds (bigint read as number);
  * JSON columns hold serialized JSON text, stored exactly as written.
  */
 export const tasks = pgTable(
@@ -14,7 +15,7 @@ export const tasks = pgTable(
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     tenant: text('tenant').notNull(),
     kind: text('kind').notNull(),
-    status: text('status', { enum: ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] }).notNull(),
+    status: text('status', { enum: TASK_STATUSES }).notNull(),
     progress: integer('progress').notNull(),
     message: text('message'),
     input: text('input'),
@@ -43,3 +44,5 @@ export const tasks = pgTable(
     index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
   ],
 );
+
+export type PgTaskRow = typeof tasks.$inferSelect;

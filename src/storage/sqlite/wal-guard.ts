@@ -1,4 +1,4 @@
-import type { DbClient } from './client.js';
+import type { DbClient } from './connection.js';
 
 export interface WalGuardOptions {
   database: Pick<DbClient, 'walBytes' | 'truncateWal'>;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWalGuard } from '../../src/db/wal-guard.js';
+import { startWalGuard } from '../../src/storage/sqlite/wal-guard.js';
 import { OPEN_PRINCIPAL } from '../../src/tasks/principal.js';
 import { createTestService } from '../helpers/service.js';
 

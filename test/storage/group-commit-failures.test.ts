@@ -3,7 +3,7 @@
  * is refused, and a flush commits what is queued at once, and nothing when nothing is.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGroupCommitter } from '../../src/tasks/group-commit.js';
+import { createGroupCommitter } from '../../src/storage/sqlite/group-commit.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { createTestService } from '../helpers/service.js';
 

@@ -1,6 +1,7 @@
 import pg from 'pg';
-import type { TaskEvents } from './events.js';
-import { TASK_EVENTS_CHANNEL, type PgTaskStore, type TaskNotice } from './pg-store.js';
+import type { TaskEvents } from '../../tasks/events.js';
+import { TASK_EVENTS_CHANNEL, type TaskNotice } from './notices.js';
+import type { PgTaskStore } from './store.js';
 
 export interface CrossInstanceEventsOptions {
   /** A PostgreSQL URL; the listener holds one connection of its own, outside the pool. */

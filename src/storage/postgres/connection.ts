@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import * as tables from './pg-tables.js';
+import * as tables from './tables.js';
 
 export type PgDb = NodePgDatabase<typeof tables> & { $client: pg.Pool };
 
@@ -15,7 +15,7 @@ export interface PgClient {
   close(): Promise<void>;
 }
 
-const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../schema/migrations-pg');
+const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../../schema/migrations-pg');
 
 /** Any constant works; it only has to be the same on every instance of this service. */
 const MIGRATION_LOCK = 0x7a5c_0001;

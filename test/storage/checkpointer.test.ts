@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startCheckpointer } from '../../src/db/checkpointer.js';
-import { openDb, type DbClient } from '../../src/db/client.js';
+import { startCheckpointer } from '../../src/storage/sqlite/checkpointer.js';
+import { openDb, type DbClient } from '../../src/storage/sqlite/connection.js';
 
 let dir: string;
 let database: DbClient | undefined;

@@ -1,8 +1,8 @@
 import { createGroupCommitter } from './group-commit.js';
-import { queueFull } from './quotas.js';
+import { queueFull } from '../../tasks/quotas.js';
 import type { TaskRepository } from './repository.js';
-import type { StatusCounts, TaskStore } from './store.js';
-import type { TaskStatus } from './task.js';
+import type { StatusCounts, TaskStore } from '../../tasks/store.js';
+import type { TaskStatus } from '../../tasks/task.js';
 
 export interface SqliteTaskStore extends TaskStore {
   /** Commits the writes queued for the next group commit now (shutdown). */

@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openPg } from '../../src/db/pg-client.js';
+import { openPostgresStorage } from '../../src/storage/postgres/index.js';
+import { LISTENER_NAME } from '../../src/storage/postgres/listener.js';
 import { createTaskEvents } from '../../src/tasks/events.js';
-import { LISTENER_NAME, startCrossInstanceEvents } from '../../src/tasks/pg-events.js';
-import { createPgTaskStore } from '../../src/tasks/pg-store.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { createTaskService } from '../../src/tasks/service.js';
 import type { Task } from '../../src/tasks/task.js';
@@ -15,32 +14,22 @@ const rethrow = (error: unknown) => {
   throw error;
 };
 
-/** One instance of the service as app.ts wires it on PostgreSQL: own pool, events, service and listener. */
+/** One instance of the service as app.ts wires it on PostgreSQL: own storage (pool and listener), events and service. */
 async function startInstance(url: string, name: string) {
-  const database = await openPg({ url, maxConnections: 5 });
-  const store = createPgTaskStore(database.db, { origin: name });
+  const storage = await openPostgresStorage({ url, poolSize: 5, eventResyncMs: RESYNC_MS, origin: name });
   const events = createTaskEvents(rethrow);
-  const tasks = createTaskService({ store, events, limits: LIMITS, onError: rethrow });
-  const shared = await startCrossInstanceEvents({
-    url,
-    origin: name,
-    events,
-    store,
-    onLease: tasks.noteLeaseExpiry,
-    resyncIntervalMs: RESYNC_MS,
-    onError: () => {},
-  });
+  const tasks = createTaskService({ store: storage.store, events, limits: LIMITS, onError: rethrow });
+  await storage.start(events, tasks.noteLeaseExpiry);
   let closed = false;
   return {
     tasks,
     events,
-    shared,
+    shared: storage.listener()!,
     async close() {
       if (closed) return;
       closed = true;
       tasks.close();
-      await shared.close();
-      await database.close();
+      await storage.close();
     },
   };
 }

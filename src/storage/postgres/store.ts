@@ -1,23 +1,11 @@
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
-import type { PgDb } from '../db/pg-client.js';
-import { tasks } from '../db/pg-tables.js';
-import { queueFull } from './quotas.js';
-import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from './rows.js';
-import type { TaskStore } from './store.js';
-import type { Task } from './task.js';
-
-/** The channel on which every committed change is announced to all instances. */
-export const TASK_EVENTS_CHANNEL = 'task_events';
-
-/** What a change notification carries: enough to know whether to re-read the row. */
-export interface TaskNotice {
-  /** The instance that wrote it. */
-  origin: string;
-  id: string;
-  revision: number;
-  /** When the task's lease ends (epoch ms), if it is running. */
-  leaseExpiresAt: number | null;
-}
+import type { PgDb } from './connection.js';
+import { noticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
+import { tasks } from './tables.js';
+import { queueFull } from '../../tasks/quotas.js';
+import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
+import type { TaskStore } from '../../tasks/store.js';
+import type { Task } from '../../tasks/task.js';
 
 export interface PgTaskStore extends TaskStore {
   /** The current revision of each of those ids that exists. */
@@ -28,9 +16,6 @@ type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
 
 /** Conflicting writes to one task, one after another, before an update gives up. */
 const MAX_UPDATE_ATTEMPTS = 50;
-
-const noticeOf = (origin: string, task: Task): string =>
-  JSON.stringify({ origin, id: task.id, revision: task.revision, leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null } satisfies TaskNotice);
 
 /**
  * The task store on PostgreSQL. Every write NOTIFYs `task_events` in its own transaction:

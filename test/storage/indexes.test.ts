@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/db/client.js';
-import { createTaskRepository } from '../../src/tasks/repository.js';
+import { openDb } from '../../src/storage/sqlite/connection.js';
+import { createTaskRepository } from '../../src/storage/sqlite/repository.js';
 import { createTask } from '../../src/tasks/task.js';
 
 let close = () => {};

@@ -1,7 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { TASK_STATUSES } from '../../tasks/task.js';
 
-/** Times are epoch milliseconds; JSON columns hold serialized JSON text. */
+/**
+ * Times are epoch milliseconds; JSON columns hold serialized JSON text. PostgreSQL's twin is
+ * postgres/tables.ts; test/storage/tables.test.ts fails when the two differ.
+ */
 export const tasks = sqliteTable(
   'tasks',
   {
@@ -10,7 +14,7 @@ export const tasks = sqliteTable(
     seq: integer('seq').notNull(),
     tenant: text('tenant').notNull(),
     kind: text('kind').notNull(),
-    status: text('status', { enum: ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] }).notNull(),
+    status: text('status', { enum: TASK_STATUSES }).notNull(),
     progress: integer('progress').notNull(),
     message: text('message'),
     input: text('input'),
@@ -40,4 +44,4 @@ export const tasks = sqliteTable(
   ],
 );
 
-export type TaskRow = typeof tasks.$inferSelect;
+export type SqliteTaskRow = typeof tasks.$inferSelect;

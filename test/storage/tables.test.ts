@@ -1,0 +1,74 @@
+import { is, SQL } from 'drizzle-orm';
+import { getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
+import { getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
+import { describe, expect, it } from 'vitest';
+import { tasks as pgTasks } from '../../src/storage/postgres/tables.js';
+import { tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
+import { TASK_STATUSES } from '../../src/tasks/task.js';
+
+/*
+ * The two engines' tables are written twice (Drizzle builds each dialect's columns with its
+ * own functions), so this is what keeps them one definition: the same columns, each with
+ * the same kind of value, nullability, key and default, and the same indexes on the same
+ * columns with the same uniqueness and condition.
+ */
+
+/** What a column holds, whatever the dialect calls it. */
+function kind(column: { columnType: string }): string {
+  if (/Text$/.test(column.columnType)) return 'text';
+  if (/Integer$|BigInt53$|BigSerial53$/.test(column.columnType)) return 'integer';
+  return column.columnType;
+}
+
+interface Shape {
+  columns: Record<string, { kind: string; notNull: boolean; primary: boolean; hasDefault: boolean; enumValues: unknown }>;
+  indexes: Record<string, { columns: string[]; unique: boolean; where: string | null }>;
+}
+
+/** The condition of a partial index, as SQL text with the column names in place of their objects. */
+function whereText(where: SQL | undefined): string | null {
+  if (!where) return null;
+  return where.queryChunks
+    .map((chunk) => (is(chunk, SQL) ? whereText(chunk) : typeof chunk === 'object' && chunk !== null && 'name' in chunk ? `"${String(chunk.name)}"` : (chunk as { value?: string[] }).value?.join('') ?? String(chunk)))
+    .join('');
+}
+
+function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>): Shape {
+  const columns: Shape['columns'] = {};
+  for (const column of config.columns) {
+    columns[column.name] = {
+      kind: kind(column),
+      notNull: column.notNull,
+      primary: column.primary,
+      // A PostgreSQL bigserial is filled by its sequence; SQLite's seq is assigned by the store.
+      hasDefault: column.hasDefault && column.columnType !== 'PgBigSerial53',
+      enumValues: column.enumValues ?? null,
+    };
+  }
+  const indexes: Shape['indexes'] = {};
+  for (const index of config.indexes) {
+    const { name, columns: on, unique, where } = index.config;
+    indexes[name!] = { columns: on.map((column) => (column as { name: string }).name), unique: unique ?? false, where: whereText(where) };
+  }
+  return { columns, indexes };
+}
+
+describe('the tables of the two engines', () => {
+  const sqlite = shapeOf(sqliteConfig(sqliteTasks));
+  const postgres = shapeOf(pgConfig(pgTasks));
+
+  it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
+    expect(Object.keys(sqlite.columns)).toHaveLength(21);
+    expect(postgres.columns).toEqual(sqlite.columns);
+  });
+
+  it('have the same indexes: name, columns in order, uniqueness and condition', () => {
+    expect(Object.keys(sqlite.indexes)).toHaveLength(8);
+    expect(sqlite.indexes.tasks_lease_idx!.where).toBe(`"status" = 'RUNNING'`);
+    expect(postgres.indexes).toEqual(sqlite.indexes);
+  });
+
+  it('take the statuses from the domain', () => {
+    expect(sqlite.columns.status!.enumValues).toEqual([...TASK_STATUSES]);
+  });
+});
