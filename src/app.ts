@@ -68,6 +68,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     observer: metrics.writes,
   });
   await storage.start(events, tasks.noteLeaseExpiry);
+  tasks.start();
   const authenticate = createAuthenticator(config.apiKeys);
   const guard = createRequestGuard({
     allowedOrigins: config.corsOrigins,
@@ -86,6 +87,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     limits: config.operationLimits,
     registry: metrics.registry,
     cors: corsForOrigins(config.corsOrigins),
+    notesOf: traceOf,
   });
   const rest = createRestHandler({ tasks, authenticate });
   const dashboard = await createDashboardHandler(dashboardDir);

@@ -1,10 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
-import type { Principal, Role } from './tasks/principal.js';
-
-export interface ApiKey extends Principal {
-  key: string;
-}
+import type { ApiKey, Role } from './tasks/principal.js';
 
 /** The whole configuration, parsed and validated once from the environment. */
 export interface Config {

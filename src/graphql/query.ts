@@ -1,4 +1,3 @@
-import { noteWokenOn } from '../http/request-trace.js';
 import { builder } from './builder.js';
 import { TaskConnectionRef, TaskRef, TaskStatusEnum } from './task.js';
 
@@ -25,15 +24,17 @@ builder.queryFields((t) => ({
       }),
       afterRevision: t.arg.int({ description: 'Return as soon as the revision is greater than this.' }),
     },
-    resolve: (_, { id, timeout, afterRevision }, ctx) =>
-      ctx.tasks.awaitTask(ctx.principal, {
+    resolve: async (_, { id, timeout, afterRevision }, ctx) => {
+      const { task, wokenAt } = await ctx.tasks.awaitTask(ctx.principal, {
         id,
         timeoutSeconds: timeout ?? 30,
         afterRevision,
         signal: ctx.signal,
         client: ctx.client,
-        onWoken: noteWokenOn(ctx.trace),
-      }),
+      });
+      if (wokenAt !== null && ctx.trace) ctx.trace.wokenAt = wokenAt;
+      return task;
+    },
   }),
 
   tasks: t.field({

@@ -6,10 +6,9 @@ import { createYoga, type CORSOptions, type Plugin, type YogaLogger } from 'grap
 import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { traceOf } from '../http/request-trace.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
-import type { GraphQLContext } from './context.js';
+import type { GraphQLContext, RequestNotes } from './context.js';
 import { maskError } from './errors.js';
 import { unauthenticated, useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
@@ -38,6 +37,8 @@ export interface GraphQLServerOptions {
   registry: Registry;
   /** The CORS headers for a request (Yoga's `cors` option); `false`: none. */
   cors: (request: Request) => CORSOptions;
+  /** The notes the HTTP transport keeps on a request, if it keeps any. */
+  notesOf: (req: unknown) => RequestNotes | undefined;
 }
 
 /**
@@ -109,7 +110,7 @@ function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
 export const GRAPHIQL_OPTIONS = { title: 'Task status API', subscriptionsProtocol: 'WS' } as const;
 
 /** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
-export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors }: GraphQLServerOptions) {
+export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors, notesOf }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
     maxDepth: { n: limits.maxDepth, ...REPORT_IN_VALIDATION },
     maxAliases: { n: limits.maxAliases, ...REPORT_IN_VALIDATION },
@@ -182,7 +183,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
       // get): only a held awaitTask needs one, and the lean HTTP path makes its AbortController
       // (about 5 µs) only when asked. Returned, it would be copied, so read, at once.
       Object.defineProperty(initial, 'signal', SIGNAL_OF_REQUEST);
-      return { tasks, principal, client: initial.req?.socket?.remoteAddress ?? '', trace: traceOf(initial.req) };
+      return { tasks, principal, client: initial.req?.socket?.remoteAddress ?? '', trace: notesOf(initial.req) };
     },
   });
 }

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ApiKey } from '../config.js';
-import { OPEN_PRINCIPAL, type Principal } from '../tasks/principal.js';
+import { OPEN_PRINCIPAL, type ApiKey, type Principal } from '../tasks/principal.js';
 
 /** Maps an `Authorization` header value to its principal; null when it names no key. */
 export type Authenticate = (authorization: string | null) => Principal | null;

@@ -32,8 +32,3 @@ export function startTrace(req: IncomingMessage, route: Route): RequestTrace {
 
 /** The trace `startTrace` made for this request, if any (none over WebSocket). */
 export const traceOf = (req: unknown): RequestTrace | undefined => (req as TracedRequest | undefined)?.[TRACE];
-
-/** An `onWoken` for `awaitTask` that notes the wake on the request's trace (none: nothing to note). */
-export function noteWokenOn(trace: RequestTrace | undefined): ((publishedAt: number) => void) | undefined {
-  return trace && ((publishedAt) => void (trace.wokenAt = publishedAt));
-}

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError } from '../tasks/errors.js';
+import type { Principal } from '../tasks/principal.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Task } from '../tasks/task.js';
 import type { Authenticate } from './auth.js';
-import { noteWokenOn, traceOf } from './request-trace.js';
+import { traceOf } from './request-trace.js';
 import { sendJson } from './respond.js';
 
 export const REST_PREFIX = '/api/queue/poll/';
@@ -31,20 +32,23 @@ export function createRestHandler({ tasks, authenticate }: { tasks: TaskService;
     }
     const abort = new AbortController();
     res.once('close', () => abort.abort());
+    const awaitTask = async (principal: Principal, id: string) => {
+      const { task, wokenAt } = await tasks.awaitTask(principal, {
+        id,
+        timeoutSeconds: parseNumber(url.searchParams.get('timeout'), 30, 'timeout'),
+        afterRevision: parseOptionalInt(url.searchParams.get('after_revision'), 'after_revision'),
+        signal: abort.signal,
+        client: req.socket.remoteAddress ?? '',
+      });
+      const trace = traceOf(req);
+      if (wokenAt !== null && trace) trace.wokenAt = wokenAt;
+      return task;
+    };
     try {
       const principal = authenticate(req.headers.authorization ?? null);
       if (!principal) throw new DomainError('UNAUTHENTICATED', 'A valid API key is required: Authorization: Bearer <key>.');
       const { id, wait } = parsePath(url.pathname);
-      const task = wait
-        ? await tasks.awaitTask(principal, {
-            id,
-            timeoutSeconds: parseNumber(url.searchParams.get('timeout'), 30, 'timeout'),
-            afterRevision: parseOptionalInt(url.searchParams.get('after_revision'), 'after_revision'),
-            signal: abort.signal,
-            client: req.socket.remoteAddress ?? '',
-            onWoken: noteWokenOn(traceOf(req)),
-          })
-        : await tasks.get(principal, id);
+      const task = wait ? await awaitTask(principal, id) : await tasks.get(principal, id);
       if (!task) throw new DomainError('NOT_FOUND', 'No task with that id.');
       sendJson(res, 200, toRestTask(task));
     } catch (error) {

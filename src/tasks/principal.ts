@@ -11,6 +11,11 @@ export interface Principal {
   keyId?: string;
 }
 
+/** A configured API key and the principal it stands for. */
+export interface ApiKey extends Principal {
+  key: string;
+}
+
 /** The principal of a server that runs without API keys: one tenant, every right. */
 export const OPEN_PRINCIPAL: Principal = Object.freeze({ tenant: 'default', role: 'admin' });
 

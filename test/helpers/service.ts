@@ -1,7 +1,7 @@
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createTaskEvents, type TaskEvents } from '../../src/tasks/events.js';
-import { createTaskService, type TaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
+import { createTaskService, type AwaitResult, type TaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
 import { describe } from 'vitest';
@@ -57,6 +57,7 @@ function serviceOver(store: TaskStore, options: ServiceOptions) {
     clock: options.clock,
     onError: rethrow,
   });
+  tasks.start();
   return { store, events, tasks, published };
 }
 
@@ -107,6 +108,9 @@ export interface EngineTestService {
 
 export const createEngineTestService = (engine: Engine, options: ServiceOptions = {}): Promise<EngineTestService> =>
   engine === 'postgres' ? createPgTestService(options) : Promise.resolve(createTestService(options));
+
+/** The task an `awaitTask` ended with (its result also says what woke it). */
+export const taskOf = (result: AwaitResult): Task | null => result.task;
 
 /** The code a service call was refused with (its message must say why), or 'ok' when it was taken. */
 export async function refusalCode(work: Promise<unknown>): Promise<string> {

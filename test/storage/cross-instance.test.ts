@@ -7,7 +7,7 @@ import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { createTaskService } from '../../src/tasks/service.js';
 import type { Task } from '../../src/tasks/task.js';
 import { describeWithPostgres, freshDatabase } from '../helpers/postgres.js';
-import { LIMITS } from '../helpers/service.js';
+import { LIMITS, taskOf } from '../helpers/service.js';
 
 const RESYNC_MS = 300;
 const rethrow = (error: unknown) => {
@@ -20,6 +20,7 @@ async function startInstance(url: string, name: string) {
   const events = createTaskEvents(rethrow);
   const tasks = createTaskService({ store: storage.store, events, limits: LIMITS, onError: rethrow });
   await storage.start(events, tasks.noteLeaseExpiry);
+  tasks.start();
   let closed = false;
   return {
     tasks,
@@ -67,7 +68,7 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
     const read = (async () => {
       for await (const state of stream) revisions.push(state.revision);
     })();
-    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 }).then(taskOf);
     for (let progress = 10; progress <= 50; progress += 10) await a.tasks.reportProgress(me, { id: task.id, progress });
     await a.tasks.complete(me, { id: task.id, result: 'done on a' });
 
@@ -84,7 +85,7 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
   it('a write that no notice announced reaches the waiters within the resync interval', async () => {
     const task = await runningOn(a);
     // Only the resync can end this wait: without it, it times out and answers the stale row.
-    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 5 });
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 5 }).then(taskOf);
     // A change that bypasses the service, so no NOTIFY is sent: a lost notice.
     await admin.query(`UPDATE tasks SET status = 'COMPLETED', progress = 100, revision = revision + 1, completed_at = $2 WHERE id = $1`, [
       task.id,
@@ -95,7 +96,7 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
 
   it('a dropped notice connection reconnects, and what was committed meanwhile is delivered', async () => {
     const task = await runningOn(a);
-    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+    const waiting = b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 }).then(taskOf);
     const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [LISTENER_NAME]);
     expect(killed.rowCount).toBe(2);
     await a.tasks.complete(me, { id: task.id, result: 'while b was deaf' });
@@ -103,7 +104,7 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
     await expect.poll(() => a.shared.isListening() && b.shared.isListening()).toBe(true);
     // Both listen again: a fresh change still crosses over.
     const next = await runningOn(a);
-    const again = b.tasks.awaitTask(me, { id: next.id, timeoutSeconds: 30 });
+    const again = b.tasks.awaitTask(me, { id: next.id, timeoutSeconds: 30 }).then(taskOf);
     await a.tasks.cancel(me, { id: next.id });
     expect(await again).toMatchObject({ status: 'CANCELLED' });
   });
@@ -111,7 +112,7 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
   it('a lease granted by an instance that then dies is expired by another', async () => {
     const task = await runningOn(a, 1);
     await a.close();
-    const requeued = await b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 10, afterRevision: task.revision });
+    const requeued = await b.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 10, afterRevision: task.revision }).then(taskOf);
     expect(requeued).toMatchObject({ status: 'QUEUED', error: { code: 'LEASE_EXPIRED' } });
   });
 

@@ -6,7 +6,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
-import { createEngineTestService, describeEngines, type EngineTestService, refusalCode, type ServiceOptions, untilHeld } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, refusalCode, taskOf, type EngineTestService, type ServiceOptions, untilHeld } from '../helpers/service.js';
 
 let ctx: EngineTestService | undefined;
 
@@ -30,7 +30,7 @@ describeEngines('long-polls', (engine) => {
     await start();
     const task = await runningTask();
     const gone = AbortSignal.abort();
-    const answer = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: gone });
+    const answer = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: gone }).then(taskOf);
     // Answered after its read, not held: the 5 s bound only ends a wait that would hold for 60.
     const first = await Promise.race([answer, new Promise((resolve) => setTimeout(() => resolve('held'), 5_000).unref())]);
     expect(first).toEqual(task);
@@ -41,34 +41,32 @@ describeEngines('long-polls', (engine) => {
   it('a wait ended by a commit reports when that commit was published; one ended otherwise reports nothing', async () => {
     await start();
     const task = await runningTask();
-    const woken: number[] = [];
-    const onWoken = (publishedAt: number) => woken.push(publishedAt);
 
     const before = performance.now();
-    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, onWoken });
+    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 });
     await untilHeld(ctx!.tasks, 1);
     await ctx!.tasks.complete(me, { id: task.id, result: 'r' });
-    expect(await waiting).toMatchObject({ status: 'COMPLETED' });
-    expect(woken).toHaveLength(1);
-    expect(woken[0]).toBeGreaterThanOrEqual(before);
-    expect(woken[0]).toBeLessThanOrEqual(performance.now());
+    const woken = await waiting;
+    expect(woken.task).toMatchObject({ status: 'COMPLETED' });
+    expect(woken.wokenAt).toBeGreaterThanOrEqual(before);
+    expect(woken.wokenAt).toBeLessThanOrEqual(performance.now());
 
     const other = await runningTask();
     const abort = new AbortController();
-    const left = ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 60, signal: abort.signal, onWoken });
+    const left = ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 60, signal: abort.signal });
     await untilHeld(ctx!.tasks, 1);
     abort.abort();
-    await left;
-    const timedOut = await ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 0.05, onWoken });
-    expect(timedOut).toMatchObject({ status: 'RUNNING' });
-    expect(woken).toHaveLength(1);
+    expect(await left).toMatchObject({ task: { status: 'RUNNING' }, wokenAt: null });
+    expect(await ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 0.05 })).toMatchObject({ task: { status: 'RUNNING' }, wokenAt: null });
+    // Already an answer when asked: nothing woke it either.
+    expect(await ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 })).toMatchObject({ task: { status: 'COMPLETED' }, wokenAt: null });
   });
 
   it("a wait that ends leaves no listener on the client's signal", async () => {
     await start();
     const task = await runningTask();
     const { signal } = new AbortController();
-    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal, afterRevision: task.revision });
+    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal, afterRevision: task.revision }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
     expect(getEventListeners(signal, 'abort')).toHaveLength(1);
     await ctx!.tasks.reportProgress(me, { id: task.id, progress: 10 });
@@ -79,7 +77,7 @@ describeEngines('long-polls', (engine) => {
   it("a client's ended waits give their slots back, one each", async () => {
     await start({ limits: { maxWaiters: 100, maxWaitersPerClient: 2 } });
     const task = await runningTask();
-    const hold = (signal: AbortSignal) => ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal });
+    const hold = (signal: AbortSignal) => ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal }).then(taskOf);
     const first = new AbortController();
     const rest = new AbortController();
     const held = [hold(first.signal), hold(rest.signal)];
@@ -105,9 +103,9 @@ describeEngines('long-polls', (engine) => {
     await start({ limits: { maxWaitersPerClient: 1 } });
     const task = await runningTask();
     const abort = new AbortController();
-    const held = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal: abort.signal });
+    const held = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal: abort.signal }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
-    expect(await ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 0, client: 'a' })).toEqual(task);
+    expect(await ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 0, client: 'a' }).then(taskOf)).toEqual(task);
     abort.abort();
     await held;
   });
@@ -115,7 +113,7 @@ describeEngines('long-polls', (engine) => {
   it('afterRevision null is no afterRevision: the wait holds through a change, until the task is final', async () => {
     await start();
     const task = await runningTask();
-    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: null });
+    const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: null }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
     await ctx!.tasks.reportProgress(me, { id: task.id, progress: 10 });
     expect(ctx!.tasks.stats().waiters).toBe(1);
@@ -129,7 +127,7 @@ describeEngines('long-polls', (engine) => {
     const admin: Principal = { tenant: 'ops', role: 'admin' };
     const task = await runningTask(alice);
     expect(await ctx!.tasks.get(admin, task.id)).toEqual(task);
-    const waiting = ctx!.tasks.awaitTask(admin, { id: task.id, timeoutSeconds: 60 });
+    const waiting = ctx!.tasks.awaitTask(admin, { id: task.id, timeoutSeconds: 60 }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
     const cancelled = await ctx!.tasks.cancel(admin, { id: task.id, reason: 'stuck' });
     expect(cancelled).toMatchObject({ status: 'CANCELLED', tenant: 'alice' });

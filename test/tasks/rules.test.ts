@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/tasks/principal.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, describeEngines, type EngineTestService, refusalCode, type ServiceOptions, until, untilHeld } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, refusalCode, taskOf, type EngineTestService, type ServiceOptions, until, untilHeld } from '../helpers/service.js';
 
 const alice: Principal = { tenant: 'alice', role: 'worker' };
 const aliceClient: Principal = { tenant: 'alice', role: 'client' };
@@ -303,7 +303,7 @@ describeEngines('contract rules', (engine) => {
       const b = await ctx.tasks.create(alice, { kind: 'b', maxAttempts: 1 });
       const store = countStoreCalls(ctx.store);
       const results: Record<string, (Task | null)[]> = { [a.id]: [], [b.id]: [] };
-      const hold = (id: string) => ctx.tasks.awaitTask(alice, { id, timeoutSeconds: 55 }).then((task) => results[id]!.push(task));
+      const hold = (id: string) => ctx.tasks.awaitTask(alice, { id, timeoutSeconds: 55 }).then(taskOf).then((task) => results[id]!.push(task));
       const held = [...Array.from({ length: 500 }, () => hold(a.id)), ...Array.from({ length: 500 }, () => hold(b.id))];
       await untilHeld(ctx.tasks, 1_000);
       // Each wait read its task once, on arrival.

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
-import { createEngineTestService, describeEngines, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, taskOf, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const NAME_MAX = 256;
 const TEXT_MAX = 10_000;
@@ -139,7 +139,7 @@ describeEngines('what the service takes from a client', (engine) => {
     it('a refused timeout says what a timeout must be', async () => {
       await start();
       const task = await running();
-      await expectRefused(ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: -1 }), 'timeout');
+      await expectRefused(ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: -1 }).then(taskOf), 'timeout');
     });
   });
 

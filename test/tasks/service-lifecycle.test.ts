@@ -8,7 +8,7 @@ import { createTaskEvents } from '../../src/tasks/events.js';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
 import { createTaskService, type WriteOperation } from '../../src/tasks/service.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, createTestService, describeEngines, type EngineTestService, LIMITS, refusalCode } from '../helpers/service.js';
+import { createEngineTestService, createTestService, describeEngines, LIMITS, refusalCode, taskOf, type EngineTestService } from '../helpers/service.js';
 
 const T0 = Date.parse('2026-11-05T10:00:00.000Z');
 
@@ -68,7 +68,7 @@ describeEngines('service lifecycle', (engine) => {
       ctx = await createEngineTestService(engine);
       const task = await runningTask();
       ctx.tasks.close();
-      const answer = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 });
+      const answer = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf);
       // Answered after its read (real I/O on PostgreSQL), not held: the 5 s bound only ends a wait that would hold for 60.
       expect(await Promise.race([answer, new Promise((resolve) => setTimeout(() => resolve('held'), 5_000).unref())])).toEqual(task);
       expect(ctx.tasks.stats().waiters).toBe(0);
@@ -148,7 +148,12 @@ describeEngines('service lifecycle', (engine) => {
       await vi.advanceTimersByTimeAsync(4_999);
       expect(await statusOf(long)).toBe('RUNNING');
       await vi.advanceTimersByTimeAsync(1);
-      await eventually(async () => (await statusOf(long)) === 'FAILED', 'expired at 10 s');
+      // On PostgreSQL the timer is set again only once its read of the next lease returns, which
+      // may be after the clock moved: due by then, it fires on the clock's next turn.
+      await eventually(async () => {
+        await vi.advanceTimersByTimeAsync(0);
+        return (await statusOf(long)) === 'FAILED';
+      }, 'expired at 10 s');
     });
 
     it('after shutdown no lease is expired, even one noted after it', async () => {
@@ -174,8 +179,10 @@ describeEngines('service lifecycle', (engine) => {
       await vi.advanceTimersByTimeAsync(4_999);
       expect((await ctx.tasks.get(me, claimed.id))?.status).toBe('RUNNING');
       await vi.advanceTimersByTimeAsync(1);
-      await eventually(async () => (await ctx!.tasks.get(me, claimed.id))?.status === 'FAILED', 'expired by this instance');
+      // Published once committed: on PostgreSQL another connection may read the row a moment before.
+      await eventually(() => ctx!.published.some((task) => task.id === claimed.id && task.status === 'FAILED'), 'expired by this instance');
       expect(ctx.published.at(-1)).toMatchObject({ id: claimed.id, status: 'FAILED', error: { code: 'LEASE_EXPIRED' } });
+      expect((await ctx.tasks.get(me, claimed.id))?.status).toBe('FAILED');
     });
   });
 });
@@ -185,9 +192,29 @@ describe('failures in the background (SQLite)', () => {
   function observedService(test: ReturnType<typeof createTestService>) {
     const errors: string[] = [];
     const tasks = createTaskService({ store: test.store, events: test.events, limits: LIMITS, onError: (_error, context) => errors.push(context) });
+    tasks.start();
     cleanups.push(() => tasks.close());
     return { tasks, errors };
   }
+
+  it('nothing runs until start(): no timer, no read of the store; start() twice starts it once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'], now: T0 });
+    const test = createTestService();
+    ctx = test;
+    const reads: string[] = [];
+    const store = { ...test.store, nextLeaseExpiry: () => (reads.push('nextLeaseExpiry'), test.store.nextLeaseExpiry()) };
+    const timersBefore = vi.getTimerCount();
+    const tasks = createTaskService({ store, events: test.events, limits: LIMITS });
+    cleanups.push(() => tasks.close());
+    await vi.advanceTimersByTimeAsync(0);
+    expect([vi.getTimerCount() - timersBefore, reads]).toEqual([0, []]);
+    tasks.start();
+    tasks.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect([vi.getTimerCount() - timersBefore, reads]).toEqual([1, ['nextLeaseExpiry']]);
+    tasks.close();
+    expect(vi.getTimerCount() - timersBefore).toBe(0);
+  });
 
   it('a lease expiry that fails is reported and tried again a second later, not in a loop', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: T0 });

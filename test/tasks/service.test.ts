@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL, type Principal } from '../../src/tasks/principal.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, describeEngines, type EngineTestService, refusalCode, type ServiceOptions, untilHeld } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, refusalCode, taskOf, type EngineTestService, type ServiceOptions, untilHeld } from '../helpers/service.js';
 
 const me = OPEN_PRINCIPAL;
 let ctx: EngineTestService;
@@ -137,7 +137,7 @@ describeEngines('service', (engine) => {
       const bob: Principal = { tenant: 'bob', role: 'worker' };
       const task = await ctx.tasks.create(alice, { kind: 'x', maxAttempts: 1 });
       expect(await ctx.tasks.get(bob, task.id)).toBeNull();
-      expect(await ctx.tasks.awaitTask(bob, { id: task.id, timeoutSeconds: 5 })).toBeNull();
+      expect(await ctx.tasks.awaitTask(bob, { id: task.id, timeoutSeconds: 5 }).then(taskOf)).toBeNull();
       expect(await refusalCode(ctx.tasks.cancel(bob, { id: task.id }))).toBe('NOT_FOUND');
       expect(await refusalCode(ctx.tasks.follow(bob, { id: task.id }))).toBe('NOT_FOUND');
       expect(await ctx.tasks.claim(bob, { workerId: 'w', leaseSeconds: 5 })).toBeNull();
@@ -151,11 +151,11 @@ describeEngines('service', (engine) => {
     it('returns at once when done, when already past afterRevision, for timeout 0 and for an unknown id', async () => {
       ctx = await createTestService();
       const task = await runningTask();
-      expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 0 })).toMatchObject({ status: 'RUNNING' });
-      expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: 1 })).toMatchObject({ revision: 2 });
-      expect(await ctx.tasks.awaitTask(me, { id: 'nope', timeoutSeconds: 60 })).toBeNull();
+      expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 0 }).then(taskOf)).toMatchObject({ status: 'RUNNING' });
+      expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: 1 }).then(taskOf)).toMatchObject({ revision: 2 });
+      expect(await ctx.tasks.awaitTask(me, { id: 'nope', timeoutSeconds: 60 }).then(taskOf)).toBeNull();
       await ctx.tasks.complete(me, { id: task.id });
-      expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 })).toMatchObject({ status: 'COMPLETED' });
+      expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf)).toMatchObject({ status: 'COMPLETED' });
       expect(ctx.tasks.stats().waiters).toBe(0);
     });
 
@@ -163,7 +163,7 @@ describeEngines('service', (engine) => {
       ctx = await createTestService();
       const task = await runningTask();
       for (const timeoutSeconds of [-1, Number.NaN, Infinity, -Infinity]) {
-        expect(await refusalCode(ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds }))).toBe('BAD_USER_INPUT');
+        expect(await refusalCode(ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds }).then(taskOf))).toBe('BAD_USER_INPUT');
       }
       expect(ctx.events.listenerCount()).toBe(0);
     });
@@ -171,7 +171,7 @@ describeEngines('service', (engine) => {
     it('holds until the task is done, ignoring intermediate changes without afterRevision', async () => {
       ctx = await createTestService();
       const task = await runningTask();
-      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 });
+      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       await ctx.tasks.reportProgress(me, { id: task.id, progress: 10 });
       expect(ctx.tasks.stats().waiters).toBe(1);
@@ -184,7 +184,7 @@ describeEngines('service', (engine) => {
     it('with afterRevision, any change ends the wait', async () => {
       ctx = await createTestService();
       const task = await runningTask();
-      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30, afterRevision: task.revision });
+      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30, afterRevision: task.revision }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       await ctx.tasks.reportProgress(me, { id: task.id, progress: 10 });
       expect(await waiting).toMatchObject({ progress: 10, revision: 3, status: 'RUNNING' });
@@ -195,7 +195,7 @@ describeEngines('service', (engine) => {
       ctx = await createTestService({ limits: { awaitTimeoutMaxSeconds: 2 } });
       const task = await runningTask();
       let result: Task | null | undefined;
-      void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 1e9 }).then((value) => (result = value));
+      void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 1e9 }).then(taskOf).then((value) => (result = value));
       await untilHeld(ctx.tasks, 1);
       await vi.advanceTimersByTimeAsync(1_999);
       expect(result).toBeUndefined();
@@ -208,7 +208,7 @@ describeEngines('service', (engine) => {
       ctx = await createTestService();
       const task = await runningTask();
       const abort = new AbortController();
-      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: abort.signal });
+      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: abort.signal }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       abort.abort();
       await waiting;
@@ -229,7 +229,7 @@ describeEngines('service', (engine) => {
         await ctx.tasks.complete(me, { id, result: 'raced' });
         return before;
       };
-      const result = await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 2 });
+      const result = await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 2 }).then(taskOf);
       expect(result).toMatchObject({ status: 'COMPLETED', result: 'raced' });
     });
 
@@ -237,7 +237,7 @@ describeEngines('service', (engine) => {
       ctx = await createTestService({ limits: { maxWaiters: 3, maxWaitersPerClient: 2 } });
       const task = await runningTask();
       const abort = new AbortController();
-      const hold = (client: string) => ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client, signal: abort.signal });
+      const hold = (client: string) => ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client, signal: abort.signal }).then(taskOf);
       const held = [hold('a'), hold('a')];
       await untilHeld(ctx.tasks, 2);
       expect(await refusalCode(hold('a'))).toBe('RESOURCE_EXHAUSTED');
@@ -253,7 +253,7 @@ describeEngines('service', (engine) => {
     it('close() answers every held wait with the latest state', async () => {
       ctx = await createTestService();
       const task = await runningTask();
-      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 });
+      const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       ctx.tasks.close();
       expect(await waiting).toMatchObject({ status: 'RUNNING' });
@@ -369,7 +369,7 @@ describeEngines('service', (engine) => {
       ctx = await createTestService();
       const task = await runningTask(1, 5);
       let result: Task | null | undefined;
-      void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then((value) => (result = value));
+      void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf).then((value) => (result = value));
       await untilHeld(ctx.tasks, 1);
       await vi.advanceTimersByTimeAsync(4_999);
       expect(result).toBeUndefined();

@@ -1,0 +1,62 @@
+import { badInput } from './errors.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-depth.js';
+
+/*
+ * Every check of a caller's input that is not a rule of the state machine (those are in
+ * task.ts), one message per rule, for GraphQL and REST alike.
+ */
+
+/** Longest id, kind, worker id or idempotency key we store; longer ones are refused or unknown. */
+export const MAX_NAME_LENGTH = 256;
+export const MAX_MESSAGE_LENGTH = 10_000;
+export const MAX_PAGE_SIZE = 100;
+/** Most kinds one `claimTask` may name. */
+export const MAX_CLAIM_KINDS = 100;
+
+/** An id that could name a stored task; any other is simply unknown. */
+export const isValidId = (id: string): boolean => id.length > 0 && id.length <= MAX_NAME_LENGTH && !id.includes('\u0000');
+
+/** A long-poll's timeout in seconds, clamped to `maxSeconds`; returns milliseconds. */
+export function checkTimeout(timeoutSeconds: number, maxSeconds: number): number {
+  if (typeof timeoutSeconds !== 'number' || !Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) {
+    throw badInput('timeout must be a finite number of seconds, 0 or more.');
+  }
+  return Math.min(timeoutSeconds, maxSeconds) * 1000;
+}
+
+export function checkPageSize(first: number): void {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) throw badInput(`first must be an integer from 0 to ${MAX_PAGE_SIZE}.`);
+}
+
+export function checkKinds(kinds: readonly string[] | null | undefined): void {
+  if (kinds && kinds.length > MAX_CLAIM_KINDS) throw badInput(`kinds may name at most ${MAX_CLAIM_KINDS} kinds.`);
+  kinds?.forEach((kind) => checkName('kinds', kind));
+}
+
+export function checkName(field: string, value: string): void {
+  if (value.length === 0 || value.length > MAX_NAME_LENGTH) {
+    throw badInput(`${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
+  }
+  checkText(field, value);
+}
+
+/**
+ * PostgreSQL's text cannot hold NUL, so no engine stores it: refused alike on both. Nor can
+ * either hold a lone UTF-16 surrogate (JSON may escape one, "\ud800"): stored, it would read
+ * back as U+FFFD.
+ */
+export function checkText(field: string, value: string): void {
+  if (value.length > MAX_MESSAGE_LENGTH) throw badInput(`${field} must be at most ${MAX_MESSAGE_LENGTH} characters.`);
+  if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters.`);
+  if (LONE_SURROGATE.test(value)) throw badInput(`${field} must be Unicode text: it has a lone surrogate.`);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Measured for depth before it is serialized: `JSON.stringify` recurses, and a deep value would overflow the stack. */
+export function checkPayload(field: string, value: unknown, maxBytes: number): void {
+  if (value === undefined || value === null) return;
+  if (jsonDepthExceeds(value)) throw badInput(`${field} may nest arrays and objects at most ${MAX_JSON_DEPTH} levels deep.`);
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > maxBytes) throw badInput(`${field} is ${bytes} bytes serialized; the limit is ${maxBytes}.`);
+}
