@@ -177,7 +177,7 @@ export function attachWebSockets({
         return args;
       } catch (error) {
         if (error instanceof GraphQLError) return [withCode(error)];
-        if (error instanceof DomainError) return [new GraphQLError(error.message, { extensions: { code: error.code } })];
+        if (error instanceof DomainError) return [new GraphQLError(error.message, { originalError: error, extensions: { code: error.code } })];
         throw error;
       } finally {
         if (!accepted) release(connection, id, controller);
