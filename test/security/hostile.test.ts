@@ -317,7 +317,7 @@ describe('requests whose URL cannot be made', () => {
       socket.end(request);
     });
 
-  it('a request target URL cannot parse (`http://[::1/graphql`): 400 BAD_REQUEST as a GraphQL error, and the server goes on (it ended the process)', async () => {
+  it('a request target URL cannot parse (`http://[::1/graphql`), over HTTP or as a WebSocket upgrade: 400 (BAD_REQUEST as a GraphQL error over HTTP), and the server goes on (each ended the process)', async () => {
     await start({ API_KEYS: `${'k'.repeat(20)}:t:admin` });
     const body = JSON.stringify({ query: '{ __typename }' });
     const answer = await exchange(`POST http://[::1/graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
@@ -326,6 +326,8 @@ describe('requests whose URL cannot be made', () => {
       'application/json; charset=utf-8',
       { errors: [{ message: 'The request target is not a valid URL.', extensions: { code: 'BAD_REQUEST' } }] },
     ]);
+    const upgrade = await exchange(`GET http://[::1/graphql HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    expect(upgrade.status).toBe(400);
     expect((await t!.gql('{ __typename }', {}, { authorization: `Bearer ${'k'.repeat(20)}` })).data).toEqual({ __typename: 'Query' });
     expect(errorLines()).toEqual([]);
   });
