@@ -103,13 +103,15 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
   }
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = routeOf(url.pathname, req.method);
+    const url = requestUrl(req);
+    // What cannot be placed goes where any other request the server does not know goes: GraphQL.
+    const route = url ? routeOf(url.pathname, req.method) : 'graphql';
     const trace = startTrace(req, route);
     res.setHeader('x-request-id', trace.id);
     res.once('close', onResponseClose);
     setNoSniff(res);
     try {
+      if (!url) return refuse(res, route, { status: 400, code: 'BAD_REQUEST', message: 'The request target is not a valid URL.' });
       const refusal = guard(req);
       if (refusal) return refuse(res, route, refusal);
       if (route === 'dashboard') setPageHeaders(res, DASHBOARD_CSP);
@@ -147,14 +149,14 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
         return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT' } }] });
       }
       if (error instanceof ClientGoneError) {
-        log.debug({ reqId: trace.id, method: req.method, path: url.pathname }, 'client left before its request body was read');
+        log.debug({ reqId: trace.id, method: req.method, path: url?.pathname }, 'client left before its request body was read');
         return;
       }
       if (error instanceof BodyRefusedError) {
         return sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
       }
-      log.error({ err: error, reqId: trace.id, method: req.method, path: url.pathname }, 'request failed');
-      sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
+      log.error({ err: error, reqId: trace.id, method: req.method, path: url?.pathname }, 'request failed');
+      refuse(res, route, { status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
     }
   });
 
@@ -212,7 +214,16 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
   };
 }
 
-/** A refusal before any handler ran: a GraphQL error on the GraphQL route, the REST error shape elsewhere. */
+/**
+ * The request's URL; null for a target Node lets through that URL cannot parse (an
+ * absolute-form `http://[::1/graphql`), which would otherwise throw out of the handler.
+ */
+function requestUrl(req: IncomingMessage): URL | null {
+  const target = req.url ?? '/';
+  return URL.canParse(target, 'http://localhost') ? new URL(target, 'http://localhost') : null;
+}
+
+/** An error answered outside the handlers: a GraphQL error on the GraphQL route, the REST error shape elsewhere. */
 function refuse(res: ServerResponse, route: Route, { status, code, message }: { status: number; code: string; message: string }): void {
   sendJson(res, status, route === 'graphql' ? { errors: [{ message, extensions: { code } }] } : { error: { code, message } });
 }

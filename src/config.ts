@@ -152,7 +152,7 @@ function apiKeys(env: Env): ApiKey[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`API_KEYS_FILE: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+    throw new ConfigError(`API_KEYS_FILE: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, { cause: error });
   }
   return parseApiKeys(text, 'API_KEYS_FILE');
 }

@@ -184,9 +184,10 @@ describe('API keys', () => {
     expect(error.message).not.toContain('secret-key');
   });
 
-  it('an API_KEYS_FILE that cannot be read: an error naming API_KEYS_FILE', () => {
+  it('an API_KEYS_FILE that cannot be read: an error naming API_KEYS_FILE, with the read error as its cause', () => {
     const error = configError({ API_KEYS_FILE: join(dir, 'no-such-file') });
     expect(error.message).toMatch(/\bAPI_KEYS_FILE\b/);
+    expect(error.cause).toMatchObject({ code: 'ENOENT' });
   });
 
   it('the same key twice (whatever its tenant or role) stops start-up with an error naming the variable and both entries, never echoing the key', () => {

@@ -35,8 +35,8 @@ export interface FollowTaskOptions {
 
 /** The server said the task does not exist (or is not visible to this key). */
 export class TaskNotFoundError extends Error {
-  constructor(id: string) {
-    super(`No task with id "${id}".`);
+  constructor(id: string, options?: ErrorOptions) {
+    super(`No task with id "${id}".`, options);
     this.name = 'TaskNotFoundError';
   }
 }
@@ -179,8 +179,8 @@ interface GraphQLResult {
 }
 
 function fromResult(result: GraphQLResult, field: string, id: string): TaskState {
-  if (result.errors?.some((error) => error.extensions?.code === 'NOT_FOUND')) throw new TaskNotFoundError(id);
-  if (result.errors?.length) throw new Error(result.errors.map((error) => error.message).join('; '));
+  if (result.errors?.some((error) => error.extensions?.code === 'NOT_FOUND')) throw new TaskNotFoundError(id, { cause: result.errors });
+  if (result.errors?.length) throw new Error(result.errors.map((error) => error.message).join('; '), { cause: result.errors });
   const task = result.data?.[field];
   if (!task) throw new TaskNotFoundError(id);
   return task;
@@ -188,7 +188,7 @@ function fromResult(result: GraphQLResult, field: string, id: string): TaskState
 
 function asNotFound(error: unknown, id: string): unknown {
   const errors = Array.isArray(error) ? (error as GraphQLResult['errors']) : null;
-  return errors?.some((e) => e.extensions?.code === 'NOT_FOUND') ? new TaskNotFoundError(id) : error;
+  return errors?.some((e) => e.extensions?.code === 'NOT_FOUND') ? new TaskNotFoundError(id, { cause: errors }) : error;
 }
 
 const authorization = (options: FollowTaskOptions): Record<string, string> =>

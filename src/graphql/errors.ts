@@ -1,11 +1,13 @@
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
-import { DomainError } from '../tasks/errors.js';
+import { DomainError, statusOf, type TaskErrorCode } from '../tasks/errors.js';
 
-const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
-  UNAUTHENTICATED: 401,
-  RESOURCE_EXHAUSTED: 429,
-};
+/**
+ * The codes that refuse a GraphQL request as a whole (who asks, how often), and so set the
+ * response's HTTP status (`statusOf`). Any other refusal is about one field, among others that
+ * may have data: it stays in a 200, as GraphQL over HTTP answers field errors.
+ */
+const REQUEST_REFUSALS: ReadonlySet<TaskErrorCode> = new Set(['UNAUTHENTICATED', 'RESOURCE_EXHAUSTED']);
 
 /**
  * Yoga's maskError. A domain error passes through as it is (graphql-js has copied its
@@ -14,14 +16,23 @@ const HTTP_STATUS: Partial<Record<DomainError['code'], number>> = {
  * masked as "Unexpected error." with no stack in any mode, and Yoga logs the original.
  */
 export function maskError(error: unknown, message: string): Error {
-  if (isLocatedDomainError(error)) {
-    const status = HTTP_STATUS[error.originalError.code];
-    const retryAfter = error.originalError.extensions.retryAfterSeconds;
-    if (status) error.extensions.http = retryAfter === undefined ? { status } : { status, headers: { 'retry-after': String(retryAfter) } };
-    return error;
-  }
+  if (isLocatedDomainError(error)) return withHttpStatus(error, error.originalError);
   const masked = yogaMaskError(error, message, false);
   return isGraphQLError(masked) ? withCode(withoutSuggestions(masked)) : masked;
+}
+
+/** A domain error met outside execution (no field, no path), as a GraphQL error that keeps it as `originalError`. */
+export function toGraphQLError(error: DomainError): GraphQLError {
+  return withHttpStatus(new GraphQLError(error.message, { originalError: error }), error);
+}
+
+/** `error`, with the HTTP status (and `Retry-After`) that `refusal` calls for when it refuses the request as a whole. */
+function withHttpStatus<T extends GraphQLError>(error: T, { code, extensions }: DomainError): T {
+  if (!REQUEST_REFUSALS.has(code)) return error;
+  const status = statusOf(code);
+  const retryAfter = extensions.retryAfterSeconds;
+  error.extensions.http = retryAfter === undefined ? { status } : { status, headers: { 'retry-after': String(retryAfter) } };
+  return error;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { DomainError } from '../tasks/errors.js';
+import { DomainError, unauthenticated } from '../tasks/errors.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext } from './context.js';
-import { withoutSuggestions } from './errors.js';
+import { toGraphQLError, withoutSuggestions } from './errors.js';
 
 /**
  * graphql-js reports a variable that does not coerce (a timeout of "abc", or 1e309, which JSON
@@ -182,12 +182,6 @@ function nestingExceeds(document: string, maxDepth: number): boolean {
   return false;
 }
 
-/** What a request without a valid key gets, on every HTTP route to GraphQL (SSE too). */
-export const unauthenticated = () =>
-  new GraphQLError('A valid API key is required: Authorization: Bearer <key>.', {
-    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-  });
-
 /**
  * Authenticates a request over HTTP before its document is parsed or validated (Yoga's onParams
  * hooks run first), so that a caller without a valid key learns nothing of the schema from
@@ -203,7 +197,7 @@ export function useAuthenticationFirst(
     onParams: ({ request, setResult }) => {
       const principal = authenticate(request.headers.get('authorization'));
       if (principal) principals.set(request, principal);
-      else setResult({ errors: [unauthenticated()] });
+      else setResult({ errors: [toGraphQLError(unauthenticated())] });
     },
   };
 }

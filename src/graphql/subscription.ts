@@ -1,4 +1,4 @@
-import { DomainError } from '../tasks/errors.js';
+import { DomainError, statusOf } from '../tasks/errors.js';
 import type { Task } from '../tasks/task.js';
 import { builder } from './builder.js';
 import { TaskRef } from './task.js';
@@ -21,11 +21,11 @@ builder.subscriptionFields((t) => ({
 
 /**
  * A subscription refused before it starts (an unknown id) is a result with no data, which
- * Yoga answers 500 over plain HTTP unless the error says otherwise: 404 for NOT_FOUND, else
- * 400, under application/graphql-response+json; 200 under application/json (`spec`), as for
- * every other GraphQL error there.
+ * Yoga answers 500 over plain HTTP unless the error says otherwise: the refusal's own status
+ * (404 for NOT_FOUND) under application/graphql-response+json; 200 under application/json
+ * (`spec`), as for every other GraphQL error there.
  */
 function refusedWithStatus(error: unknown): never {
-  if (error instanceof DomainError) error.extensions.http ??= { status: error.code === 'NOT_FOUND' ? 404 : 400, spec: true };
+  if (error instanceof DomainError) error.extensions.http ??= { status: statusOf(error.code), spec: true };
   throw error;
 }

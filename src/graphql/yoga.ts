@@ -6,11 +6,12 @@ import { createYoga, type CORSOptions, type Plugin, type YogaLogger } from 'grap
 import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { unauthenticated } from '../tasks/errors.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext, RequestNotes } from './context.js';
-import { maskError } from './errors.js';
-import { unauthenticated, useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
+import { maskError, toGraphQLError } from './errors.js';
+import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
 import { useSubscriptionRootDirectivesRule } from './validation.js';
 import { schema } from './schema.js';
@@ -178,7 +179,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
         return { tasks, principal, signal, client, streamSlot };
       }
       const principal = principals.get(initial.request) ?? authenticate(initial.request.headers.get('authorization'));
-      if (!principal) throw unauthenticated();
+      if (!principal) throw toGraphQLError(unauthenticated());
       // The request's signal is taken on first use, by the context itself (the object resolvers
       // get): only a held awaitTask needs one, and the lean HTTP path makes its AbortController
       // (about 5 µs) only when asked. Returned, it would be copied, so read, at once.

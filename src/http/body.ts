@@ -1,7 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { MAX_JSON_DEPTH } from '../tasks/json-depth.js';
 
+/** A body past `maxBytes`: answered 413, and the connection closed (the rest of the body flows by unread). */
 export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+
   constructor(readonly limit: number) {
     super(`The request body is larger than ${limit} bytes.`);
   }
@@ -9,6 +12,8 @@ export class BodyTooLargeError extends Error {
 
 /** The client closed its connection (or half-closed it) before its body was read: there is no one to answer. */
 export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+
   constructor(cause?: Error) {
     super('The client closed the request before its body was complete.', { cause });
   }
@@ -59,12 +64,15 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 
 /** A body refused before GraphQL reads it: answered with `status` and a GraphQL error carrying `code`. */
 export class BodyRefusedError extends Error {
+  override readonly name = 'BodyRefusedError';
+
   constructor(
     readonly status: number,
     readonly code: 'BAD_REQUEST' | 'BAD_USER_INPUT',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -98,8 +106,8 @@ export function bodyForYoga(body: Buffer, contentType: string | undefined): unkn
   let text: string;
   try {
     text = utf8.decode(body);
-  } catch {
-    throw new BodyRefusedError(400, 'BAD_REQUEST', 'The request body is not valid UTF-8.');
+  } catch (error) {
+    throw new BodyRefusedError(400, 'BAD_REQUEST', 'The request body is not valid UTF-8.', { cause: error });
   }
   if (mediaType === 'application/x-www-form-urlencoded' && !percentEscapesAreUtf8(text)) {
     throw new BodyRefusedError(400, 'BAD_REQUEST', 'The form body has percent-escapes that are not UTF-8.');

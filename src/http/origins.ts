@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 
 /** Why a request is not served: answered with `status` and a JSON error carrying `code`. */
 export interface Refusal {
-  status: 403;
-  code: 'FORBIDDEN';
+  status: 400 | 403;
+  code: 'BAD_REQUEST' | 'FORBIDDEN';
   message: string;
 }
 
@@ -45,6 +45,10 @@ export function createRequestGuard({ allowedOrigins, checkHost, acceptIpHosts, s
     const host = req.headers.host?.toLowerCase();
     if (checkHost && host !== undefined && !hostAllowed(host, listedHosts, ownName, acceptIpHosts)) {
       return { status: 403, code: 'FORBIDDEN', message: 'This Host is not served: with no API keys, only a loopback name (localhost, 127.0.0.1, [::1]) is.' };
+    }
+    // Yoga builds the request's URL from `Host`: one that makes no URL failed there with a 500 and its stack.
+    if (host !== undefined && parseUrl(`http://${host}`) === null) {
+      return { status: 400, code: 'BAD_REQUEST', message: 'The Host header is not a valid host.' };
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !listed.has(origin) && !isOwnOrigin(origin, host)) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DomainError } from '../tasks/errors.js';
+import { DomainError, statusOf, unauthenticated } from '../tasks/errors.js';
 import type { Principal } from '../tasks/principal.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Task } from '../tasks/task.js';
@@ -8,16 +8,6 @@ import { traceOf } from './request-trace.js';
 import { sendJson } from './respond.js';
 
 export const REST_PREFIX = '/api/queue/poll/';
-
-const STATUS_OF: Record<DomainError['code'], number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  INVALID_TRANSITION: 409,
-  LEASE_MISMATCH: 409,
-  RESOURCE_EXHAUSTED: 429,
-};
 
 /**
  * The original polling API: `GET /api/queue/poll/:taskId` and
@@ -46,14 +36,14 @@ export function createRestHandler({ tasks, authenticate }: { tasks: TaskService;
     };
     try {
       const principal = authenticate(req.headers.authorization ?? null);
-      if (!principal) throw new DomainError('UNAUTHENTICATED', 'A valid API key is required: Authorization: Bearer <key>.');
+      if (!principal) throw unauthenticated();
       const { id, wait } = parsePath(url.pathname);
       const task = wait ? await awaitTask(principal, id) : await tasks.get(principal, id);
       if (!task) throw new DomainError('NOT_FOUND', 'No task with that id.');
       sendJson(res, 200, toRestTask(task));
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      sendJson(res, STATUS_OF[error.code], { error: { code: error.code, message: error.message } });
+      sendJson(res, statusOf(error.code), { error: { code: error.code, message: error.message } });
     }
   };
 }
@@ -81,8 +71,8 @@ function parsePath(pathname: string): { id: string; wait: boolean } {
   let id: string;
   try {
     id = decodeURIComponent(raw);
-  } catch {
-    throw new DomainError('NOT_FOUND', 'No task with that id.');
+  } catch (error) {
+    throw new DomainError('NOT_FOUND', 'No task with that id.', { cause: error });
   }
   if (id === '' || id.includes('/')) throw new DomainError('NOT_FOUND', 'No task with that id.');
   return { id, wait };

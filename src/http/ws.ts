@@ -91,7 +91,13 @@ export function attachWebSockets({
   const socketsByAddress = new Map<string, number>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? '/', 'http://localhost').pathname !== path) {
+    const target = request.url ?? '/';
+    // Node lets through targets URL cannot parse: thrown here, that would end the process.
+    if (!URL.canParse(target, 'http://localhost')) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (new URL(target, 'http://localhost').pathname !== path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -177,7 +183,7 @@ export function attachWebSockets({
         return args;
       } catch (error) {
         if (error instanceof GraphQLError) return [withCode(error)];
-        if (error instanceof DomainError) return [new GraphQLError(error.message, { extensions: { code: error.code } })];
+        if (error instanceof DomainError) return [new GraphQLError(error.message, { originalError: error, extensions: { code: error.code } })];
         throw error;
       } finally {
         if (!accepted) release(connection, id, controller);

@@ -16,12 +16,26 @@ export class DomainError extends Error {
   constructor(
     readonly code: TaskErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'DomainError';
     this.extensions = { code };
   }
 }
+
+const STATUS: Record<TaskErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  INVALID_TRANSITION: 409,
+  LEASE_MISMATCH: 409,
+  RESOURCE_EXHAUSTED: 429,
+};
+
+/** The HTTP status that answers a refusal with this code, on every transport that has one. */
+export const statusOf = (code: TaskErrorCode): number => STATUS[code];
 
 export const badInput = (message: string) => new DomainError('BAD_USER_INPUT', message);
 export const notFound = (id: string) => new DomainError('NOT_FOUND', `No task with id "${truncate(id)}".`);
@@ -29,6 +43,8 @@ export const invalidTransition = (message: string) => new DomainError('INVALID_T
 export const leaseMismatch = (message: string) => new DomainError('LEASE_MISMATCH', message);
 export const resourceExhausted = (message: string) => new DomainError('RESOURCE_EXHAUSTED', message);
 export const forbidden = (message: string) => new DomainError('FORBIDDEN', message);
+/** A request without a valid API key, whichever transport it came by. */
+export const unauthenticated = () => new DomainError('UNAUTHENTICATED', 'A valid API key is required: Authorization: Bearer <key>.');
 
 function truncate(value: string): string {
   const printable = value.replace(/[^\x20-\x7e]/g, '?');

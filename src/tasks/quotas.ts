@@ -18,6 +18,8 @@ export type RefusalReason =
 
 /** A RESOURCE_EXHAUSTED refusal of a quota: nothing was changed or held. */
 export class QuotaError extends DomainError {
+  override readonly name = 'QuotaError';
+
   constructor(
     readonly reason: RefusalReason,
     message: string,

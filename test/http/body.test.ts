@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BodyRefusedError, BodyTooLargeError, bodyForYoga, ClientGoneError } from '../../src/http/body.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -38,5 +39,29 @@ describe('request bodies', () => {
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect((await t.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe('body errors', () => {
+  it('are named after their classes, so a log line or a stack says which', () => {
+    for (const [error, name] of [
+      [new BodyTooLargeError(1000), 'BodyTooLargeError'],
+      [new ClientGoneError(), 'ClientGoneError'],
+      [new BodyRefusedError(400, 'BAD_REQUEST', 'no'), 'BodyRefusedError'],
+    ] as const) {
+      expect(error.name).toBe(name);
+      expect(String(error)).toMatch(new RegExp(`^${name}: `));
+    }
+  });
+
+  it('a body that is not UTF-8 is refused with the decoder\'s error as the cause', () => {
+    let refused: unknown;
+    try {
+      bodyForYoga(Buffer.from([0x7b, 0xff, 0x7d]), 'application/json');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(BodyRefusedError);
+    expect((refused as BodyRefusedError).cause).toBeInstanceOf(TypeError);
   });
 });

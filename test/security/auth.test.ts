@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unauthenticated } from '../../src/tasks/errors.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
 import { bearer, code } from '../helpers/graphql.js';
@@ -31,6 +32,20 @@ describe('API keys over HTTP', () => {
     const rest = await fetch(`${t.url}/api/queue/poll/anything`);
     expect(rest.status).toBe(401);
     expect((await rest.json()).error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('one refusal, word for word, over GraphQL (POST, GET, Server-Sent Events) and REST', async () => {
+    const { message } = unauthenticated();
+    const query = encodeURIComponent('{ __typename }');
+    const post = await t.gql('{ __typename }');
+    const get = await fetch(`${t.url}/graphql?query=${query}`, { headers: { accept: 'application/json' } });
+    const sse = await fetch(`${t.url}/graphql?query=${encodeURIComponent('subscription { taskUpdated(id: "x") { id } }')}`, { headers: { accept: 'text/event-stream' } });
+    const rest = await fetch(`${t.url}/api/queue/poll/anything`);
+    const refusal = { message, extensions: { code: 'UNAUTHENTICATED' } };
+    expect([post.status, post.errors]).toEqual([401, [refusal]]);
+    expect([get.status, await get.json()]).toEqual([401, { errors: [refusal] }]);
+    expect([sse.status, await sse.text()]).toEqual([401, expect.stringContaining(JSON.stringify({ errors: [refusal] }))]);
+    expect([rest.status, await rest.json()]).toEqual([401, { error: { code: 'UNAUTHENTICATED', message } }]);
   });
 
   it('a client key cannot do worker writes: FORBIDDEN, nothing changed', async () => {

@@ -302,6 +302,56 @@ describe('clients that leave while their request is read', () => {
   });
 });
 
+describe('requests whose URL cannot be made', () => {
+  /** Writes `request` by hand and reads the whole answer, until the server closes. */
+  const exchange = (request: string) =>
+    new Promise<{ status: number; contentType: string | undefined; body: string }>((resolve, reject) => {
+      const socket = connect(Number(new URL(t!.url).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const [head = '', body = ''] = answer.split('\r\n\r\n');
+        resolve({ status: Number(head.split(' ')[1]), contentType: /^content-type: (.*)$/im.exec(head)?.[1], body });
+      });
+      socket.end(request);
+    });
+
+  it('a request target URL cannot parse (`http://[::1/graphql`), over HTTP or as a WebSocket upgrade: 400 (BAD_REQUEST as a GraphQL error over HTTP), and the server goes on (each ended the process)', async () => {
+    await start({ API_KEYS: `${'k'.repeat(20)}:t:admin` });
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const answer = await exchange(`POST http://[::1/graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect([answer.status, answer.contentType, JSON.parse(answer.body)]).toEqual([
+      400,
+      'application/json; charset=utf-8',
+      { errors: [{ message: 'The request target is not a valid URL.', extensions: { code: 'BAD_REQUEST' } }] },
+    ]);
+    const upgrade = await exchange(`GET http://[::1/graphql HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    expect(upgrade.status).toBe(400);
+    expect((await t!.gql('{ __typename }', {}, { authorization: `Bearer ${'k'.repeat(20)}` })).data).toEqual({ __typename: 'Query' });
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('a Host that makes no URL, with API keys set: 400 BAD_REQUEST as a GraphQL error, not a 500 with a stack, whichever way the request goes', async () => {
+    const key = 'k'.repeat(20);
+    await start({ API_KEYS: `${key}:t:admin` });
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const requests = [
+      `POST /graphql HTTP/1.1\r\nHost: a b\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      // A subscription over SSE, which only Yoga's own handler answers.
+      `GET /graphql?query=${encodeURIComponent('subscription { taskUpdated(id: "x") { id } }')} HTTP/1.1\r\nHost: [::1\r\nAuthorization: Bearer ${key}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
+      `GET /api/queue/poll/x HTTP/1.1\r\nHost: a:b:c\r\nAuthorization: Bearer ${key}\r\nConnection: close\r\n\r\n`,
+    ];
+    const [graphql, sse, rest] = await Promise.all(requests.map(exchange));
+    const refusal = { message: 'The Host header is not a valid host.', code: 'BAD_REQUEST' };
+    for (const answer of [graphql!, sse!]) {
+      expect([answer.status, JSON.parse(answer.body)]).toEqual([400, { errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }]);
+    }
+    expect([rest!.status, JSON.parse(rest!.body)]).toEqual([400, { error: refusal }]);
+    expect(errorLines()).toEqual([]);
+  });
+});
+
 describe('found by the fuzzing suite', () => {
   it('GraphQL over GET, or a form, whose variables or extensions are not JSON: 400 BAD_REQUEST, not a 500, nothing logged', async () => {
     await start();

@@ -4,7 +4,8 @@
  */
 import { GraphQLError, locatedError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { badInput, DomainError, forbidden, invalidTransition, leaseMismatch, notFound, resourceExhausted } from '../../src/tasks/errors.js';
+import { badInput, DomainError, forbidden, invalidTransition, leaseMismatch, notFound, resourceExhausted, statusOf, unauthenticated, type TaskErrorCode } from '../../src/tasks/errors.js';
+import { queueFull } from '../../src/tasks/quotas.js';
 
 describe('domain errors', () => {
   it('carry their code where graphql-js puts an error it did not make: extensions.code', () => {
@@ -42,5 +43,36 @@ describe('domain errors', () => {
     expect(message).toContain('x'.repeat(32));
     expect(message).toContain('…');
     expect(notFound('short').message).not.toContain('…');
+  });
+
+  it('statusOf gives each code its HTTP status, the one REST answers with', () => {
+    const expected: Record<TaskErrorCode, number> = {
+      BAD_USER_INPUT: 400,
+      UNAUTHENTICATED: 401,
+      FORBIDDEN: 403,
+      NOT_FOUND: 404,
+      INVALID_TRANSITION: 409,
+      LEASE_MISMATCH: 409,
+      RESOURCE_EXHAUSTED: 429,
+    };
+    for (const [code, status] of Object.entries(expected)) expect([code, statusOf(code as TaskErrorCode)]).toEqual([code, status]);
+  });
+
+  it('unauthenticated() is the one refusal of a missing or unknown key: UNAUTHENTICATED, naming the header to send', () => {
+    const error = unauthenticated();
+    expect(error).toBeInstanceOf(DomainError);
+    expect([error.code, error.message]).toEqual(['UNAUTHENTICATED', 'A valid API key is required: Authorization: Bearer <key>.']);
+  });
+
+  it('a domain error that wraps another keeps it as its cause', () => {
+    const cause = new URIError('URI malformed');
+    expect(new DomainError('NOT_FOUND', 'No task with that id.', { cause }).cause).toBe(cause);
+  });
+
+  it('a quota refusal is named after its class, and is still a DomainError', () => {
+    const error = queueFull(3);
+    expect(error.name).toBe('QuotaError');
+    expect(error).toBeInstanceOf(DomainError);
+    expect(String(error)).toMatch(/^QuotaError: /);
   });
 });
