@@ -1,6 +1,6 @@
 /**
  * A throwaway PostgreSQL server for one bench run, made with the same steps as the tests'
- * (test/setup/postgres-cluster.ts): Debian's binaries (/usr/lib/postgresql/<highest>/bin, else initdb and postgres on the
+ * (tooling/postgres-cluster.ts): Debian's binaries (/usr/lib/postgresql/<highest>/bin, else initdb and postgres on the
  * PATH), `initdb` in a temp dir, the server on 127.0.0.1 and a free port, run as the
  * `postgres` user when this process is root.
  *
@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { findPostgresBin, initCluster, waitUntilReady } from '../../test/setup/postgres-cluster.js';
+import { findPostgresBin, initCluster, waitUntilReady } from '../../tooling/postgres-cluster.js';
 import { sleep } from './clock.js';
 import { cpuTimeNs } from './procfs.js';
 import { spawnTracked, stopProcess } from './processes.js';

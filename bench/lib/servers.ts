@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../../test/helpers/ports.js';
+import { freePort } from '../../tooling/ports.js';
 import { sleep } from './clock.js';
 import { awaitLine, spawnTracked, stopProcess } from './processes.js';
 

@@ -7,7 +7,7 @@ import { followTask, TaskNotFoundError, type TaskState, type Transport } from '.
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { gqlRequest } from '../helpers/graphql.js';
 import { completeTask, runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from '../../tooling/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
 let t: TestApp | undefined;

@@ -15,7 +15,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestProject } from 'vitest/node';
-import { findPostgresBin, initCluster, waitUntilReady } from './postgres-cluster.js';
+import { findPostgresBin, initCluster, waitUntilReady } from '../../tooling/postgres-cluster.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from './ports.js';
 
 const READY_TIMEOUT_MS = 30_000;
 
