@@ -34,6 +34,8 @@ export interface AppOptions {
  * WebSocket, dashboard → one HTTP server. It never listens; `main.ts` (or a test) does.
  */
 export async function createApp(config: Readonly<Config>, { log = createLogger(config.logLevel), dashboardDir }: AppOptions = {}) {
+  // First what opens nothing that would need closing: the dashboard's files are read into memory.
+  const dashboard = await createDashboardHandler(dashboardDir);
   const storage = await openStorage({
     url: config.databaseUrl,
     sqliteSynchronous: config.sqliteSynchronous,
@@ -67,7 +69,13 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     onError: (error, context) => log.error({ err: error, context }, 'background task work failed'),
     observer: metrics.writes,
   });
-  await storage.start(events, tasks.noteLeaseExpiry);
+  try {
+    await storage.start(events, tasks.noteLeaseExpiry);
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+  // From here on nothing can fail before the app is returned: its close() stops all of it.
   tasks.start();
   const authenticate = createAuthenticator(config.apiKeys);
   const guard = createRequestGuard({
@@ -90,7 +98,6 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     notesOf: traceOf,
   });
   const rest = createRestHandler({ tasks, authenticate });
-  const dashboard = await createDashboardHandler(dashboardDir);
   const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(GRAPHIQL_OPTIONS));
   let closing = false;
 

@@ -1,4 +1,4 @@
-import { runWorker } from '../examples/worker.js';
+import { runWorker } from './client/worker.js';
 
 export interface DemoOptions {
   /** The service's own GraphQL URL. */
@@ -17,8 +17,8 @@ const DEMO_KIND = 'demo.report';
 const NEW_TASK_EVERY_MS = 15_000;
 
 /**
- * Demo mode: a few tasks to watch, a new one every 15 s, and a built-in worker (the one in
- * examples/worker.ts, over HTTP like any other) that takes each through progress over a few
+ * Demo mode: a few tasks to watch, a new one every 15 s, and a built-in worker (src/client/worker.ts, the
+ * example worker's, over HTTP like any other) that takes each through progress over a few
  * seconds, failing now and then so retries show too.
  */
 export function startDemo({ url, apiKey, signal, log, seed, stepMs }: DemoOptions): Promise<void> {

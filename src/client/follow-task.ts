@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import { graphql } from './gql/index.js';
 import type { FollowedTaskFragment, FollowTaskSubscription } from './gql/graphql.js';
+import { sleep } from './sleep.js';
 
 /** A task's state as `followTask` yields it (the fields of the contract's `Task`). */
 export type TaskState = FollowedTaskFragment;
@@ -94,7 +95,7 @@ export async function* followTask(options: FollowTaskOptions): AsyncGenerator<Ta
     }
     failedRounds = progressed ? 0 : failedRounds + 1;
     if (failedRounds >= maxFailedRounds) throw new Error(`followTask: no transport reached ${options.url} in ${failedRounds} rounds.`);
-    if (!progressed) await delay(retryDelayMs, signal);
+    if (!progressed) await sleep(retryDelayMs, signal);
   }
 }
 
@@ -193,15 +194,3 @@ function asNotFound(error: unknown, id: string): unknown {
 
 const authorization = (options: FollowTaskOptions): Record<string, string> =>
   options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}

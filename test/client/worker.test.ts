@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runWorker } from '../../examples/worker.js';
+import { runWorker } from '../../src/client/worker.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { gqlRequest } from '../helpers/graphql.js';
@@ -17,7 +17,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-describe('examples/worker.ts', () => {
+describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the demo)', () => {
   it('claims, reports progress, completes; fails with retry; stops gracefully', async () => {
     t = await startApp();
     const ok = await t.app.tasks.create(me, { kind: 'job', input: { n: 1 }, maxAttempts: 1 });

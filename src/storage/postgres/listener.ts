@@ -126,7 +126,17 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
     reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
   }
 
-  await connect();
+  try {
+    await connect();
+  } catch (error) {
+    // Nothing may outlive a start that failed: no reconnect timer, no half-open client.
+    closed = true;
+    clearTimeout(reconnectTimer);
+    // (TypeScript cannot see that connect() set it.)
+    const halfOpen = client as pg.Client | null;
+    await halfOpen?.end().catch(() => {});
+    throw error;
+  }
   const resyncTimer = setInterval(() => {
     if (listening) resync().catch((error) => onError(error, 'resync'));
   }, resyncIntervalMs).unref();
