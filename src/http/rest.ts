@@ -25,7 +25,7 @@ export function createRestHandler({ tasks, authenticate }: { tasks: TaskService;
     const awaitTask = async (principal: Principal, id: string) => {
       const { task, wokenAt } = await tasks.awaitTask(principal, {
         id,
-        timeoutSeconds: parseNumber(url.searchParams.get('timeout'), 30, 'timeout'),
+        timeoutSeconds: parseSeconds(url.searchParams.get('timeout'), 30),
         afterRevision: parseOptionalInt(url.searchParams.get('after_revision'), 'after_revision'),
         signal: abort.signal,
         client: req.socket.remoteAddress ?? '',
@@ -78,13 +78,9 @@ function parsePath(pathname: string): { id: string; wait: boolean } {
   return { id, wait };
 }
 
-function parseNumber(raw: string | null, fallback: number, name: string): number {
-  if (raw === null || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new DomainError('BAD_USER_INPUT', `${name} must be a finite number of seconds, 0 or more.`);
-  }
-  return value;
+/** The number a query parameter holds (NaN when it holds none); the service checks it as it checks awaitTask's. */
+function parseSeconds(raw: string | null, fallback: number): number {
+  return raw === null || raw === '' ? fallback : Number(raw);
 }
 
 function parseOptionalInt(raw: string | null, name: string): number | null {
