@@ -26,9 +26,8 @@ export type GraphQLHttpHandler = (req: IncomingMessage, res: ServerResponse, url
  *
  * Why: `yoga.handle` turns every node request into a fetch `Request` (headers, URL, body,
  * abort signal) and its answer into a fetch `Response` that is then copied back onto the
- * node `ServerResponse`. For a `task(id)` read that layer costs about 30 µs of the ~100 µs
- * `yoga.handle` takes in process (less of a difference over real sockets: ~10 % of server
- * CPU in the `read` benchmark, see the README). The lean path runs the same Yoga pieces on a small stand-in for the fetch
+ * node `ServerResponse`. For a `task(id)` read that layer is a large share of what
+ * `yoga.handle` costs (the `read` benchmark measures it: README, Performance). The lean path runs the same Yoga pieces on a small stand-in for the fetch
  * `Request` built over the node request: the adapter's onRequest hooks, `yoga.parseRequest`
  * (every onRequestParse hook: CSRF, method and batching checks, Yoga's JSON and GET
  * parsers), `yoga.getResultForParams` (the onParams hooks, then `getEnveloped`'s parse →

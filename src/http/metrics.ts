@@ -36,7 +36,7 @@ const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new Registry();
   // The event-loop lag monitor wakes the process at this interval; prom-client's default of
-  // 10 ms alone costs ~0.4 % of a core on an idle server. Once a second still shows lag.
+  // 10 ms alone shows on an idle server's CPU (the `idle` benchmark). Once a second still shows lag.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1_000 });
   const registers = [registry];
   new Gauge({

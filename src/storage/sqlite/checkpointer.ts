@@ -54,8 +54,8 @@ db.close();
  * Copies the WAL into the database file from a worker thread with its own connection
  * (PASSIVE checkpoints, which never block the writer), so the checkpoints SQLite still runs
  * on the main connection after a commit find little left to copy and little unsynced WAL to
- * fsync: such a checkpoint took 5–7 ms every second or two at 1,000 writes/s, stalling the
- * event loop. The main connection's checkpoints stay on, since they are what resets the WAL
+ * fsync: under a steady stream of writes such a checkpoint stalled the event loop for
+ * milliseconds every second or two (the `writes` benchmark: README, Performance). The main connection's checkpoints stay on, since they are what resets the WAL
  * under a steady stream of writes.
  */
 export function startCheckpointer({ path, synchronous, delayMs, onError }: CheckpointerOptions): Checkpointer {

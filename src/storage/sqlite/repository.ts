@@ -27,7 +27,7 @@ export interface TaskRepository {
   nextLeaseExpiry(): number | null;
   /** Deletes up to `limit` tasks that reached a final state before `before`; returns their statuses. */
   deleteFinishedBefore(before: number, limit: number): TaskStatus[];
-  /** How many tasks there are in each status, over all tenants: a scan of an index (~70 ms at 1,000,000 rows). */
+  /** How many tasks there are in each status, over all tenants: a scan of an index, so it grows with the table (read at scrape time only). */
   countByStatus(): StatusCounts;
   /** How many QUEUED tasks each tenant has (tenants with none left out): a scan of an index. */
   queuedByTenant(): Map<string, number>;
@@ -54,8 +54,8 @@ export function createTaskRepository(db: Db): TaskRepository {
     .groupBy(tasks.tenant)
     .prepare();
   const insertTask = db.insert(tasks).values(placeholders(Object.keys(getTableColumns(tasks)) as (keyof TaskRow)[])).prepare();
-  // Building a statement costs more than running it (~200 µs against ~11 µs for a save):
-  // each shape of query is prepared once, on first use, and kept.
+  // Building a statement costs many times more than running it (bench/load/repository-writes.ts
+  // measures it): each shape of query is prepared once, on first use, and kept.
   const lastSeq = db.select({ seq: sql<number | null>`max(${tasks.seq})` }).from(tasks).prepare();
   const saveTask = db
     .update(tasks)
