@@ -32,7 +32,7 @@ export default defineConfig({
   },
   test: {
     // A throwaway PostgreSQL server for the suites that need one (or TEST_POSTGRES_URL).
-    globalSetup: ['test/setup/postgres.ts'],
+    globalSetup: ['test/setup/build.ts', 'test/setup/postgres.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

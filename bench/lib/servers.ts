@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -151,12 +151,13 @@ async function startNodeServer(args: string[], env: Record<string, string>, read
 }
 
 /**
- * Starts the real server (`node --import tsx src/main.ts`) on a free port with
+ * Starts the real server as `npm start` runs it (`node dist/main.js`, built by `prebench`) on a free port with
  * `BENCH_API_ENV` plus `env` (at least DATABASE_URL), and resolves once it listens.
  * `nodeArgs` go to node itself (e.g. `--cpu-prof`).
  */
 export function startApiServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
-  return startNodeServer([...nodeArgs, '--import', 'tsx', 'src/main.ts'], { ...BENCH_API_ENV, ...env }, 'task status API listening', 'ignore');
+  if (!existsSync('dist/main.js')) throw new Error('dist/main.js is missing: `npm run bench` builds it; with `npx tsx bench/run.ts`, run `npm run build` first.');
+  return startNodeServer([...nodeArgs, 'dist/main.js'], { ...BENCH_API_ENV, ...env }, 'task status API listening', 'ignore');
 }
 
 /**

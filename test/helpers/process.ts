@@ -11,11 +11,12 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `src/main.ts` as its own process on port 0 and resolves once it listens; `logs`
+ * Starts the server as `npm start` does, compiled (`dist/main.js`, which test/setup/build.ts
+ * keeps current) on plain node, as its own process on port 0; resolves once it listens. `logs`
  * collects its log lines (also when it exits before listening).
  */
 export async function startServerProcess(env: Record<string, string>, logs: Record<string, unknown>[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

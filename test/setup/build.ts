@@ -1,0 +1,29 @@
+/**
+ * Vitest globalSetup: compiles src/ into dist/ (`npm run build`) unless dist/ is newer than
+ * every source, so that the suites that start the server as its own process run what
+ * `npm start` runs in production: compiled JavaScript on plain node.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BUILT = join(ROOT, 'dist/main.js');
+const SOURCES = [join(ROOT, 'src'), join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json')];
+
+export default function setup(): void {
+  if (existsSync(BUILT) && statSync(BUILT).mtimeMs > newestMtime(SOURCES)) return;
+  rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`npm run build failed (exit ${tsc.status}):\n${tsc.stdout}${tsc.stderr}`);
+}
+
+function newestMtime(paths: string[]): number {
+  let newest = 0;
+  for (const path of paths) {
+    const stat = statSync(path);
+    newest = Math.max(newest, stat.isDirectory() ? newestMtime(readdirSync(path).map((entry) => join(path, entry))) : stat.mtimeMs);
+  }
+  return newest;
+}
