@@ -55,6 +55,20 @@ export function useUnsupportedMediaTypeError(): Plugin {
 }
 
 /**
+ * Server-Sent Events pass through buffering proxies: nginx (and proxies that follow it) hold a
+ * response back until it is done unless told `X-Accel-Buffering: no`, and a stream held back
+ * delivers nothing. Yoga already sends `Cache-Control: no-cache` and a keep-alive comment every
+ * 12 s, inside the 30 to 60 s idle limits of common proxies and load balancers.
+ */
+export function useUnbufferedEventStreams(): Plugin {
+  return {
+    onResponse: ({ response }) => {
+      if (response.headers.get('content-type')?.startsWith('text/event-stream')) response.headers.set('x-accel-buffering', 'no');
+    },
+  };
+}
+
+/**
  * A subscription asked for in a media type that cannot stream it (plain JSON) has already
  * started when Yoga finds no way to send it: Yoga then answers 406 with no body and leaves the
  * stream registered until the task ends. Here the stream is ended at once and the 406 carries

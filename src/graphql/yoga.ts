@@ -11,7 +11,7 @@ import type { TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext, RequestNotes } from './context.js';
 import { maskError, toGraphQLError } from './errors.js';
-import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
+import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnbufferedEventStreams, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
 import { useSubscriptionRootDirectivesRule } from './validation.js';
 import { schema } from './schema.js';
@@ -137,6 +137,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useSubscriptionRootDirectivesRule(),
     useVariableErrorCodes(),
     useUnstreamableSubscriptionRefusal(),
+    useUnbufferedEventStreams(),
     useUnexpectedErrorLog(log, loggedErrors),
     // Operations counted and timed by type and outcome; not by operation name or error path
     // (response keys, so aliases), which a client could make up without end.

@@ -11,6 +11,32 @@ const SUBSCRIBE = `subscription($id: ID!) { taskUpdated(id: $id) { status progre
 const runningTask = () => createRunningTask(t.url, { kind: 'sse' });
 
 describe('taskUpdated over Server-Sent Events', () => {
+  it('passes through buffering proxies: no-cache, X-Accel-Buffering: no, and keep-alive comments while nothing happens', async () => {
+    const id = await runningTask();
+    const abort = new AbortController();
+    const response = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: SUBSCRIBE, variables: { id } }),
+      signal: abort.signal,
+    });
+    expect([response.headers.get('content-type'), response.headers.get('cache-control'), response.headers.get('x-accel-buffering')]).toEqual([
+      'text/event-stream',
+      'no-cache',
+      'no',
+    ]);
+    // Yoga's keep-alive: an SSE comment every 12 s in production, every 300 ms under NODE_ENV=test.
+    let text = '';
+    const decoder = new TextDecoder();
+    const reader = response.body!.getReader();
+    const until = performance.now() + 1_500;
+    while (performance.now() < until && (text.match(/^:\n\n/gm) ?? []).length < 3) text += decoder.decode((await reader.read()).value, { stream: true });
+    abort.abort();
+    await reader.cancel().catch(() => {});
+    expect((text.match(/^:\n\n/gm) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(text).toContain('event: next');
+  });
+
   it('streams the current state and each change, and ends after the final state', async () => {
     const id = await runningTask();
     const sse = openSse(t.url, SUBSCRIBE, { id });
