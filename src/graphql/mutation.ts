@@ -10,9 +10,10 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: 'JSON' }),
       idempotencyKey: t.arg.string(),
       maxAttempts: t.arg.int({ defaultValue: 3 }),
+      tags: t.arg.stringList(),
     },
-    resolve: (_, { kind, input, idempotencyKey, maxAttempts }, ctx) =>
-      ctx.tasks.create(ctx.principal, { kind, input, idempotencyKey, maxAttempts: maxAttempts ?? 3 }),
+    resolve: (_, { kind, input, idempotencyKey, maxAttempts, tags }, ctx) =>
+      ctx.tasks.create(ctx.principal, { kind, input, idempotencyKey, maxAttempts: maxAttempts ?? 3, tags }),
   }),
 
   claimTask: t.field({

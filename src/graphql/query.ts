@@ -43,11 +43,12 @@ builder.queryFields((t) => ({
     args: {
       status: t.arg({ type: TaskStatusEnum }),
       kind: t.arg.string(),
+      tag: t.arg.string(),
       first: t.arg.int({ defaultValue: 20 }),
       after: t.arg.string(),
     },
-    resolve: async (_, { status, kind, first, after }, ctx) => {
-      const page = await ctx.tasks.list(ctx.principal, { status, kind, first: first ?? 20, after });
+    resolve: async (_, { status, kind, tag, first, after }, ctx) => {
+      const page = await ctx.tasks.list(ctx.principal, { status, kind, tag, first: first ?? 20, after });
       const edges = page.tasks.map((node) => ({ node, cursor: page.cursorOf(node) }));
       return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
     },

@@ -20,6 +20,7 @@ export const TaskRef = builder.objectRef<Task>('Task').implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Server-assigned and unguessable; the same string on every path.' }),
     kind: t.exposeString('kind', { description: 'What sort of task, e.g. "report.generate".' }),
+    tags: t.exposeStringList('tags', { description: 'Given at creation, never changed; [] when none.' }),
     status: t.expose('status', { type: TaskStatusEnum }),
     done: t.boolean({
       description: 'True in COMPLETED, FAILED and CANCELLED; those states are final.',

@@ -58,6 +58,7 @@ export function toRow(task: Task): TaskRow {
     seq: task.seq,
     tenant: task.tenant,
     kind: task.kind,
+    tags: JSON.stringify(task.tags),
     input: json(task.input),
     maxAttempts: task.maxAttempts,
     idempotencyKey: task.idempotencyKey,
@@ -69,6 +70,7 @@ export function toRow(task: Task): TaskRow {
 export function fromRow(row: TaskRow): Task {
   return {
     ...row,
+    tags: JSON.parse(row.tags) as string[],
     input: parse(row.input),
     result: parse(row.result),
     error: parse(row.error) as TaskFailure | null,

@@ -6,7 +6,7 @@ import { createTokenBuckets, QuotaError, type RefusalReason } from './quotas.js'
 import type { TaskStore } from './store.js';
 import * as machine from './task.js';
 import type { Task } from './task.js';
-import { checkKinds, checkName, checkPayload, checkText, isValidId } from './validate.js';
+import { checkKinds, checkName, checkPayload, checkTags, checkText, isValidId } from './validate.js';
 
 export type WriteOperation = 'create' | 'claim' | 'heartbeat' | 'reportProgress' | 'complete' | 'fail' | 'cancel';
 
@@ -107,17 +107,22 @@ export function createCommands({
   }
 
   return {
-    create(principal: Principal, spec: { kind: string; input?: unknown; idempotencyKey?: string | null; maxAttempts: number }): Promise<Task> {
+    create(
+      principal: Principal,
+      spec: { kind: string; input?: unknown; idempotencyKey?: string | null; maxAttempts: number; tags?: readonly string[] | null },
+    ): Promise<Task> {
       return timed('create', principal, async () => {
         assertOpen();
         checkName('kind', spec.kind);
         if (spec.idempotencyKey != null) checkName('idempotencyKey', spec.idempotencyKey);
         checkPayload('input', spec.input, limits.maxPayloadBytes);
+        const tags = checkTags(spec.tags);
         const task = machine.createTask(
           {
             id: newTaskId(),
             tenant: principal.tenant,
             kind: spec.kind,
+            tags,
             input: spec.input ?? null,
             idempotencyKey: spec.idempotencyKey ?? null,
             maxAttempts: spec.maxAttempts,

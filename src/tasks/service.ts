@@ -8,7 +8,7 @@ import { canSee, type Principal } from './principal.js';
 import { createRetention } from './retention.js';
 import type { TaskStore } from './store.js';
 import type { Task, TaskStatus } from './task.js';
-import { checkName, checkPageSize, isValidId } from './validate.js';
+import { checkName, checkPageSize, checkTag, isValidId } from './validate.js';
 import { createWaits, type WaitLimits } from './waits.js';
 
 export type { TaskServiceObserver, WriteOperation } from './commands.js';
@@ -80,12 +80,13 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
     /** The caller's tenant's tasks (every tenant's for an admin), newest first; `after` is a cursor from an earlier page. */
     async list(
       principal: Principal,
-      { status, kind, first, after }: { status?: TaskStatus | null; kind?: string | null; first: number; after?: string | null },
+      { status, kind, tag, first, after }: { status?: TaskStatus | null; kind?: string | null; tag?: string | null; first: number; after?: string | null },
     ): Promise<TaskPage> {
       checkPageSize(first);
       if (kind != null) checkName('kind', kind);
+      if (tag != null) checkTag(tag);
       const tenant = principal.role === 'admin' ? null : principal.tenant;
-      const rows = await store.list({ tenant, status, kind, after: after ? decodeCursor(after) : null, limit: first + 1 });
+      const rows = await store.list({ tenant, status, kind, tag, after: after ? decodeCursor(after) : null, limit: first + 1 });
       return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: encodeCursor };
     },
 

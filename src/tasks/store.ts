@@ -10,6 +10,8 @@ export interface ListFilter {
   tenant: string | null;
   status?: TaskStatus | null;
   kind?: string | null;
+  /** Only tasks that carry this tag. */
+  tag?: string | null;
   after?: ListPosition | null;
   limit: number;
 }

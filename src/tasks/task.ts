@@ -18,6 +18,8 @@ export interface Task {
   seq: number;
   tenant: string;
   kind: string;
+  /** Given at creation, never changed; [] when none. */
+  tags: string[];
   status: TaskStatus;
   /** 0..100; 100 once COMPLETED. */
   progress: number;
@@ -47,6 +49,8 @@ export interface NewTask {
   id: string;
   tenant: string;
   kind: string;
+  /** Checked and without duplicates (validate.ts `checkTags`). @default [] */
+  tags?: readonly string[];
   input: unknown;
   idempotencyKey: string | null;
   maxAttempts: number;
@@ -62,6 +66,7 @@ export function createTask(spec: NewTask, now: Date): Task {
   }
   return {
     ...spec,
+    tags: [...(spec.tags ?? [])],
     seq: 0,
     status: 'QUEUED',
     progress: 0,

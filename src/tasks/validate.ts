@@ -12,6 +12,8 @@ export const MAX_MESSAGE_LENGTH = 10_000;
 export const MAX_PAGE_SIZE = 100;
 /** Most kinds one `claimTask` may name. */
 export const MAX_CLAIM_KINDS = 100;
+export const MAX_TAGS = 16;
+const TAG = /^[A-Za-z0-9_.:\/-]{1,64}$/;
 
 /** An id that could name a stored task; any other is simply unknown. */
 export const isValidId = (id: string): boolean => id.length > 0 && id.length <= MAX_NAME_LENGTH && !id.includes('\u0000');
@@ -31,6 +33,18 @@ export function checkPageSize(first: number): void {
 export function checkKinds(kinds: readonly string[] | null | undefined): void {
   if (kinds && kinds.length > MAX_CLAIM_KINDS) throw badInput(`kinds may name at most ${MAX_CLAIM_KINDS} kinds.`);
   kinds?.forEach((kind) => checkName('kinds', kind));
+}
+
+/** A task's tags: at most MAX_TAGS, each 1 to 64 letters, digits and `_.:/-`; returned without duplicates, in the order given. */
+export function checkTags(tags: readonly string[] | null | undefined): string[] {
+  const unique = [...new Set(tags ?? [])];
+  if (unique.length > MAX_TAGS) throw badInput(`tags may hold at most ${MAX_TAGS} different tags.`);
+  for (const tag of unique) checkTag(tag);
+  return unique;
+}
+
+export function checkTag(tag: string): void {
+  if (!TAG.test(tag)) throw badInput('a tag must be 1 to 64 characters of letters, digits and _.:/-');
 }
 
 export function checkName(field: string, value: string): void {

@@ -99,6 +99,20 @@ describe('task lifecycle over GraphQL', () => {
   });
 });
 
+describe('tags over GraphQL', () => {
+  it('createTask(tags:) keeps them without duplicates, Task.tags returns them, tasks(tag:) lists by one; a bad tag is BAD_USER_INPUT', async () => {
+    const create = (tags: unknown) => t.gql(`mutation($tags: [String!]) { createTask(kind: "tagged", tags: $tags) { id tags } }`, { tags });
+    const tagged = await create(['eu', 'team:ops', 'eu']);
+    expect(tagged.data!.createTask.tags).toEqual(['eu', 'team:ops']);
+    expect((await create(null)).data!.createTask.tags).toEqual([]);
+    const refused = await create(['no spaces']);
+    expect([refused.data, codes(refused)]).toEqual([null, ['BAD_USER_INPUT']]);
+    const listed = await t.gql(`{ tasks(tag: "team:ops") { edges { node { id tags } } } }`);
+    expect(listed.data!.tasks.edges).toEqual([{ node: { id: tagged.data!.createTask.id, tags: ['eu', 'team:ops'] } }]);
+    expect(codes(await t.gql(`{ tasks(tag: "") { edges { node { id } } } }`))).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
 describe('errors carry the contract codes and change nothing', () => {
   it('BAD_USER_INPUT, INVALID_TRANSITION, LEASE_MISMATCH, NOT_FOUND', async () => {
     const task = await created();

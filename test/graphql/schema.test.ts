@@ -12,8 +12,9 @@ describe('schema/schema.graphql', () => {
     for (const line of [
       'task(id: ID!): Task',
       'awaitTask(',
-      'tasks(status: TaskStatus, kind: String, first: Int = 20, after: String): TaskConnection!',
-      'createTask(kind: String!, input: JSON, idempotencyKey: String, maxAttempts: Int = 3): Task!',
+      'tasks(status: TaskStatus, kind: String, tag: String, first: Int = 20, after: String): TaskConnection!',
+      'createTask(kind: String!, input: JSON, idempotencyKey: String, maxAttempts: Int = 3, tags: [String!]): Task!',
+      'tags: [String!]!',
       'claimTask(kinds: [String!], workerId: String!, leaseSeconds: Int = 30): Task',
       'heartbeat(id: ID!, workerId: String!, leaseSeconds: Int = 30): Task!',
       'reportProgress(id: ID!, progress: Int!, message: String, workerId: String): Task!',

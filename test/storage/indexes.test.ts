@@ -30,7 +30,7 @@ function repositoryStatements() {
     return statement;
   }) as typeof database.sqlite.prepare;
   const repo = createTaskRepository(database.db);
-  const task = repo.insert(createTask({ id: 'x', tenant: 't', kind: 'k', input: null, idempotencyKey: 'key', maxAttempts: 1 }, new Date()));
+  const task = repo.insert(createTask({ id: 'x', tenant: 't', kind: 'k', tags: ['g'], input: null, idempotencyKey: 'key', maxAttempts: 1 }, new Date()));
   repo.save({ ...task, progress: 1 });
   repo.get('x');
   repo.findByIdempotencyKey('t', 'k');
@@ -40,7 +40,9 @@ function repositoryStatements() {
   for (const tenant of ['t', null]) {
     for (const status of [undefined, 'QUEUED' as const]) {
       for (const kind of [undefined, 'k']) {
-        for (const after of [undefined, { seq: 5 }]) repo.list({ tenant, status, kind, after, limit: 21 });
+        for (const tag of [undefined, 'g']) {
+          for (const after of [undefined, { seq: 5 }]) repo.list({ tenant, status, kind, tag, after, limit: 21 });
+        }
       }
     }
   }
@@ -65,20 +67,22 @@ const EXPECTED_INDEX: [RegExp, RegExp][] = [
   [/"status" = \? and "tasks"\."kind" = \?\) order by "tasks"\."seq" asc/i, /tasks_claim_idx \(tenant=\? AND status=\? AND kind=\?\)/],
   [/json_each/, /tasks_status_seq_idx \(tenant=\? AND status=\?\)/],
   [/"tenant" = \? and "tasks"\."kind" = \?/i, /tasks_kind_seq_idx/],
+  [/"task_tags"\."tenant" = \? and "task_tags"\."tag" = \?/i, /task_tags_tenant_tag_seq_idx \(tenant=\? AND tag=\?/],
+  [/where \("task_tags"\."tag" = \?/i, /task_tags_tag_seq_idx \(tag=\?/],
 ];
 
 describe('every statement the repository runs uses an index', () => {
   it('no full scan of the table and no sort, for any statement of any shape', () => {
     const statements = repositoryStatements();
-    // By shape: 3 claim shapes, 16 list shapes, and the fixed ones.
-    expect(statements.length).toBeGreaterThanOrEqual(26);
+    // By shape: 3 claim shapes, 32 list shapes, and the fixed ones.
+    expect(statements.length).toBeGreaterThanOrEqual(42);
     for (const { sql, plan } of statements) {
       // The count by status reads a whole index (once, at start): the only scan allowed.
       if (/count\(\*\)/.test(sql)) {
         expect(plan, sql).toMatch(/SCAN tasks USING COVERING INDEX/);
         continue;
       }
-      expect(plan, sql).not.toMatch(/SCAN tasks(?! USING (COVERING )?INDEX)/);
+      expect(plan, sql).not.toMatch(/SCAN (tasks|task_tags)(?! USING (COVERING )?INDEX)/);
       expect(plan, sql).not.toMatch(/TEMP B-TREE/);
     }
   });

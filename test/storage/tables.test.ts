@@ -2,8 +2,8 @@ import { is, SQL } from 'drizzle-orm';
 import { getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
 import { getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
-import { tasks as pgTasks } from '../../src/storage/postgres/tables.js';
-import { tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
+import { taskTags as pgTaskTags, tasks as pgTasks } from '../../src/storage/postgres/tables.js';
+import { taskTags as sqliteTaskTags, tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
 import { TASK_STATUSES } from '../../src/tasks/task.js';
 
 /*
@@ -33,7 +33,7 @@ function whereText(where: SQL | undefined): string | null {
     .join('');
 }
 
-function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>): Shape {
+function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>): Shape & { primaryKeys: string[][]; foreignKeys: string[] } {
   const columns: Shape['columns'] = {};
   for (const column of config.columns) {
     columns[column.name] = {
@@ -50,7 +50,12 @@ function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgC
     const { name, columns: on, unique, where } = index.config;
     indexes[name!] = { columns: on.map((column) => (column as { name: string }).name), unique: unique ?? false, where: whereText(where) };
   }
-  return { columns, indexes };
+  const primaryKeys = config.primaryKeys.map((key) => key.columns.map((column) => column.name));
+  const foreignKeys = config.foreignKeys.map((key) => {
+    const { columns: from, foreignColumns: to } = key.reference();
+    return `${from.map((column) => column.name).join()} → ${to.map((column) => column.name).join()} on delete ${key.onDelete}`;
+  });
+  return { columns, indexes, primaryKeys, foreignKeys };
 }
 
 describe('the tables of the two engines', () => {
@@ -58,7 +63,7 @@ describe('the tables of the two engines', () => {
   const postgres = shapeOf(pgConfig(pgTasks));
 
   it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
-    expect(Object.keys(sqlite.columns)).toHaveLength(21);
+    expect(Object.keys(sqlite.columns)).toHaveLength(22);
     expect(postgres.columns).toEqual(sqlite.columns);
   });
 
@@ -66,6 +71,14 @@ describe('the tables of the two engines', () => {
     expect(Object.keys(sqlite.indexes)).toHaveLength(8);
     expect(sqlite.indexes.tasks_lease_idx!.where).toBe(`"status" = 'RUNNING'`);
     expect(postgres.indexes).toEqual(sqlite.indexes);
+  });
+
+  it('index tags alike: task_tags with the same columns, keys and indexes, deleted with its task', () => {
+    const sqliteTags = shapeOf(sqliteConfig(sqliteTaskTags));
+    const postgresTags = shapeOf(pgConfig(pgTaskTags));
+    expect(sqliteTags.foreignKeys).toEqual(['task_id → id on delete cascade']);
+    expect(Object.keys(sqliteTags.indexes)).toEqual(['task_tags_tenant_tag_seq_idx', 'task_tags_tag_seq_idx']);
+    expect(postgresTags).toEqual(sqliteTags);
   });
 
   it('take the statuses from the domain', () => {

@@ -33,6 +33,7 @@ describe('createTask', () => {
       seq: 0,
       tenant: 't',
       kind: 'report',
+      tags: [],
       status: 'QUEUED',
       progress: 0,
       message: null,

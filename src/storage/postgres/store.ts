@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from './connection.js';
 import { noticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
-import { tasks } from './tables.js';
+import { taskTags, tasks } from './tables.js';
 import { queueFull } from '../../tasks/quotas.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { TaskStore } from '../../tasks/store.js';
@@ -90,17 +90,26 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
       return new Map(rows.map((row) => [row.id, row.revision]));
     },
 
-    async list({ tenant, status, kind, after, limit }) {
+    async list({ tenant, status, kind, tag, after, limit }) {
       const conditions: (SQL | undefined)[] = [
-        tenant !== null ? eq(tasks.tenant, tenant) : undefined,
         status ? eq(tasks.status, status) : undefined,
         kind ? eq(tasks.kind, kind) : undefined,
-        after ? lt(tasks.seq, after.seq) : undefined,
       ];
+      if (tag) {
+        // From the tag's index: the tenant's tasks with that tag, newest first.
+        const rows = await db
+          .select({ task: tasks })
+          .from(taskTags)
+          .innerJoin(tasks, eq(tasks.id, taskTags.taskId))
+          .where(and(tenant !== null ? eq(taskTags.tenant, tenant) : undefined, eq(taskTags.tag, tag), after ? lt(taskTags.seq, after.seq) : undefined, ...conditions))
+          .orderBy(desc(taskTags.seq))
+          .limit(limit);
+        return rows.map(({ task }) => fromRow(task));
+      }
       const rows = await db
         .select()
         .from(tasks)
-        .where(and(...conditions))
+        .where(and(tenant !== null ? eq(tasks.tenant, tenant) : undefined, after ? lt(tasks.seq, after.seq) : undefined, ...conditions))
         .orderBy(desc(tasks.seq))
         .limit(limit);
       return rows.map(fromRow);
@@ -121,11 +130,19 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         }
       }
       const { seq: _assigned, ...row } = toRow(task);
-      const [inserted] = await db
-        .insert(tasks)
-        .values(row)
-        .onConflictDoNothing({ target: [tasks.tenant, tasks.idempotencyKey] })
-        .returning();
+      const insert = async (tx: Tx | PgDb) => {
+        const [inserted] = await tx
+          .insert(tasks)
+          .values(row)
+          .onConflictDoNothing({ target: [tasks.tenant, tasks.idempotencyKey] })
+          .returning();
+        if (inserted && task.tags.length > 0) {
+          await tx.insert(taskTags).values(task.tags.map((tag) => ({ taskId: inserted.id, tenant: inserted.tenant, tag, seq: inserted.seq })));
+        }
+        return inserted;
+      };
+      // A task and its tags commit together; an untagged task is one statement, no transaction.
+      const inserted = task.tags.length > 0 ? await db.transaction(insert) : await insert(db);
       if (inserted) return fromRow(inserted);
       // Another task holds the idempotency key (committed: the insert waited for it).
       const existing = await byIdempotencyKey(task.tenant, task.idempotencyKey!);

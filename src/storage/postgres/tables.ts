@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { TASK_STATUSES } from '../../tasks/task.js';
 
 /**
@@ -15,6 +15,8 @@ export const tasks = pgTable(
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     tenant: text('tenant').notNull(),
     kind: text('kind').notNull(),
+    /** JSON array of strings, as given at creation; `task_tags` indexes them. */
+    tags: text('tags').notNull().default('[]'),
     status: text('status', { enum: TASK_STATUSES }).notNull(),
     progress: integer('progress').notNull(),
     message: text('message'),
@@ -42,6 +44,26 @@ export const tasks = pgTable(
     index('tasks_tenant_seq_idx').on(t.tenant, t.seq),
     index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
+  ],
+);
+
+/** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
+export const taskTags = pgTable(
+  'task_tags',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    tenant: text('tenant').notNull(),
+    tag: text('tag').notNull(),
+    /** The task's `seq`. */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.taskId, t.tag] }),
+    index('task_tags_tenant_tag_seq_idx').on(t.tenant, t.tag, t.seq),
+    // An admin's listing by tag, over every tenant.
+    index('task_tags_tag_seq_idx').on(t.tag, t.seq),
   ],
 );
 

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './connection.js';
-import { tasks, type SqliteTaskRow as TaskRow } from './tables.js';
+import { taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { ListFilter, StatusCounts } from '../../tasks/store.js';
 import type { Task, TaskStatus } from '../../tasks/task.js';
@@ -56,6 +56,10 @@ export function createTaskRepository(db: Db): TaskRepository {
   const insertTask = db.insert(tasks).values(placeholders(Object.keys(getTableColumns(tasks)) as (keyof TaskRow)[])).prepare();
   // Building a statement costs many times more than running it (bench/load/repository-writes.ts
   // measures it): each shape of query is prepared once, on first use, and kept.
+  const insertTag = db
+    .insert(taskTags)
+    .values({ taskId: sql.placeholder('taskId'), tenant: sql.placeholder('tenant'), tag: sql.placeholder('tag'), seq: sql.placeholder('seq') })
+    .prepare();
   const lastSeq = db.select({ seq: sql<number | null>`max(${tasks.seq})` }).from(tasks).prepare();
   const saveTask = db
     .update(tasks)
@@ -96,30 +100,46 @@ export function createTaskRepository(db: Db): TaskRepository {
       return toTask(statement.all({ tenant, kind: kinds?.[0], kinds: JSON.stringify(kinds ?? []) })[0]);
     },
 
-    list({ tenant, status, kind, after, limit }) {
-      const statement = prepared(`list:${tenant !== null}:${Boolean(status)}:${Boolean(kind)}:${Boolean(after)}`, () => {
+    list({ tenant, status, kind, tag, after, limit }) {
+      const shape = `list:${tenant !== null}:${Boolean(status)}:${Boolean(kind)}:${Boolean(tag)}:${Boolean(after)}`;
+      const statement = prepared(shape, () => {
         const conditions: (SQL | undefined)[] = [
-          tenant !== null ? eq(tasks.tenant, sql.placeholder('tenant')) : undefined,
           status ? eq(tasks.status, sql.placeholder('status')) : undefined,
           kind ? eq(tasks.kind, sql.placeholder('kind')) : undefined,
-          after ? lt(tasks.seq, sql.placeholder('afterSeq')) : undefined,
         ];
+        if (tag) {
+          // From the tag's index: the tenant's tasks with that tag, newest first.
+          return db
+            .select(getTableColumns(tasks))
+            .from(taskTags)
+            .innerJoin(tasks, eq(tasks.id, taskTags.taskId))
+            .where(
+              and(
+                tenant !== null ? eq(taskTags.tenant, sql.placeholder('tenant')) : undefined,
+                eq(taskTags.tag, sql.placeholder('tag')),
+                after ? lt(taskTags.seq, sql.placeholder('afterSeq')) : undefined,
+                ...conditions,
+              ),
+            )
+            .orderBy(desc(taskTags.seq))
+            .limit(sql.placeholder('limit'))
+            .prepare();
+        }
         return db
           .select()
           .from(tasks)
-          .where(and(...conditions))
+          .where(and(tenant !== null ? eq(tasks.tenant, sql.placeholder('tenant')) : undefined, after ? lt(tasks.seq, sql.placeholder('afterSeq')) : undefined, ...conditions))
           .orderBy(desc(tasks.seq))
           .limit(sql.placeholder('limit'))
           .prepare();
       });
-      return statement
-        .all({ tenant, status, kind, afterSeq: after?.seq, limit })
-        .map(fromRow);
+      return statement.all({ tenant, status, kind, tag, afterSeq: after?.seq, limit }).map(fromRow);
     },
 
     insert(task) {
       const stored = { ...task, seq: (lastSeq.get()?.seq ?? 0) + 1 };
       insertTask.run(toRow(stored));
+      for (const tag of stored.tags) insertTag.run({ taskId: stored.id, tenant: stored.tenant, tag, seq: stored.seq });
       return stored;
     },
 

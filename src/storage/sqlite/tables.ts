@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { TASK_STATUSES } from '../../tasks/task.js';
 
 /**
@@ -14,6 +14,8 @@ export const tasks = sqliteTable(
     seq: integer('seq').notNull(),
     tenant: text('tenant').notNull(),
     kind: text('kind').notNull(),
+    /** JSON array of strings, as given at creation; `task_tags` indexes them. */
+    tags: text('tags').notNull().default('[]'),
     status: text('status', { enum: TASK_STATUSES }).notNull(),
     progress: integer('progress').notNull(),
     message: text('message'),
@@ -41,6 +43,26 @@ export const tasks = sqliteTable(
     index('tasks_tenant_seq_idx').on(t.tenant, t.seq),
     index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
+  ],
+);
+
+/** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
+export const taskTags = sqliteTable(
+  'task_tags',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    tenant: text('tenant').notNull(),
+    tag: text('tag').notNull(),
+    /** The task's `seq`. */
+    seq: integer('seq').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.taskId, t.tag] }),
+    index('task_tags_tenant_tag_seq_idx').on(t.tenant, t.tag, t.seq),
+    // An admin's listing by tag, over every tenant.
+    index('task_tags_tag_seq_idx').on(t.tag, t.seq),
   ],
 );
 
