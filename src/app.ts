@@ -68,6 +68,7 @@ export async function createApp(config: Readonly<Config>, { log = createLogger(c
     },
     onError: (error, context) => log.error({ err: error, context }, 'background task work failed'),
     observer: metrics.writes,
+    cursorKey: config.cursorKey,
   });
   try {
     await storage.start(events, tasks.noteLeaseExpiry);

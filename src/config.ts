@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { ApiKey, Role } from './tasks/principal.js';
 
 /** The whole configuration, parsed and validated once from the environment. */
@@ -71,6 +71,13 @@ export interface Config {
    * refused (403). @default [] // same origin only
    */
   corsOrigins: readonly string[];
+  /**
+   * Seals the `tasks` cursors (AES-256-GCM, 32 bytes): from `CURSOR_SECRET` (at least 16
+   * characters) when set; else derived from the API keys, so that instances with the same keys
+   * accept each other's cursors, before and after a restart (with no keys, one tenant, there is
+   * no other tenant to hide anything from). Changing either invalidates earlier cursors.
+   */
+  cursorKey: Buffer;
   /** `Authorization: Bearer <token>` that `/metrics` requires; null: open on a loopback `host`, refused on any other. @default null */
   metricsToken: string | null;
   /**
@@ -96,6 +103,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment once; throws a ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const keys = apiKeys(env);
   return Object.freeze({
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -106,7 +114,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     walMaxBytes: int(env, 'WAL_MAX_BYTES', 64 * 1024 * 1024, 1, 1e12),
     awaitTimeoutMaxSeconds: num(env, 'AWAIT_TIMEOUT_MAX_SECONDS', 60, 0, 86_400),
     taskRetentionHours: num(env, 'TASK_RETENTION_HOURS', 168, 0, 1e6),
-    apiKeys: Object.freeze(apiKeys(env)),
+    apiKeys: Object.freeze(keys),
+    cursorKey: cursorKey(token(env, 'CURSOR_SECRET'), keys),
     allowOpenOnNetwork: env.AUTH === 'none',
     maxWaiters: int(env, 'MAX_WAITERS', 20_000, 0, 1e7),
     maxWaitersPerClient: int(env, 'MAX_WAITERS_PER_CLIENT', 1_000, 0, 1e7),
@@ -211,6 +220,11 @@ function origins(env: Env, name: string): string[] {
 }
 
 /** A bearer token: at least 16 characters, none of them white space; null when unset. */
+function cursorKey(secret: string | null, keys: readonly ApiKey[]): Buffer {
+  const material = secret ?? keys.map(({ key }) => key).sort().join('\u0000');
+  return createHash('sha256').update(`task cursors\u0000${material}`).digest();
+}
+
 function token(env: Env, name: string): string | null {
   const raw = env[name];
   if (raw === undefined || raw === '') return null;

@@ -50,6 +50,7 @@ const FIELD_OF: Record<string, [field: keyof Config, value: (config: Config) => 
   API_KEYS: ['apiKeys', (config) => config.apiKeys],
   API_KEYS_FILE: ['apiKeys', (config) => config.apiKeys],
   AUTH: ['allowOpenOnNetwork', (config) => config.allowOpenOnNetwork],
+  CURSOR_SECRET: ['cursorKey', (config) => config.cursorKey.length],
   WS_KEEPALIVE_MS: ['wsKeepAliveMs', (config) => config.wsKeepAliveMs],
   MAX_QUERY_DEPTH: ['operationLimits', (config) => config.operationLimits.maxDepth],
   MAX_QUERY_ALIASES: ['operationLimits', (config) => config.operationLimits.maxAliases],
@@ -65,6 +66,7 @@ const WORDED_DEFAULTS: Record<string, { readme: string; value: unknown }> = {
   AUTH: { readme: 'unset', value: false },
   CORS_ORIGINS: { readme: 'empty', value: [] },
   METRICS_TOKEN: { readme: 'unset', value: null },
+  CURSOR_SECRET: { readme: 'unset', value: 32 },
   DEMO_SEED: { readme: 'random', value: expect.any(Number) },
 };
 

@@ -1,14 +1,47 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { badInput } from './errors.js';
+import type { Principal } from './principal.js';
 import type { ListPosition } from './store.js';
 import type { Task } from './task.js';
 
-/** The cursor of a task in a newest-first listing: opaque to clients. */
-export function encodeCursor(task: Task): string {
-  return Buffer.from(`seq:${task.seq}`).toString('base64url');
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * Sealed cursors for the `tasks` listing: the position (a sequence all tenants share) is
+ * encrypted with AES-256-GCM, and the listing's scope (the tenant, or every tenant for an
+ * admin) is authenticated with it. A client learns nothing from a cursor (not how many tasks
+ * other tenants made in between), cannot make one, and cannot use another tenant's.
+ * With the same key, cursors stay valid on every instance and after a restart.
+ */
+export function createCursors(key: Uint8Array) {
+  if (key.length !== 32) throw new Error('the cursor key must be 32 bytes');
+  return {
+    encode(principal: Principal, task: Task): string {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(scopeOf(principal));
+      const sealed = Buffer.concat([cipher.update(String(task.seq), 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+    },
+
+    decode(principal: Principal, cursor: string): ListPosition {
+      const bytes = Buffer.from(cursor, 'base64url');
+      if (bytes.length > IV_BYTES + TAG_BYTES && bytes.length <= IV_BYTES + TAG_BYTES + 16) {
+        try {
+          const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES)).setAAD(scopeOf(principal));
+          decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+          const seq = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+          if (/^\d{1,15}$/.test(seq)) return { seq: Number(seq) };
+        } catch {
+          // Not sealed with this key for this scope: refused below, like any other.
+        }
+      }
+      throw badInput('after is not a cursor from this listing.');
+    },
+  };
 }
 
-export function decodeCursor(cursor: string): ListPosition {
-  const match = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (match) return { seq: Number(match[1]) };
-  throw badInput('after is not a cursor from this listing.');
-}
+export type Cursors = ReturnType<typeof createCursors>;
+
+/** An admin lists every tenant's tasks: its cursors are its own, not any tenant's. */
+const scopeOf = (principal: Principal): Buffer => Buffer.from(principal.role === 'admin' ? '\u0000every tenant' : `tenant\u0000${principal.tenant}`);

@@ -1,5 +1,6 @@
 import { createCommands, type CommandLimits, type TaskServiceObserver } from './commands.js';
-import { decodeCursor, encodeCursor } from './cursors.js';
+import { randomBytes } from 'node:crypto';
+import { createCursors } from './cursors.js';
 import { resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
 import { createFollows, type FollowLimits } from './follow.js';
@@ -29,6 +30,8 @@ export interface TaskServiceDeps {
   onError?: (error: unknown, context: string) => void;
   /** Told how long each write took and how it ended (for `/metrics`). */
   observer?: TaskServiceObserver;
+  /** Seals the `tasks` cursors (32 bytes); instances that share it accept each other's. @default random, this service's own */
+  cursorKey?: Uint8Array;
 }
 
 export interface TaskPage {
@@ -44,7 +47,16 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
  * waits.ts, subscription streams in follow.ts, lease expiry in leases.ts, retention in
  * retention.ts, input checks in validate.ts. Nothing runs until `start()`; `close()` stops all.
  */
-export function createTaskService({ store, events, limits, clock = () => new Date(), onError = () => {}, observer = { wrote: () => {} } }: TaskServiceDeps) {
+export function createTaskService({
+  store,
+  events,
+  limits,
+  clock = () => new Date(),
+  onError = () => {},
+  observer = { wrote: () => {} },
+  cursorKey = randomBytes(32),
+}: TaskServiceDeps) {
+  const cursors = createCursors(cursorKey);
   let closed = false;
   let housekeeping: NodeJS.Timeout | undefined;
   const isClosed = () => closed;
@@ -86,8 +98,8 @@ export function createTaskService({ store, events, limits, clock = () => new Dat
       if (kind != null) checkName('kind', kind);
       if (tag != null) checkTag(tag);
       const tenant = principal.role === 'admin' ? null : principal.tenant;
-      const rows = await store.list({ tenant, status, kind, tag, after: after ? decodeCursor(after) : null, limit: first + 1 });
-      return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: encodeCursor };
+      const rows = await store.list({ tenant, status, kind, tag, after: after ? cursors.decode(principal, after) : null, limit: first + 1 });
+      return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: (task) => cursors.encode(principal, task) };
     },
 
     awaitTask: waits.awaitTask,

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
-import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
+import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
 import { createEngineTestService, describeEngines, taskOf, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const NAME_MAX = 256;
@@ -177,9 +177,26 @@ describeEngines('what the service takes from a client', (engine) => {
       const page = await ctx!.tasks.list(me, { first: 1 });
       expect(page.tasks).toEqual([]);
       const forged = (text: string) => Buffer.from(text).toString('base64url');
-      for (const after of ['not a cursor', forged('seq:'), forged('seq:1x'), forged('xseq:1'), forged('seq:-1'), forged('seq:1234567890123456')]) {
+      // The old readable form, and 44 bytes shaped like a sealed one but not sealed with the key.
+      for (const after of ['not a cursor', forged('seq:'), forged('seq:1'), forged('seq:1234567890123456'), Buffer.alloc(44, 7).toString('base64url')]) {
         await expectRefused(ctx!.tasks.list(me, { first: 1, after }), 'after');
       }
+    });
+
+    it('a cursor is sealed: it shows no position, and works only for the tenant (or admin) whose listing made it', async () => {
+      await start();
+      const alice: Principal = { tenant: 'alice', role: 'client' };
+      const bob: Principal = { tenant: 'bob', role: 'client' };
+      for (let i = 0; i < 3; i++) await ctx!.tasks.create(alice, { kind: 'k', maxAttempts: 1 });
+      await ctx!.tasks.create(bob, { kind: 'k', maxAttempts: 1 });
+      const page = await ctx!.tasks.list(alice, { first: 1 });
+      const cursor = page.cursorOf(page.tasks[0]!);
+      // Nothing readable: not the sequence number, not `seq:`; two cursors of one position differ.
+      expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toMatch(/seq|\d{1,2}$/);
+      expect(page.cursorOf(page.tasks[0]!)).not.toBe(cursor);
+      expect((await ctx!.tasks.list(alice, { first: 5, after: cursor })).tasks).toHaveLength(2);
+      await expectRefused(ctx!.tasks.list(bob, { first: 5, after: cursor }), 'after');
+      await expectRefused(ctx!.tasks.list(me, { first: 5, after: cursor }), 'after');
     });
   });
 });
