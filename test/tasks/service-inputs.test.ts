@@ -191,8 +191,8 @@ describeEngines('what the service takes from a client', (engine) => {
       await ctx!.tasks.create(bob, { kind: 'k', maxAttempts: 1 });
       const page = await ctx!.tasks.list(alice, { first: 1 });
       const cursor = page.cursorOf(page.tasks[0]!);
-      // Nothing readable: not the sequence number, not `seq:`; two cursors of one position differ.
-      expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toMatch(/seq|\d{1,2}$/);
+      // Nothing readable (the old cursors were base64 of `seq:<n>`), and two cursors of one position differ.
+      expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toContain('seq:');
       expect(page.cursorOf(page.tasks[0]!)).not.toBe(cursor);
       expect((await ctx!.tasks.list(alice, { first: 5, after: cursor })).tasks).toHaveLength(2);
       await expectRefused(ctx!.tasks.list(bob, { first: 5, after: cursor }), 'after');
