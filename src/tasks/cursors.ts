@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { badInput } from './errors.js';
 import type { Principal } from './principal.js';
 import type { ListPosition } from './store.js';
@@ -13,14 +13,21 @@ const TAG_BYTES = 16;
  * admin) is authenticated with it. A client learns nothing from a cursor (not how many tasks
  * other tenants made in between), cannot make one, and cannot use another tenant's.
  * With the same key, cursors stay valid on every instance and after a restart.
+ *
+ * Deterministic: one position in one scope always gives the same cursor, so clients that
+ * match pages by cursor (Apollo's pagination merges) keep working. The nonce is an HMAC of the
+ * scope and the position under a key of its own, so it repeats only for the same message.
  */
 export function createCursors(key: Uint8Array) {
   if (key.length !== 32) throw new Error('the cursor key must be 32 bytes');
+  const nonceKey = createHmac('sha256', key).update('cursor nonces').digest();
   return {
     encode(principal: Principal, task: Task): string {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(scopeOf(principal));
-      const sealed = Buffer.concat([cipher.update(String(task.seq), 'utf8'), cipher.final()]);
+      const scope = scopeOf(principal);
+      const position = String(task.seq);
+      const iv = createHmac('sha256', nonceKey).update(scope).update('\u0000').update(position).digest().subarray(0, IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(scope);
+      const sealed = Buffer.concat([cipher.update(position, 'utf8'), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
     },
 

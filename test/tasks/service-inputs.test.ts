@@ -191,9 +191,13 @@ describeEngines('what the service takes from a client', (engine) => {
       await ctx!.tasks.create(bob, { kind: 'k', maxAttempts: 1 });
       const page = await ctx!.tasks.list(alice, { first: 1 });
       const cursor = page.cursorOf(page.tasks[0]!);
-      // Nothing readable (the old cursors were base64 of `seq:<n>`), and two cursors of one position differ.
+      // Nothing readable (the old cursors were base64 of `seq:<n>`); one position, one cursor (clients match
+      // pages by cursor); another position, another cursor of the same length.
       expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toContain('seq:');
-      expect(page.cursorOf(page.tasks[0]!)).not.toBe(cursor);
+      expect((await ctx!.tasks.list(alice, { first: 1 })).cursorOf(page.tasks[0]!)).toBe(cursor);
+      const second = (await ctx!.tasks.list(alice, { first: 2 })).tasks[1]!;
+      expect(page.cursorOf(second)).not.toBe(cursor);
+      expect(page.cursorOf(second)).toHaveLength(cursor.length);
       expect((await ctx!.tasks.list(alice, { first: 5, after: cursor })).tasks).toHaveLength(2);
       await expectRefused(ctx!.tasks.list(bob, { first: 5, after: cursor }), 'after');
       await expectRefused(ctx!.tasks.list(me, { first: 5, after: cursor }), 'after');
