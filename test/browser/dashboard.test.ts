@@ -294,6 +294,26 @@ describe('dashboard', () => {
   }, 60_000);
 });
 
+describe('dashboard: tags', () => {
+  it('shows each task’s tags and filters the list by one (exactly)', async () => {
+    const create = async (tags: string[]) => (await gql(server, `mutation($t: [String!]) { createTask(kind: "browser.tags", tags: $t) { id } }`, { t: tags })).createTask.id as string;
+    const ops = await create(['team:ops', 'eu-west']);
+    const web = await create(['team:web']);
+    const { page, errors } = await openDashboard();
+    await expect.poll(() => card(page, ops).count(), WAIT).toBe(1);
+    expect(await card(page, ops).getByTestId('task-tags').locator('li').allTextContents()).toEqual(['team:ops', 'eu-west']);
+    expect(await card(page, web).getByTestId('task-tags').locator('li').allTextContents()).toEqual(['team:web']);
+
+    await page.getByTestId('filter-tag').fill('team:ops');
+    await expect.poll(() => page.getByTestId('task-section').getAttribute('data-filter-tag'), WAIT).toBe('team:ops');
+    const shown = () => page.getByTestId('task-card').evaluateAll((cards) => cards.map((element) => element.getAttribute('data-task-id')));
+    await expect.poll(shown, WAIT).toEqual([ops]);
+    await page.getByTestId('filter-tag').fill('team');
+    await expect.poll(() => page.getByTestId('task-list-empty').textContent(), WAIT).toContain('Kinds and tags match exactly');
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
+
 describe('dashboard: what a first-time user meets', () => {
   const LONG_KIND = 'reports.monthly-summary.regional-breakdown.europe-west';
 

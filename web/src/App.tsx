@@ -5,8 +5,9 @@ import { LIST_REFRESH_MS, TaskList } from './components/TaskList';
 import { FallbackNotice, TransportBadge } from './components/TransportBadge';
 
 export function App() {
-  const [filters, setFilters] = useState<FilterValues>({ status: '', kind: '' });
+  const [filters, setFilters] = useState<FilterValues>({ status: '', kind: '', tag: '' });
   const kind = useDebounced(filters.kind.trim(), 300);
+  const tag = useDebounced(filters.tag.trim(), 300);
 
   return (
     <div className="app">
@@ -34,7 +35,7 @@ export function App() {
           <Filters value={filters} onChange={setFilters} />
           <CreateTaskButton />
         </div>
-        <TaskList status={filters.status || undefined} kind={kind || undefined} />
+        <TaskList status={filters.status || undefined} kind={kind || undefined} tag={tag || undefined} />
       </main>
 
       <footer className="page-foot">

@@ -42,7 +42,7 @@ interface Connection {
  *   them (otherwise the list restarts from the new first page).
  */
 export const taskListPolicy: FieldPolicy<Connection> = {
-  keyArgs: ['status', 'kind'],
+  keyArgs: ['status', 'kind', 'tag'],
   merge(existing, incoming, { args }) {
     if (!existing) return incoming;
     const after = typeof args?.after === 'string' ? args.after : undefined;

@@ -11,6 +11,7 @@ export const TASK_FIELDS = graphql(`
   fragment TaskFields on Task {
     id
     kind
+    tags
     status
     done
     progress
@@ -32,8 +33,8 @@ export const TASK_FIELDS = graphql(`
 `);
 
 export const TASKS = graphql(`
-  query Tasks($status: TaskStatus, $kind: String, $first: Int, $after: String) {
-    tasks(status: $status, kind: $kind, first: $first, after: $after) {
+  query Tasks($status: TaskStatus, $kind: String, $tag: String, $first: Int, $after: String) {
+    tasks(status: $status, kind: $kind, tag: $tag, first: $first, after: $after) {
       edges {
         cursor
         node {

@@ -4,9 +4,10 @@ import { STATUSES, statusLabel } from './StatusBadge';
 export interface FilterValues {
   status: TaskStatus | '';
   kind: string;
+  tag: string;
 }
 
-/** Status and kind filters for the list (the kind is matched exactly by the service). */
+/** Status, kind and tag filters for the list (the service matches kinds and tags exactly). */
 export function Filters({ value, onChange }: { value: FilterValues; onChange: (next: FilterValues) => void }) {
   return (
     <form className="filters" role="search" aria-label="Filter tasks" onSubmit={(event) => event.preventDefault()}>
@@ -33,6 +34,17 @@ export function Filters({ value, onChange }: { value: FilterValues; onChange: (n
           value={value.kind}
           onChange={(event) => onChange({ ...value, kind: event.target.value })}
           data-testid="filter-kind"
+          spellCheck={false}
+        />
+      </label>
+      <label className="field">
+        <span className="field__label">Tag (exact)</span>
+        <input
+          type="search"
+          placeholder="e.g. team:ops"
+          value={value.tag}
+          onChange={(event) => onChange({ ...value, tag: event.target.value })}
+          data-testid="filter-tag"
           spellCheck={false}
         />
       </label>

@@ -41,6 +41,14 @@ export function TaskCard({ task }: { task: TaskFieldsFragment }) {
         </span>
       </div>
 
+      {task.tags.length > 0 && (
+        <ul className="task__tags" aria-label="Tags" data-testid="task-tags">
+          {task.tags.map((tag) => (
+            <li key={tag}>{tag}</li>
+          ))}
+        </ul>
+      )}
+
       <ProgressBar value={task.progress} status={task.status} label={`Progress of ${label}`} />
       <p className="task__message" data-testid="task-message">
         {message(task)}

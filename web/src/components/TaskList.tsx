@@ -10,9 +10,9 @@ const PAGE_SIZE = 12;
 export const LIST_REFRESH_MS = 10_000;
 
 /** The `tasks` connection, newest first, with "Load more" and a periodic first-page refresh. */
-export function TaskList({ status, kind }: { status?: TaskStatus; kind?: string }) {
+export function TaskList({ status, kind, tag }: { status?: TaskStatus; kind?: string; tag?: string }) {
   const { data, error, networkStatus, fetchMore } = useQuery(TASKS, {
-    variables: { status, kind, first: PAGE_SIZE },
+    variables: { status, kind, tag, first: PAGE_SIZE },
     pollInterval: LIST_REFRESH_MS,
     notifyOnNetworkStatusChange: true,
   });
@@ -37,15 +37,16 @@ export function TaskList({ status, kind }: { status?: TaskStatus; kind?: string 
   };
 
   return (
-    <section aria-label="Tasks" className="list" data-testid="task-section" data-filter-status={status ?? ''} data-filter-kind={kind ?? ''}>
+    <section aria-label="Tasks" className="list" data-testid="task-section" data-filter-status={status ?? ''} data-filter-kind={kind ?? ''} data-filter-tag={tag ?? ''}>
       {error && <Problem message={error.message} />}
       {connection.edges.length === 0 ? (
         <div className="list-state list-state--empty" data-testid="task-list-empty">
-          <p>{status || kind ? 'No task matches these filters.' : 'No tasks yet.'}</p>
+          <p>{status || kind || tag ? 'No task matches these filters.' : 'No tasks yet.'}</p>
           <p className="muted">
-            {kind ? (
+            {kind || tag ? (
               <>
-                Kinds match exactly: <code>{kind}</code> finds tasks of that kind only, not of kinds that start with it.
+                Kinds and tags match exactly: <code>{kind || tag}</code> finds tasks with that very {kind ? 'kind' : 'tag'}, not
+                ones that start with it.
               </>
             ) : (
               'Create a demo task to watch one run.'
