@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
 import { badInput } from './errors.js';
 import type { Principal } from './principal.js';
 import type { ListPosition } from './store.js';
@@ -6,6 +6,9 @@ import type { Task } from './task.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** The position, sealed at a fixed width: a cursor's length says nothing about how far the sequence has come. */
+const POSITION_BYTES = 8;
+const CURSOR_BYTES = IV_BYTES + TAG_BYTES + POSITION_BYTES;
 
 /**
  * Sealed cursors for the `tasks` listing: the position (a sequence all tenants share) is
@@ -20,25 +23,28 @@ const TAG_BYTES = 16;
  */
 export function createCursors(key: Uint8Array) {
   if (key.length !== 32) throw new Error('the cursor key must be 32 bytes');
-  const nonceKey = createHmac('sha256', key).update('cursor nonces').digest();
+  // One key for each use, both derived from the configured one.
+  const sealKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), 'task cursors: seal', 32));
+  const nonceKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), 'task cursors: nonce', 32));
   return {
     encode(principal: Principal, task: Task): string {
       const scope = scopeOf(principal);
-      const position = String(task.seq);
-      const iv = createHmac('sha256', nonceKey).update(scope).update('\u0000').update(position).digest().subarray(0, IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(scope);
-      const sealed = Buffer.concat([cipher.update(position, 'utf8'), cipher.final()]);
+      const position = Buffer.alloc(POSITION_BYTES);
+      position.writeBigUInt64BE(BigInt(task.seq));
+      const iv = createHmac('sha256', nonceKey).update(scope).update(position).digest().subarray(0, IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', sealKey, iv).setAAD(scope);
+      const sealed = Buffer.concat([cipher.update(position), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
     },
 
     decode(principal: Principal, cursor: string): ListPosition {
       const bytes = Buffer.from(cursor, 'base64url');
-      if (bytes.length > IV_BYTES + TAG_BYTES && bytes.length <= IV_BYTES + TAG_BYTES + 16) {
+      if (bytes.length === CURSOR_BYTES) {
         try {
-          const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES)).setAAD(scopeOf(principal));
+          const decipher = createDecipheriv('aes-256-gcm', sealKey, bytes.subarray(0, IV_BYTES)).setAAD(scopeOf(principal));
           decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-          const seq = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
-          if (/^\d{1,15}$/.test(seq)) return { seq: Number(seq) };
+          const seq = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).readBigUInt64BE();
+          if (seq <= BigInt(Number.MAX_SAFE_INTEGER)) return { seq: Number(seq) };
         } catch {
           // Not sealed with this key for this scope: refused below, like any other.
         }
