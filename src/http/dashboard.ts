@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, sep } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendStaticFile, staticFile, type StaticFile } from './static-files.js';
 
@@ -60,7 +60,7 @@ async function readBuild(dir: string): Promise<Map<string, StaticFile>> {
   for (const entry of entries) {
     if (!entry.isFile() || entry.name.toLowerCase().endsWith('.map')) continue;
     const absolute = join(entry.parentPath, entry.name);
-    const path = `/${absolute.slice(dir.length + 1).split(sep).join('/')}`;
+    const path = `/${relative(dir, absolute).split(sep).join('/')}`;
     const cacheControl = path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
     const type = CONTENT_TYPES[extname(entry.name).toLowerCase()] ?? 'application/octet-stream';
     files.set(path, await staticFile(await readFile(absolute), type, cacheControl));
@@ -76,3 +76,5 @@ function decodedPath(url: string): string | undefined {
     return undefined;
   }
 }
+
+export type DashboardHandler = Awaited<ReturnType<typeof createDashboardHandler>>;

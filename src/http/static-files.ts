@@ -7,6 +7,7 @@ import { gzip } from 'node:zlib';
 export interface StaticFile {
   body: Buffer;
   gzipped: Buffer | undefined;
+  /** Of the bytes as they are; the gzipped bytes are another representation, with an ETag of their own. */
   etag: string;
   contentType: string;
   cacheControl: string;
@@ -36,16 +37,25 @@ export async function staticFile(body: Buffer, contentType: string, cacheControl
  * removed since it was read cannot fail the request.
  */
 export function sendStaticFile(req: IncomingMessage, res: ServerResponse, file: StaticFile): void {
-  const headers: Record<string, string | number> = { etag: file.etag, 'cache-control': file.cacheControl };
+  const compressed = file.gzipped !== undefined && acceptsGzip(req.headers['accept-encoding']);
+  const etag = compressed ? `${file.etag.slice(0, -1)}-gzip"` : file.etag;
+  const headers: Record<string, string | number> = { etag, 'cache-control': file.cacheControl };
   if (file.gzipped) headers.vary = 'accept-encoding';
-  if (req.headers['if-none-match']?.split(/\s*,\s*/).includes(file.etag)) {
+  if (matches(req.headers['if-none-match'], etag)) {
     res.writeHead(304, headers);
     return void res.end();
   }
-  const compressed = file.gzipped !== undefined && acceptsGzip(req.headers['accept-encoding']);
   const body = compressed ? file.gzipped! : file.body;
   res.writeHead(200, { ...headers, 'content-type': file.contentType, 'content-length': body.length, ...(compressed ? { 'content-encoding': 'gzip' } : {}) });
   res.end(body);
+}
+
+/** If-None-Match names this ETag (compared weakly, as RFC 9110 asks: a proxy may have made it `W/`), or is `*`. */
+function matches(header: string | undefined, etag: string): boolean {
+  return (header ?? '').split(',').some((tag) => {
+    const candidate = tag.trim();
+    return candidate === '*' || candidate.replace(/^W\//, '') === etag;
+  });
 }
 
 /** `gzip` listed in Accept-Encoding, and not with `q=0`. */

@@ -56,8 +56,16 @@ describe('the dashboard files', () => {
     expect(etag).toMatch(/^"[\w-]+"$/);
     expect((await get(`${t.url}/assets/app-1a2b.js`, { 'if-none-match': etag })).status).toBe(304);
 
+    // A proxy that gzips weakens the tag: still a match. So is `*`.
+    expect((await get(`${t.url}/assets/app-1a2b.js`, { 'if-none-match': `W/${etag}` })).status).toBe(304);
+    expect((await get(`${t.url}/assets/app-1a2b.js`, { 'if-none-match': '"other", *' })).status).toBe(304);
+
     const gzipped = await get(`${t.url}/assets/app-1a2b.js`, { 'accept-encoding': 'gzip' });
     expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+    // Another representation, another tag; the identity tag does not stand for it.
+    expect(gzipped.headers.get('etag')).not.toBe(etag);
+    expect((await get(`${t.url}/assets/app-1a2b.js`, { 'accept-encoding': 'gzip', 'if-none-match': etag })).status).toBe(200);
+    expect((await get(`${t.url}/assets/app-1a2b.js`, { 'accept-encoding': 'gzip', 'if-none-match': gzipped.headers.get('etag')! })).status).toBe(304);
     // fetch inflates the body; the length on the wire is the gzipped one.
     expect(Number(gzipped.headers.get('content-length'))).toBeLessThan(SCRIPT.length / 4);
     expect(gzipped.bytes.toString()).toBe(SCRIPT);
@@ -89,6 +97,12 @@ describe('the dashboard files', () => {
       expect([answer.status, answer.bytes.toString()], path).toEqual([200, body]);
     }
     expect((await t.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+
+  it('takes the folder with or without a trailing separator', async () => {
+    const t = await apps.start({}, { dashboardDir: `${dir}/` });
+    expect((await get(`${t.url}/assets/app-1a2b.js`)).bytes.toString()).toBe(SCRIPT);
+    expect((await get(`${t.url}/`)).bytes.toString()).toBe(PAGE);
   });
 
   it('without a build, says how to make one', async () => {
