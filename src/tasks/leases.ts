@@ -41,8 +41,9 @@ export function createLeases({
   return {
     /** Sends expired leases back to the queue (or to FAILED) now. */
     expire,
-    /** A lease ends at `time` (epoch ms): expire it then if it is still held. */
+    /** A lease ends at `time` (epoch ms): expire it then if it is still held (noted until `start()`). */
     endsAt: timer.at,
+    start: timer.start,
     /** Sets the timer for the earliest lease end the store holds (another instance may have granted it). */
     rearm: async () => timer.at(await store.nextLeaseExpiry()),
     stop: timer.stop,
@@ -53,15 +54,22 @@ export type Leases = ReturnType<typeof createLeases>;
 
 /**
  * A timer that fires at the earliest time asked of it. `run` does the work and returns the
- * next time it is wanted (or null); no timer is left running while nothing is due.
+ * next time it is wanted (or null); no timer is left running while nothing is due. Before
+ * `start()` it only keeps the earliest time asked.
  */
 function createWakeTimer(run: () => Promise<number | null>, clock: () => Date, onError: (error: unknown, context: string) => void) {
   let timer: NodeJS.Timeout | undefined;
   let dueAt = Infinity;
+  let started = false;
   let stopped = false;
+  let earliest: number | null = null;
 
   function at(time: number | null): void {
     if (stopped || time === null || time >= dueAt) return;
+    if (!started) {
+      earliest = Math.min(earliest ?? time, time);
+      return;
+    }
     clearTimeout(timer);
     dueAt = time;
     // Node fires a longer delay after 1 ms: a far time is reached in steps of the longest one.
@@ -83,6 +91,11 @@ function createWakeTimer(run: () => Promise<number | null>, clock: () => Date, o
 
   return {
     at,
+    start() {
+      if (started) return;
+      started = true;
+      at(earliest);
+    },
     stop() {
       stopped = true;
       clearTimeout(timer);

@@ -123,6 +123,7 @@ export function createTaskService({
      */
     start(): void {
       if (closed || housekeeping) return;
+      leases.start();
       void guard(leases.rearm, 'lease expiry');
       housekeeping = setInterval(() => {
         void guard(retention.purge, 'retention');

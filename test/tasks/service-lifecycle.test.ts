@@ -197,7 +197,7 @@ describe('failures in the background (SQLite)', () => {
     return { tasks, errors };
   }
 
-  it('nothing runs until start(): no timer, no read of the store; start() twice starts it once', async () => {
+  it('nothing runs until start(): no timer, no read of the store, not even for a lease granted before; start() twice starts it once', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'], now: T0 });
     const test = createTestService();
     ctx = test;
@@ -206,12 +206,17 @@ describe('failures in the background (SQLite)', () => {
     const timersBefore = vi.getTimerCount();
     const tasks = createTaskService({ store, events: test.events, limits: LIMITS });
     cleanups.push(() => tasks.close());
+    await tasks.create(me, { kind: 'k', maxAttempts: 1 });
+    const claimed = (await tasks.claim(me, { workerId: 'w', leaseSeconds: 5 }))!;
     await vi.advanceTimersByTimeAsync(0);
     expect([vi.getTimerCount() - timersBefore, reads]).toEqual([0, []]);
     tasks.start();
     tasks.start();
     await vi.advanceTimersByTimeAsync(0);
-    expect([vi.getTimerCount() - timersBefore, reads]).toEqual([1, ['nextLeaseExpiry']]);
+    // The housekeeping interval and the lease timer, set for the lease noted before start().
+    expect([vi.getTimerCount() - timersBefore, reads]).toEqual([2, ['nextLeaseExpiry']]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await eventually(async () => (await tasks.get(me, claimed.id))?.status === 'FAILED', 'expired at 5 s');
     tasks.close();
     expect(vi.getTimerCount() - timersBefore).toBe(0);
   });

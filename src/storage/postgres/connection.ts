@@ -30,16 +30,22 @@ export async function openPg({ url, maxConnections }: { url: string; maxConnecti
   // that would crash the process. The pool drops the client and the next query gets a new one.
   pool.on('error', () => {});
   const db = drizzle(pool, { schema: tables });
-  const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const client = await pool.connect();
     try {
-      await migrate(drizzle(client), { migrationsFolder });
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await migrate(drizzle(client), { migrationsFolder });
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      client.release();
     }
-  } finally {
-    client.release();
+  } catch (error) {
+    // No pool left open by a start that failed.
+    await pool.end().catch(() => {});
+    throw error;
   }
 
   return {

@@ -38,6 +38,7 @@ export async function openPostgresStorage({
     database,
     listener: () => listener,
     async start(events, onLease) {
+      if (listener || closed) return;
       listener = await startCrossInstanceEvents({
         url,
         origin,

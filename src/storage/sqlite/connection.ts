@@ -39,13 +39,19 @@ const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export function openDb({ url, synchronous }: DbOptions): DbClient {
   if (url !== ':memory:') mkdirSync(dirname(resolve(url)), { recursive: true });
   const sqlite = new Database(url);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${synchronous}`);
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
   const db = drizzle(sqlite, { schema: tables });
-  migrate(db, { migrationsFolder });
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`synchronous = ${synchronous}`);
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+    migrate(db, { migrationsFolder });
+  } catch (error) {
+    // No handle left open (and the file locked) by a start that failed.
+    sqlite.close();
+    throw error;
+  }
   const readyCheck = sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations');
 
   return {

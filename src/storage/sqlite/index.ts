@@ -31,6 +31,7 @@ export function openSqliteStorage({ url, sqliteSynchronous, walMaxBytes, onWarni
   const repo = createTaskRepository(database.db);
   let checkpointer: Checkpointer | null = null;
   let walGuard: ReturnType<typeof startWalGuard> | null = null;
+  let closed: Promise<void> | null = null;
   const store = createSqliteTaskStore(repo, {
     onCommit: () => {
       checkpointer?.noteCommit();
@@ -43,6 +44,7 @@ export function openSqliteStorage({ url, sqliteSynchronous, walMaxBytes, onWarni
     database,
     repo,
     async start() {
+      if (walGuard || closed) return;
       walGuard = startWalGuard({
         database,
         maxBytes: walMaxBytes,
@@ -61,12 +63,14 @@ export function openSqliteStorage({ url, sqliteSynchronous, walMaxBytes, onWarni
     },
     isReady: async () => database.isReady(),
     gauges: [{ name: 'task_api_sqlite_wal_bytes', help: 'Size of the SQLite write-ahead log file.', read: database.walBytes }],
-    async close() {
-      walGuard?.stop();
-      if (database.sqlite.open) store.flush();
-      await checkpointer?.close();
-      checkpointer = null;
-      database.close();
+    close() {
+      closed ??= (async () => {
+        walGuard?.stop();
+        if (database.sqlite.open) store.flush();
+        await checkpointer?.close();
+        database.close();
+      })();
+      return closed;
     },
   };
 }
