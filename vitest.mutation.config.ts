@@ -22,7 +22,7 @@ export default defineConfig({
   // The same graphql alias as the main config: one graphql module for our sources and the libraries.
   resolve: base.resolve,
   test: {
-    include: ['test/tasks/*.test.ts', 'test/property.test.ts', 'test/http/shared-subscribe.test.ts'],
+    include: ['test/tasks/*.test.ts', 'test/storage/group-commit*.test.ts', 'test/property.test.ts', 'test/http/shared-subscribe.test.ts'],
     provide: { postgresUrl: null },
     sequence: { sequencer: QuickSuitesFirst },
     // The property test alone takes seconds, more with Stryker's coverage counters on a busy machine.

@@ -219,12 +219,13 @@ function origins(env: Env, name: string): string[] {
     });
 }
 
-/** A bearer token: at least 16 characters, none of them white space; null when unset. */
+/** The 32-byte key that seals cursors: from the secret when there is one, else from the API keys (in any order). */
 function cursorKey(secret: string | null, keys: readonly ApiKey[]): Buffer {
   const material = secret ?? keys.map(({ key }) => key).sort().join('\u0000');
   return createHash('sha256').update(`task cursors\u0000${material}`).digest();
 }
 
+/** A bearer token: at least 16 characters, none of them white space; null when unset. */
 function token(env: Env, name: string): string | null {
   const raw = env[name];
   if (raw === undefined || raw === '') return null;

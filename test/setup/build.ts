@@ -4,7 +4,7 @@
  * `npm start` runs in production: compiled JavaScript on plain node.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,9 +14,17 @@ const SOURCES = [join(ROOT, 'src'), join(ROOT, 'tsconfig.json'), join(ROOT, 'tsc
 
 export default function setup(): void {
   if (existsSync(BUILT) && statSync(BUILT).mtimeMs > newestMtime(SOURCES)) return;
-  rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`npm run build failed (exit ${tsc.status}):\n${tsc.stdout}${tsc.stderr}`);
+  // Built beside dist/ and swapped in at once: a server that another run starts never finds a half-built dist/.
+  const fresh = join(ROOT, `dist.building-${process.pid}`);
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', fresh], { cwd: ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) {
+    rmSync(fresh, { recursive: true, force: true });
+    throw new Error(`npm run build failed (exit ${tsc.status}):\n${tsc.stdout}${tsc.stderr}`);
+  }
+  const old = join(ROOT, `dist.old-${process.pid}`);
+  if (existsSync(join(ROOT, 'dist'))) renameSync(join(ROOT, 'dist'), old);
+  renameSync(fresh, join(ROOT, 'dist'));
+  rmSync(old, { recursive: true, force: true });
 }
 
 function newestMtime(paths: string[]): number {

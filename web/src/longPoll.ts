@@ -1,4 +1,5 @@
 import type { ApolloClient } from '@apollo/client';
+import { sleep } from '../../src/client/sleep';
 import type { LongPollPool } from './longPollPool';
 import { AWAIT_TASK } from './operations';
 
@@ -27,6 +28,11 @@ export async function followByLongPolling({
   try {
     while (!signal.aborted) {
       const slot = await pool.acquire(signal);
+      if (signal.aborted) {
+        // The card went away while the connection was being handed over: give it back.
+        slot.release();
+        return;
+      }
       if (slot.signal.aborted) {
         // The pool cut this hold before it was sent (more tasks came): ask again, for a short one.
         slot.release();
@@ -68,16 +74,4 @@ export async function followByLongPolling({
   } finally {
     stop();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -56,7 +56,8 @@ export class LongPollPool {
     if (this.held.size < this.maxHeld && this.waiting.length === 0) return Promise.resolve(this.grant());
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        this.waiting.splice(this.waiting.indexOf(take), 1);
+        const at = this.waiting.indexOf(take);
+        if (at >= 0) this.waiting.splice(at, 1);
         reject(signal.reason);
       };
       const take = (grant: Grant) => {
