@@ -319,7 +319,8 @@ describe('dashboard: what a first-time user meets', () => {
 
   /** One task in each state a card can show, each of its own kind so that claims pick it. */
   async function tasksInEveryState(): Promise<Record<'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'retrying', string>> {
-    const create = async (kind: string) => (await gql(server, `mutation($k: String!) { createTask(kind: $k, maxAttempts: 3) { id } }`, { k: kind })).createTask.id as string;
+    const create = async (kind: string) =>
+      (await gql(server, `mutation($k: String!, $t: [String!]) { createTask(kind: $k, maxAttempts: 3, tags: $t) { id } }`, { k: kind, t: kind === 'states.running' ? ['team:ops', 'monthly'] : [] })).createTask.id as string;
     const claim = (kind: string) => gql(server, `mutation($k: [String!]) { claimTask(kinds: $k, workerId: "states", leaseSeconds: 300) { id } }`, { k: [kind] });
     const progress = (id: string, p: number, m: string) =>
       gql(server, `mutation($id: ID!, $p: Int!, $m: String) { reportProgress(id: $id, progress: $p, message: $m, workerId: "states") { id } }`, { id, p, m });
