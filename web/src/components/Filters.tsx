@@ -26,28 +26,18 @@ export function Filters({ value, onChange }: { value: FilterValues; onChange: (n
           ))}
         </select>
       </label>
-      <label className="field">
-        <span className="field__label">Kind (exact)</span>
-        <input
-          type="search"
-          placeholder="e.g. demo.report"
-          value={value.kind}
-          onChange={(event) => onChange({ ...value, kind: event.target.value })}
-          data-testid="filter-kind"
-          spellCheck={false}
-        />
-      </label>
-      <label className="field">
-        <span className="field__label">Tag (exact)</span>
-        <input
-          type="search"
-          placeholder="e.g. team:ops"
-          value={value.tag}
-          onChange={(event) => onChange({ ...value, tag: event.target.value })}
-          data-testid="filter-tag"
-          spellCheck={false}
-        />
-      </label>
+      <ExactFilter label="Kind" example="demo.report" value={value.kind} onChange={(kind) => onChange({ ...value, kind })} testId="filter-kind" />
+      <ExactFilter label="Tag" example="team:ops" value={value.tag} onChange={(tag) => onChange({ ...value, tag })} testId="filter-tag" />
     </form>
+  );
+}
+
+/** A text filter the service matches exactly (no prefix, no pattern): the label says so. */
+function ExactFilter({ label, example, value, onChange, testId }: { label: string; example: string; value: string; onChange: (next: string) => void; testId: string }) {
+  return (
+    <label className="field">
+      <span className="field__label">{label} (exact)</span>
+      <input type="search" placeholder={`e.g. ${example}`} value={value} onChange={(event) => onChange(event.target.value)} data-testid={testId} spellCheck={false} />
+    </label>
   );
 }
