@@ -1,6 +1,6 @@
-import { is, SQL } from 'drizzle-orm';
-import { getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
-import { getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
+import type { SQL } from 'drizzle-orm';
+import { PgDialect, getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
+import { SQLiteSyncDialect, getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
 import { taskTags as pgTaskTags, tasks as pgTasks } from '../../src/storage/postgres/tables.js';
 import { taskTags as sqliteTaskTags, tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
@@ -13,11 +13,9 @@ import { TASK_STATUSES } from '../../src/tasks/task.js';
  * columns with the same uniqueness and condition.
  */
 
-/** What a column holds, whatever the dialect calls it. */
-function kind(column: { columnType: string }): string {
-  if (/Text$/.test(column.columnType)) return 'text';
-  if (/Integer$|BigInt53$|BigSerial53$/.test(column.columnType)) return 'integer';
-  return column.columnType;
+/** What a column holds, whatever the dialect calls it (its SQL type, from Drizzle's public API). */
+function kind(sqlType: string): string {
+  return /^(integer|bigint|bigserial)$/.test(sqlType) ? 'integer' : sqlType;
 }
 
 interface Shape {
@@ -25,30 +23,28 @@ interface Shape {
   indexes: Record<string, { columns: string[]; unique: boolean; where: string | null }>;
 }
 
-/** The condition of a partial index, as SQL text with the column names in place of their objects. */
-function whereText(where: SQL | undefined): string | null {
-  if (!where) return null;
-  return where.queryChunks
-    .map((chunk) => (is(chunk, SQL) ? whereText(chunk) : typeof chunk === 'object' && chunk !== null && 'name' in chunk ? `"${String(chunk.name)}"` : (chunk as { value?: string[] }).value?.join('') ?? String(chunk)))
-    .join('');
-}
+/** The condition of a partial index, as each dialect writes it. */
+const whereText = (where: SQL | undefined, dialect: SQLiteSyncDialect | PgDialect): string | null => (where ? dialect.sqlToQuery(where).sql : null);
 
-function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>): Shape & { primaryKeys: string[][]; foreignKeys: string[] } {
+function shapeOf(
+  config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>,
+  dialect: SQLiteSyncDialect | PgDialect,
+): Shape & { primaryKeys: string[][]; foreignKeys: string[] } {
   const columns: Shape['columns'] = {};
   for (const column of config.columns) {
     columns[column.name] = {
-      kind: kind(column),
+      kind: kind(column.getSQLType()),
       notNull: column.notNull,
       primary: column.primary,
       // A PostgreSQL bigserial is filled by its sequence; SQLite's seq is assigned by the store.
-      hasDefault: column.hasDefault && column.columnType !== 'PgBigSerial53',
+      hasDefault: column.hasDefault && column.getSQLType() !== 'bigserial',
       enumValues: column.enumValues ?? null,
     };
   }
   const indexes: Shape['indexes'] = {};
   for (const index of config.indexes) {
     const { name, columns: on, unique, where } = index.config;
-    indexes[name!] = { columns: on.map((column) => (column as { name: string }).name), unique: unique ?? false, where: whereText(where) };
+    indexes[name!] = { columns: on.map((column) => (column as { name: string }).name), unique: unique ?? false, where: whereText(where, dialect) };
   }
   const primaryKeys = config.primaryKeys.map((key) => key.columns.map((column) => column.name));
   const foreignKeys = config.foreignKeys.map((key) => {
@@ -59,8 +55,8 @@ function shapeOf(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgC
 }
 
 describe('the tables of the two engines', () => {
-  const sqlite = shapeOf(sqliteConfig(sqliteTasks));
-  const postgres = shapeOf(pgConfig(pgTasks));
+  const sqlite = shapeOf(sqliteConfig(sqliteTasks), new SQLiteSyncDialect());
+  const postgres = shapeOf(pgConfig(pgTasks), new PgDialect());
 
   it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
     expect(Object.keys(sqlite.columns)).toHaveLength(22);
@@ -69,13 +65,13 @@ describe('the tables of the two engines', () => {
 
   it('have the same indexes: name, columns in order, uniqueness and condition', () => {
     expect(Object.keys(sqlite.indexes)).toHaveLength(8);
-    expect(sqlite.indexes.tasks_lease_idx!.where).toBe(`"status" = 'RUNNING'`);
+    expect(sqlite.indexes.tasks_lease_idx!.where).toBe(`"tasks"."status" = 'RUNNING'`);
     expect(postgres.indexes).toEqual(sqlite.indexes);
   });
 
   it('index tags alike: task_tags with the same columns, keys and indexes, deleted with its task', () => {
-    const sqliteTags = shapeOf(sqliteConfig(sqliteTaskTags));
-    const postgresTags = shapeOf(pgConfig(pgTaskTags));
+    const sqliteTags = shapeOf(sqliteConfig(sqliteTaskTags), new SQLiteSyncDialect());
+    const postgresTags = shapeOf(pgConfig(pgTaskTags), new PgDialect());
     expect(sqliteTags.foreignKeys).toEqual(['task_id → id on delete cascade']);
     expect(Object.keys(sqliteTags.indexes)).toEqual(['task_tags_tenant_tag_seq_idx', 'task_tags_tag_seq_idx']);
     expect(postgresTags).toEqual(sqliteTags);
