@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { gqlRequest } from '../helpers/graphql.js';
+import { newestMtime } from '../helpers/mtime.js';
 import type { ServerProcess } from '../helpers/process.js';
 
 /**
@@ -93,18 +94,4 @@ export async function ensureDashboardBuilt(): Promise<void> {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
   if (code !== 0 || !existsSync(built)) throw new Error(`building the dashboard failed (exit ${code}):\n${output}`);
-}
-
-function newestMtime(paths: string[]): number {
-  let newest = 0;
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    const stat = statSync(path);
-    if (stat.isDirectory()) {
-      newest = Math.max(newest, newestMtime(readdirSync(path).map((entry) => join(path, entry))));
-    } else {
-      newest = Math.max(newest, stat.mtimeMs);
-    }
-  }
-  return newest;
 }

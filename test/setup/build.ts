@@ -4,9 +4,10 @@
  * `npm start` runs in production: compiled JavaScript on plain node.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestMtime } from '../helpers/mtime.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUILT = join(ROOT, 'dist/main.js');
@@ -25,13 +26,4 @@ export default function setup(): void {
   if (existsSync(join(ROOT, 'dist'))) renameSync(join(ROOT, 'dist'), old);
   renameSync(fresh, join(ROOT, 'dist'));
   rmSync(old, { recursive: true, force: true });
-}
-
-function newestMtime(paths: string[]): number {
-  let newest = 0;
-  for (const path of paths) {
-    const stat = statSync(path);
-    newest = Math.max(newest, stat.isDirectory() ? newestMtime(readdirSync(path).map((entry) => join(path, entry))) : stat.mtimeMs);
-  }
-  return newest;
 }
