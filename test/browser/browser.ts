@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { gqlRequest } from '../helpers/graphql.js';
 import { newestMtime } from '../helpers/mtime.js';
 import type { ServerProcess } from '../helpers/process.js';
@@ -46,6 +46,23 @@ export async function screenshot(page: Page, name: string, { fullPage = true } =
   await page.screenshot({ path, fullPage, animations: 'disabled', timeout: 10_000 });
   return path;
 }
+
+declare global {
+  /** In the page (not in Node): the Content-Security-Policy violations it reported, kept by recordCspViolations. */
+  var cspViolations: string[] | undefined;
+}
+
+/** Records every Content-Security-Policy violation the context's pages report, from before their first script. */
+export async function recordCspViolations(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const seen: string[] = [];
+    globalThis.cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+}
+
+/** The violations the page reported so far (none recorded: recordCspViolations was not called). */
+export const cspViolations = (page: Page): Promise<string[] | undefined> => page.evaluate(() => globalThis.cspViolations);
 
 /** Uncaught errors in the page, to assert there were none. */
 export function collectPageErrors(page: Page): string[] {

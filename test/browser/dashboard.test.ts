@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { metric } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
-import { collectPageErrors, ensureDashboardBuilt, gql, launchChromium, screenshot, stopServer } from './browser.js';
+import { collectPageErrors, cspViolations, ensureDashboardBuilt, gql, launchChromium, recordCspViolations, screenshot, stopServer } from './browser.js';
 
 /*
  * The dashboard in a real Chromium against the real server (no demo worker): the test plays
@@ -439,19 +439,9 @@ describe('dashboard: what a first-time user meets', () => {
 });
 
 describe('dashboard: browser defences', () => {
-  /** Every Content-Security-Policy violation the page reports, recorded from before its first script. */
-  async function recordViolations(context: BrowserContext): Promise<void> {
-    await context.addInitScript(() => {
-      const seen: string[] = [];
-      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
-    });
-  }
-  const violations = (page: Page) => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
-
   it('sends its security headers and runs under its Content-Security-Policy (WebSocket included) without a violation; no page can frame it', async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await recordViolations(context);
+    await recordCspViolations(context);
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     const errors = collectPageErrors(page);
@@ -466,7 +456,7 @@ describe('dashboard: browser defences', () => {
     await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
     const id = await createFromPage(page);
     await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED' });
-    expect(await violations(page)).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
 
     // Framed by another page, the dashboard never loads: Chromium refuses to render it.

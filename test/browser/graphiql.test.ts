@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
-import { collectPageErrors, gql, launchChromium, screenshot, stopServer } from './browser.js';
+import { collectPageErrors, cspViolations, gql, launchChromium, recordCspViolations, screenshot, stopServer } from './browser.js';
 
 /*
  * GraphiQL as a person uses it: served by the service itself (no CDN: every request the page
@@ -92,11 +92,7 @@ describe('GraphiQL', () => {
   it('is served with its security headers (never framed, no referrer, nosniff) and works under its Content-Security-Policy', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      await context.addInitScript(() => {
-        const seen: string[] = [];
-        (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-        document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
-      });
+      await recordCspViolations(context);
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
       const errors = collectPageErrors(page);
@@ -109,7 +105,7 @@ describe('GraphiQL', () => {
       expect(headers['referrer-policy']).toBe('no-referrer');
       await run.click();
       await expect.poll(() => responseText(page), WAIT).toContain('"__typename": "Query"');
-      expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+      expect(await cspViolations(page)).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
