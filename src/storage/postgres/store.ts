@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from './connection.js';
-import { noticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
-import { taskTags, tasks } from './tables.js';
+import { noticeOf, outputNoticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
+import { taskOutput, taskTags, tasks } from './tables.js';
 import { queueFull } from '../../tasks/quotas.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { TaskStore } from '../../tasks/store.js';
@@ -42,8 +42,15 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${sql.placeholder('readLease')}::bigint`,
       ),
     )
-    .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})` })
+    .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})`, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
     .prepare('task_save_if_unchanged');
+  const outputAfter = db
+    .select({ seq: taskOutput.seq, stream: taskOutput.stream, data: taskOutput.data, at: taskOutput.at })
+    .from(taskOutput)
+    .where(and(eq(taskOutput.taskId, sql.placeholder('id')), gt(taskOutput.seq, sql.placeholder('after'))))
+    .orderBy(asc(taskOutput.seq))
+    .limit(sql.placeholder('limit'))
+    .prepare('task_output_after');
 
   // How many QUEUED tasks a tenant has, counted up to `cap` along the (tenant, status, seq) index:
   // what a create checks against MAX_QUEUED_PER_TENANT costs at most `cap` index entries.
@@ -163,10 +170,35 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           readLease: before.leaseExpiresAt?.getTime() ?? null,
           notice: noticeOf(origin, after),
         });
-        if (saved.length === 1) return { before, after };
+        // The output totals as committed: an append may have landed since the read.
+        const [row] = saved;
+        if (row) return { before, after: { ...after, outputSeq: row.outputSeq, outputBytes: row.outputBytes } };
         if (attempt === MAX_UPDATE_ATTEMPTS) throw new Error(`task ${id}: ${attempt} conflicting writes in a row; giving up`);
       }
     },
+
+    /** The row is locked for the append: appends to one task take their seqs one after another, and a write that ends the task waits for it. */
+    appendOutput: (id, { stream, data, at, bytes }, check) =>
+      db.transaction(async (tx) => {
+        const [target] = await tx
+          .select({ id: tasks.id, tenant: tasks.tenant, status: tasks.status, workerId: tasks.workerId, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
+          .from(tasks)
+          .where(eq(tasks.id, id))
+          .for('update');
+        check(target ?? null);
+        const seq = target!.outputSeq + 1;
+        await tx
+          .update(tasks)
+          .set({ outputSeq: seq, outputBytes: sql`${tasks.outputBytes} + ${bytes}` })
+          .where(eq(tasks.id, id));
+        await tx
+          .insert(taskOutput)
+          .values({ taskId: id, seq, stream, data, at: at.getTime() })
+          .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${outputNoticeOf(origin, id, seq)})` });
+        return seq;
+      }),
+
+    readOutput: async (id, after, limit) => (await outputAfter.execute({ id, after, limit })).map((row) => ({ ...row, at: new Date(row.at) })),
 
     claim: (tenant, kinds, change) =>
       db.transaction(async (tx) => {

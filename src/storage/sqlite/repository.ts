@@ -1,7 +1,8 @@
-import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './connection.js';
-import { taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
+import { taskOutput, taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
+import type { NewOutputChunk, OutputChunk, OutputTarget } from '../../tasks/output.js';
 import type { ListFilter, StatusCounts } from '../../tasks/store.js';
 import type { Task, TaskStatus } from '../../tasks/task.js';
 
@@ -21,6 +22,12 @@ export interface TaskRepository {
   insert(task: Task): Task;
   /** Writes the fields a task changes after creation over its row. */
   save(task: Task): void;
+  /** What an append needs of task `id` to decide (not its input or result). */
+  outputTarget(id: string): OutputTarget | null;
+  /** Stores a chunk at task `id`'s next seq and adds it to the task's totals; returns that seq. */
+  appendOutput(id: string, chunk: NewOutputChunk): number;
+  /** Task `id`'s chunks with seq > `after`, in seq order, at most `limit`. */
+  readOutput(id: string, after: number, limit: number): OutputChunk[];
   /** Running tasks whose lease ended at or before `now`, oldest first. */
   expiredLeases(now: number, limit: number): Task[];
   /** The earliest lease end among running tasks, in epoch ms. */
@@ -65,6 +72,28 @@ export function createTaskRepository(db: Db): TaskRepository {
     .update(tasks)
     .set(Object.fromEntries(MUTABLE_COLUMNS.map((column) => [column, sql`${sql.placeholder(column)}`])))
     .where(eq(tasks.id, sql.placeholder('id')))
+    .prepare();
+  const targetById = db
+    .select({ id: tasks.id, tenant: tasks.tenant, status: tasks.status, workerId: tasks.workerId, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
+    .from(tasks)
+    .where(eq(tasks.id, sql.placeholder('id')))
+    .prepare();
+  const countOutput = db
+    .update(tasks)
+    .set({ outputSeq: sql`${tasks.outputSeq} + 1`, outputBytes: sql`${tasks.outputBytes} + ${sql.placeholder('bytes')}` })
+    .where(eq(tasks.id, sql.placeholder('id')))
+    .returning({ seq: tasks.outputSeq })
+    .prepare();
+  const insertOutput = db
+    .insert(taskOutput)
+    .values({ taskId: sql.placeholder('taskId'), seq: sql.placeholder('seq'), stream: sql.placeholder('stream'), data: sql.placeholder('data'), at: sql.placeholder('at') })
+    .prepare();
+  const outputAfter = db
+    .select({ seq: taskOutput.seq, stream: taskOutput.stream, data: taskOutput.data, at: taskOutput.at })
+    .from(taskOutput)
+    .where(and(eq(taskOutput.taskId, sql.placeholder('id')), gt(taskOutput.seq, sql.placeholder('after'))))
+    .orderBy(asc(taskOutput.seq))
+    .limit(sql.placeholder('limit'))
     .prepare();
   const statements = new Map<string, { all(values: Record<string, unknown>): TaskRow[] }>();
   const prepared = (shape: string, build: () => { all(values: Record<string, unknown>): TaskRow[] }) => {
@@ -146,6 +175,17 @@ export function createTaskRepository(db: Db): TaskRepository {
     save(task) {
       saveTask.run({ id: task.id, ...toChanges(task) });
     },
+
+    outputTarget: (id) => targetById.get({ id }) ?? null,
+
+    appendOutput(id, { stream, data, at, bytes }) {
+      const counted = countOutput.get({ id, bytes });
+      if (!counted) throw new Error(`task ${id} does not exist, yet output was appended to it`);
+      insertOutput.run({ taskId: id, seq: counted.seq, stream, data, at: at.getTime() });
+      return counted.seq;
+    },
+
+    readOutput: (id, after, limit) => outputAfter.all({ id, after, limit }).map((row) => ({ ...row, at: new Date(row.at) })),
 
     expiredLeases: (now, limit) =>
       db
