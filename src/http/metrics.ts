@@ -41,7 +41,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   const registers = [registry];
   new Gauge({
     name: 'task_api_waiters',
-    help: 'Long-polls (awaitTask and REST /wait) being held.',
+    help: 'Long-polls (awaitTask, awaitTaskOutput, REST /wait and /output?wait=) being held.',
     registers,
     collect() {
       this.set(sources.stats().waiters);

@@ -134,7 +134,8 @@ describe('task output over GraphQL', () => {
   });
 
   it('a subscriber that pauses its socket while 10,000 chunks are appended gets all of them in order, served from storage in pages', async () => {
-    const id = await started();
+    // A lease that outlasts the appends, however slow the machine.
+    const id = await runningTask(t.url, { headers: worker, leaseSeconds: 3_600 });
     const raw = await ackedSocket(t.wsUrl, { authorization: `Bearer ${KEYS.aliceClient}` });
     raw.send({ id: 's', type: 'subscribe', payload: { query: 'subscription($id: ID!) { taskOutput(id: $id) { seq data } }', variables: { id } } });
     await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(1);
