@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { OutputChunk } from '../../src/tasks/output.js';
 import type { Principal } from '../../src/tasks/principal.js';
-import { createEngineTestService, describeEngines, refusalCode, until, untilHeld, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, createTestService, describeEngines, refusalCode, until, untilHeld, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 /*
  * Task output (contract v2): chunks appended to a RUNNING task by the worker holding its
@@ -103,6 +103,17 @@ describeEngines('task output', (engine) => {
     expect((await stored(task.id)).map((chunk) => chunk.seq)).toEqual([1, 2, 3]);
     expect((await ctx!.tasks.get(alice, task.id))!.outputSeq).toBe(3);
   });
+
+  if (engine === 'sqlite') {
+    it('runs SQLite with foreign keys enforced, so the cascade that deletes output with its task applies', async () => {
+      const sqlite = createTestService();
+      try {
+        expect(sqlite.database.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+      } finally {
+        await sqlite.close();
+      }
+    });
+  }
 
   it('keeps output with its task and deletes it with the task at retention', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
