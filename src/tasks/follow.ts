@@ -1,6 +1,6 @@
 import { notFound } from './errors.js';
 import type { TaskEvents } from './events.js';
-import { checkOutputRange } from './output.js';
+import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES } from './output.js';
 import { createOutputStream, type OutputStream } from './output-stream.js';
 import type { Principal } from './principal.js';
 import type { TaskStore } from './store.js';
@@ -150,7 +150,7 @@ export function createFollows({
     let unsubscribe = () => {};
     const stream = createOutputStream({
       after: after ?? 0,
-      read: (from, limit) => store.readOutput(id, from, limit),
+      read: (from, limit) => store.readOutput(id, from, limit, OUTPUT_READ_BUDGET_BYTES),
       pageSize: OUTPUT_STREAM_PAGE,
       onPage: onOutputPage,
       release: () => {

@@ -14,7 +14,7 @@ export interface OutputStream extends AsyncIterableIterator<OutputChunk> {
 export interface OutputStreamOptions {
   /** Deliver chunks with seq > after. */
   after: number;
-  /** Reads up to `limit` chunks with seq > `after`, in order, from storage. */
+  /** Reads up to `limit` chunks with seq > `after`, in order, from storage (maybe fewer: a page may end early). */
   read(after: number, limit: number): Promise<OutputChunk[]>;
   /** Chunks per read, and most chunks held undelivered. */
   pageSize: number;
@@ -78,9 +78,11 @@ export function createOutputStream({ after, read, pageSize, release, onPage = ()
       held.push(row);
       last = row.seq;
     }
-    if (rows.length < pageSize) {
+    // A page may end early (a read holds a bounded number of bytes): only an empty one says
+    // that storage had nothing more when it was read.
+    if (rows.length === 0) {
       if (finalBefore) drained = true;
-      // Nothing more was there when it read: a higher seq known then is gone (deleted with its task).
+      // A higher seq known then is gone (deleted with its task).
       if (!announced) known = last;
     }
   }

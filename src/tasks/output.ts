@@ -34,6 +34,12 @@ export interface OutputLimits {
 /** Most chunks one read returns (`Task.output`'s and `awaitTaskOutput`'s `first`). */
 export const MAX_OUTPUT_PAGE = 1000;
 
+/**
+ * Output one read holds: a read ends with the chunk that reaches this many UTF-8 bytes (a
+ * single larger chunk still comes whole), so a page of large chunks cannot take 1000 × 64 KiB.
+ */
+export const OUTPUT_READ_BUDGET_BYTES = 1024 * 1024;
+
 const STREAM = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 /** A stream name: 1 to 32 letters, digits and `_.:-`. */

@@ -5,7 +5,7 @@ import { resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
 import { createFollows, type FollowLimits } from './follow.js';
 import { createLeases } from './leases.js';
-import { checkOutputRange, type OutputChunk } from './output.js';
+import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES, type OutputChunk } from './output.js';
 import { canSee, type Principal } from './principal.js';
 import { createRetention } from './retention.js';
 import type { TaskStore } from './store.js';
@@ -114,10 +114,11 @@ export function createTaskService({
 
     /**
      * Output chunks of `task` (one the caller could read) with seq > `after`, in order, at most
-     * `first` (clamped to 1..1000); BAD_USER_INPUT for a negative `after`.
+     * `first` (clamped to 1..1000) and about a MiB (OUTPUT_READ_BUDGET_BYTES); BAD_USER_INPUT
+     * for a negative `after`.
      */
     async output(task: Task, { after, first }: { after: number; first: number }): Promise<OutputChunk[]> {
-      return store.readOutput(task.id, after, checkOutputRange(after, first));
+      return store.readOutput(task.id, after, checkOutputRange(after, first), OUTPUT_READ_BUDGET_BYTES);
     },
 
     awaitTask: waits.awaitTask,

@@ -62,8 +62,11 @@ export interface TaskStore {
    * and lease stay as they are. Resolves with the chunk's seq once committed.
    */
   appendOutput(id: string, chunk: NewOutputChunk, check: (task: OutputTarget | null) => void): Promise<number>;
-  /** Task `id`'s chunks with seq > `after`, in seq order, at most `limit`. */
-  readOutput(id: string, after: number, limit: number): Promise<OutputChunk[]>;
+  /**
+   * Task `id`'s chunks with seq > `after`, in seq order: at most `limit`, and none after the one
+   * that brings their UTF-8 bytes to `budget` or more (the first always comes, however large).
+   */
+  readOutput(id: string, after: number, limit: number, budget: number): Promise<OutputChunk[]>;
   /** The earliest lease end among running tasks, in epoch ms. */
   nextLeaseExpiry(): Promise<number | null>;
   /** Deletes up to `limit` tasks that reached a final state before `before`, with their output; returns how many. */

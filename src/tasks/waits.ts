@@ -1,6 +1,6 @@
 import { resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
-import { checkOutputRange, type OutputChunk } from './output.js';
+import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES, type OutputChunk } from './output.js';
 import type { Principal } from './principal.js';
 import type { TaskStore } from './store.js';
 import { isFinal, type Task } from './task.js';
@@ -170,12 +170,12 @@ export function createWaits({
       if (!current) return { task: null, chunks: [], wokenAt: null };
       if (!latest || current.revision > latest.revision) latest = current;
       known = Math.max(known, current.outputSeq);
-      if (known > after) return { task: latest, chunks: await store.readOutput(id, after, limit), wokenAt: null };
+      if (known > after) return { task: latest, chunks: await store.readOutput(id, after, limit, OUTPUT_READ_BUDGET_BYTES), wokenAt: null };
       if (isFinal(latest.status) || timeoutMs === 0 || signal?.aborted || isClosed()) return { task: latest, chunks: [], wokenAt: null };
       const wokenAt = await hold(client, timeoutMs, signal, (resolve) => (wake = resolve));
       // A chunk appended after the task became final cannot be: the final state comes after its last chunk.
       if (known === after) return { task: latest, chunks: [], wokenAt };
-      const chunks = fresh && known === after + 1 ? [fresh] : await store.readOutput(id, after, limit);
+      const chunks = fresh && known === after + 1 ? [fresh] : await store.readOutput(id, after, limit, OUTPUT_READ_BUDGET_BYTES);
       return { task: latest, chunks, wokenAt };
     } finally {
       unsubscribeOutput();

@@ -32,7 +32,7 @@ describeEngines('task output', (engine) => {
   };
   const append = (id: string, data: string, stream = 'log', workerId: string | null = 'w1', principal = alice) =>
     ctx!.tasks.appendOutput(principal, { id, data, stream, workerId });
-  const stored = async (id: string) => (await ctx!.store.readOutput(id, 0, 100_000)).map(({ seq, stream, data }) => ({ seq, stream, data }));
+  const stored = async (id: string) => (await ctx!.store.readOutput(id, 0, 100_000, Number.MAX_SAFE_INTEGER)).map(({ seq, stream, data }) => ({ seq, stream, data }));
 
   it('appends chunks with seq 1, 2, 3 …, read back in order, with outputSeq; no revision bump, no lease extension, no event', async () => {
     await start();
@@ -127,7 +127,7 @@ describeEngines('task output', (engine) => {
     now = new Date(now.getTime() + 2 * 3_600_000);
     await ctx!.tasks.purgeExpired();
     expect(await ctx!.tasks.get(alice, task.id)).toBeNull();
-    expect(await ctx!.store.readOutput(task.id, 0, 100)).toEqual([]);
+    expect(await ctx!.store.readOutput(task.id, 0, 100, Number.MAX_SAFE_INTEGER)).toEqual([]);
     expect((await stored(other.id)).map((chunk) => chunk.data)).toEqual(['kept']);
   });
 
@@ -225,6 +225,24 @@ describeEngines('task output', (engine) => {
     await end;
     expect(seqs).toEqual(Array.from({ length: 999 }, (_, n) => n + 2));
     expect(reads()).toBeGreaterThanOrEqual(9);
+  });
+
+  it('a read holds about a MiB however large the chunks: it ends with the chunk that reaches it; a stream still gets them all', async () => {
+    await start();
+    const task = await running();
+    const stream = await ctx!.tasks.followOutput(aliceClient, { id: task.id });
+    const big = 'é'.repeat(32 * 1024); // 64 KiB of UTF-8
+    for (let n = 0; n < 20; n++) await append(task.id, big);
+    await append(task.id, 'small');
+    const row = (await ctx!.tasks.get(alice, task.id))!;
+    // 16 chunks hold 1 MiB: the 16th reaches the budget, so the read ends with it.
+    expect((await ctx!.tasks.output(row, { after: 0, first: 1000 })).map((chunk) => chunk.seq)).toEqual(Array.from({ length: 16 }, (_, n) => n + 1));
+    expect((await ctx!.tasks.output(row, { after: 16, first: 1000 })).map((chunk) => chunk.seq)).toEqual([17, 18, 19, 20, 21]);
+    const end = ctx!.tasks.complete(alice, { id: task.id, workerId: 'w1' });
+    const seqs: number[] = [];
+    for await (const chunk of stream) seqs.push(chunk.seq);
+    await end;
+    expect(seqs).toEqual(Array.from({ length: 21 }, (_, n) => n + 1));
   });
 
   it('a stream that is left early releases its listeners and its place', async () => {

@@ -44,13 +44,16 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     )
     .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})`, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
     .prepare('task_save_if_unchanged');
-  const outputAfter = db
-    .select({ seq: taskOutput.seq, stream: taskOutput.stream, data: taskOutput.data, at: taskOutput.at })
-    .from(taskOutput)
-    .where(and(eq(taskOutput.taskId, sql.placeholder('id')), gt(taskOutput.seq, sql.placeholder('after'))))
-    .orderBy(asc(taskOutput.seq))
-    .limit(sql.placeholder('limit'))
-    .prepare('task_output_after');
+  // The first `limit` chunks after `after`, cut after the one that reaches `budget` bytes: a read
+  // holds a bounded amount of output, whatever the chunks' sizes (the first always comes).
+  const outputAfter = (id: string, after: number, limit: number, budget: number) =>
+    db.execute<{ seq: number; stream: string; data: string; at: string | number }>(sql`
+      SELECT seq, stream, data, at FROM (
+        SELECT seq, stream, data, at, bytes, sum(bytes) OVER (ORDER BY seq) AS upto FROM (
+          SELECT seq, stream, data, at, octet_length(data) AS bytes FROM ${taskOutput}
+          WHERE task_id = ${id} AND seq > ${after} ORDER BY seq LIMIT ${limit}
+        ) page
+      ) counted WHERE upto - bytes < ${budget} ORDER BY seq`);
 
   // How many QUEUED tasks a tenant has, counted up to `cap` along the (tenant, status, seq) index:
   // what a create checks against MAX_QUEUED_PER_TENANT costs at most `cap` index entries.
@@ -198,7 +201,8 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         return seq;
       }),
 
-    readOutput: async (id, after, limit) => (await outputAfter.execute({ id, after, limit })).map((row) => ({ ...row, at: new Date(row.at) })),
+    readOutput: async (id, after, limit, budget) =>
+      (await outputAfter(id, after, limit, budget)).rows.map(({ seq, stream, data, at }) => ({ seq, stream, data, at: new Date(Number(at)) })),
 
     claim: (tenant, kinds, change) =>
       db.transaction(async (tx) => {

@@ -26,8 +26,8 @@ export interface TaskRepository {
   outputTarget(id: string): OutputTarget | null;
   /** Stores a chunk at task `id`'s next seq and adds it to the task's totals; returns that seq. */
   appendOutput(id: string, chunk: NewOutputChunk): number;
-  /** Task `id`'s chunks with seq > `after`, in seq order, at most `limit`. */
-  readOutput(id: string, after: number, limit: number): OutputChunk[];
+  /** Task `id`'s chunks with seq > `after`, in seq order, at most `limit`, ending with the one that reaches `budget` bytes. */
+  readOutput(id: string, after: number, limit: number, budget: number): OutputChunk[];
   /** Running tasks whose lease ended at or before `now`, oldest first. */
   expiredLeases(now: number, limit: number): Task[];
   /** The earliest lease end among running tasks, in epoch ms. */
@@ -39,6 +39,8 @@ export interface TaskRepository {
   /** How many QUEUED tasks each tenant has (tenants with none left out): a scan of an index. */
   queuedByTenant(): Map<string, number>;
 }
+
+type OutputRow = { seq: number; stream: string; data: string; at: number };
 
 export function createTaskRepository(db: Db): TaskRepository {
   const inTransaction = db.$client.transaction((work: () => unknown) => work());
@@ -88,13 +90,15 @@ export function createTaskRepository(db: Db): TaskRepository {
     .insert(taskOutput)
     .values({ taskId: sql.placeholder('taskId'), seq: sql.placeholder('seq'), stream: sql.placeholder('stream'), data: sql.placeholder('data'), at: sql.placeholder('at') })
     .prepare();
-  const outputAfter = db
-    .select({ seq: taskOutput.seq, stream: taskOutput.stream, data: taskOutput.data, at: taskOutput.at })
-    .from(taskOutput)
-    .where(and(eq(taskOutput.taskId, sql.placeholder('id')), gt(taskOutput.seq, sql.placeholder('after'))))
-    .orderBy(asc(taskOutput.seq))
-    .limit(sql.placeholder('limit'))
-    .prepare();
+  // The first `limit` chunks after `after`, cut after the one that reaches `budget` bytes: a read
+  // holds a bounded amount of output, whatever the chunks' sizes (the first always comes).
+  const outputAfter = db.$client.prepare<[string, number, number, number], OutputRow>(`
+    SELECT seq, stream, data, at FROM (
+      SELECT seq, stream, data, at, bytes, sum(bytes) OVER (ORDER BY seq) AS upto FROM (
+        SELECT seq, stream, data, at, length(CAST(data AS BLOB)) AS bytes FROM task_output
+        WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?
+      )
+    ) WHERE upto - bytes < ? ORDER BY seq`);
   const statements = new Map<string, { all(values: Record<string, unknown>): TaskRow[] }>();
   const prepared = (shape: string, build: () => { all(values: Record<string, unknown>): TaskRow[] }) => {
     let statement = statements.get(shape);
@@ -185,7 +189,7 @@ export function createTaskRepository(db: Db): TaskRepository {
       return counted.seq;
     },
 
-    readOutput: (id, after, limit) => outputAfter.all({ id, after, limit }).map((row) => ({ ...row, at: new Date(row.at) })),
+    readOutput: (id, after, limit, budget) => outputAfter.all(id, after, limit, budget).map((row) => ({ ...row, at: new Date(row.at) })),
 
     expiredLeases: (now, limit) =>
       db

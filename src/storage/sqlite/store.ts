@@ -87,7 +87,7 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
         return repo.appendOutput(id, chunk);
       }),
 
-    readOutput: async (id, after, limit) => repo.readOutput(id, after, limit),
+    readOutput: async (id, after, limit, budget) => repo.readOutput(id, after, limit, budget),
 
     async claim(tenant, kinds, change) {
       const claimed = await commits.run(() => {
