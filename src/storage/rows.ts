@@ -32,6 +32,7 @@ export const MUTABLE_COLUMNS = [
   'updatedAt',
   'startedAt',
   'completedAt',
+  'feedPos',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 export function toChanges(task: Task): Pick<TaskRow, (typeof MUTABLE_COLUMNS)[number]> {
@@ -49,6 +50,7 @@ export function toChanges(task: Task): Pick<TaskRow, (typeof MUTABLE_COLUMNS)[nu
     updatedAt: task.updatedAt.getTime(),
     startedAt: ms(task.startedAt),
     completedAt: ms(task.completedAt),
+    feedPos: task.feedPos,
   };
 }
 

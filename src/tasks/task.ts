@@ -41,6 +41,8 @@ export interface Task {
   updatedAt: Date;
   startedAt: Date | null;
   completedAt: Date | null;
+  /** The task's place in its tenant's change feed, assigned by storage on every change (0 before). */
+  feedPos: number;
 }
 
 export const isFinal = (status: TaskStatus): boolean => FINAL_STATUSES.has(status);
@@ -68,6 +70,7 @@ export function createTask(spec: NewTask, now: Date): Task {
     ...spec,
     tags: [...(spec.tags ?? [])],
     seq: 0,
+    feedPos: 0,
     status: 'QUEUED',
     progress: 0,
     message: null,

@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from './connection.js';
 import { noticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
-import { taskTags, tasks } from './tables.js';
+import { taskFeeds, taskTags, tasks } from './tables.js';
 import { queueFull } from '../../tasks/quotas.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { TaskStore } from '../../tasks/store.js';
@@ -10,6 +10,8 @@ import type { Task } from '../../tasks/task.js';
 export interface PgTaskStore extends TaskStore {
   /** The current revision of each of those ids that exists. */
   revisionsOf(ids: readonly string[]): Promise<Map<string, number>>;
+  /** The last position taken in each of those tenants' feeds that has one. */
+  feedPositions(tenants: readonly string[]): Promise<Map<string, number>>;
 }
 
 type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
@@ -22,16 +24,25 @@ const MAX_UPDATE_ATTEMPTS = 50;
  * PostgreSQL delivers the notice to every listening instance if and only if the write
  * commits, in commit order.
  *
- * An update is optimistic, two round trips and no explicit transaction: read the row, let
- * the state machine decide, then one `UPDATE … WHERE revision and lease are still what was
- * read … RETURNING pg_notify(…)`; when another write got there first it matches no row, and
- * the update starts over from a fresh read. (The revision changes with every change but a
- * heartbeat, which changes the lease.) Claims and lease expiry lock rows in a transaction
- * instead, `FOR UPDATE SKIP LOCKED`, so instances never wait for each other's candidates.
+ * An update is optimistic: read the row, let the state machine decide, then write it only if
+ * its revision and lease are still what was read; when another write got there first nothing
+ * matches, and the update starts over from a fresh read. (The revision changes with every
+ * change but a heartbeat, which changes the lease.) A heartbeat is one `UPDATE … RETURNING
+ * pg_notify(…)`; a change locks the row, takes its feed position and saves, in one
+ * transaction. Claims and lease expiry lock rows `FOR UPDATE SKIP LOCKED`, so instances never
+ * wait for each other's candidates.
+ *
+ * Feed positions: every change takes the next position of its tenant's feed from its
+ * `task_feeds` row, as the last thing its transaction does before saving the task (so after
+ * every lock on tasks it takes). The row lock that increment takes is held until commit, so
+ * the tenant's next change waits for this one to commit before it takes the next position:
+ * a tenant's positions commit in order, and a reader that sees position P sees every
+ * position before it. A batch of lease expiries takes its tenants' positions in tenant order,
+ * so two batches cannot deadlock.
  */
 export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgTaskStore {
   const byId = db.select().from(tasks).where(eq(tasks.id, sql.placeholder('id'))).prepare('task_by_id');
-  // Prepared once: building a statement with Drizzle costs more CPU than PostgreSQL spends running it.
+  // A heartbeat (no feed position), prepared once: building a statement with Drizzle costs more CPU than PostgreSQL spends running it.
   const saveIfUnchanged = db
     .update(tasks)
     .set(Object.fromEntries(MUTABLE_COLUMNS.map((column) => [column, sql`${sql.placeholder(column)}`])))
@@ -67,6 +78,43 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     return row ? fromRow(row) : null;
   };
 
+  /**
+   * Takes the next position of the tenant's feed: last in a change's transaction, since the
+   * counter row stays locked until commit and every change of the tenant waits for it.
+   */
+  async function takePosition(tx: Tx, tenant: string): Promise<number> {
+    const [row] = await tx
+      .insert(taskFeeds)
+      .values({ tenant, position: 1 })
+      .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
+      .returning({ position: taskFeeds.position });
+    return row!.position;
+  }
+
+  /** The task saved at its tenant's next feed position, with its notice (inside a transaction that holds the row). */
+  async function saveChange(tx: Tx, task: Task): Promise<Task> {
+    const stored = { ...task, feedPos: await takePosition(tx, task.tenant) };
+    await save(tx, stored);
+    return stored;
+  }
+
+  /** Saves a change if the row is still as read (`before`); null when another write got there first. */
+  const saveIfStill = (before: Task, after: Task): Promise<Task | null> =>
+    db.transaction(async (tx) => {
+      const [held] = await tx
+        .select({ id: tasks.id })
+        .from(tasks)
+        .where(
+          and(
+            eq(tasks.id, before.id),
+            eq(tasks.revision, before.revision),
+            sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${before.leaseExpiresAt?.getTime() ?? null}::bigint`,
+          ),
+        )
+        .for('update');
+      return held ? saveChange(tx, after) : null;
+    });
+
   /** Writes the task's changes and queues its notice (inside a transaction that holds the row). */
   async function save(tx: Tx, task: Task): Promise<void> {
     await tx
@@ -82,6 +130,27 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     async getMany(ids) {
       if (ids.length === 0) return [];
       return (await db.select().from(tasks).where(inArray(tasks.id, [...ids]))).map(fromRow);
+    },
+
+    async changes(tenant, after, limit) {
+      const rows = await db
+        .select()
+        .from(tasks)
+        .where(and(eq(tasks.tenant, tenant), gt(tasks.feedPos, after)))
+        .orderBy(asc(tasks.feedPos))
+        .limit(limit);
+      return rows.map(fromRow);
+    },
+
+    async feedPosition(tenant) {
+      const [row] = await db.select({ position: taskFeeds.position }).from(taskFeeds).where(eq(taskFeeds.tenant, tenant));
+      return row?.position ?? 0;
+    },
+
+    async feedPositions(tenants) {
+      if (tenants.length === 0) return new Map();
+      const rows = await db.select().from(taskFeeds).where(inArray(taskFeeds.tenant, [...tenants]));
+      return new Map(rows.map((row) => [row.tenant, row.position]));
     },
 
     async revisionsOf(ids) {
@@ -130,20 +199,26 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         }
       }
       const { seq: _assigned, ...row } = toRow(task);
-      const insert = async (tx: Tx | PgDb) => {
-        const [inserted] = await tx
+      // The task, its tags and its feed position commit together.
+      const inserted = await db.transaction(async (tx) => {
+        const [created] = await tx
           .insert(tasks)
           .values(row)
           .onConflictDoNothing({ target: [tasks.tenant, tasks.idempotencyKey] })
           .returning();
-        if (inserted && task.tags.length > 0) {
-          await tx.insert(taskTags).values(task.tags.map((tag) => ({ taskId: inserted.id, tenant: inserted.tenant, tag, seq: inserted.seq })));
+        if (!created) return null;
+        if (task.tags.length > 0) {
+          await tx.insert(taskTags).values(task.tags.map((tag) => ({ taskId: created.id, tenant: created.tenant, tag, seq: created.seq })));
         }
-        return inserted;
-      };
-      // A task and its tags commit together; an untagged task is one statement, no transaction.
-      const inserted = task.tags.length > 0 ? await db.transaction(insert) : await insert(db);
-      if (inserted) return fromRow(inserted);
+        const stored = { ...fromRow(created), feedPos: await takePosition(tx, created.tenant) };
+        await tx
+          .update(tasks)
+          .set({ feedPos: stored.feedPos })
+          .where(eq(tasks.id, stored.id))
+          .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${noticeOf(origin, stored)})` });
+        return stored;
+      });
+      if (inserted) return inserted;
       // Another task holds the idempotency key (committed: the insert waited for it).
       const existing = await byIdempotencyKey(task.tenant, task.idempotencyKey!);
       if (!existing) throw new Error(`task insert conflicted, but no task holds idempotency key ${task.idempotencyKey}`);
@@ -156,14 +231,19 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         const after = change(before);
         if (after === before) return { before, after };
         if (!before) throw new Error(`task ${id} does not exist, yet the change returned a state for it`);
-        const saved = await saveIfUnchanged.execute({
-          ...toChanges(after),
-          id,
-          readRevision: before.revision,
-          readLease: before.leaseExpiresAt?.getTime() ?? null,
-          notice: noticeOf(origin, after),
-        });
-        if (saved.length === 1) return { before, after };
+        if (after.revision !== before.revision) {
+          const saved = await saveIfStill(before, after);
+          if (saved) return { before, after: saved };
+        } else {
+          const saved = await saveIfUnchanged.execute({
+            ...toChanges(after),
+            id,
+            readRevision: before.revision,
+            readLease: before.leaseExpiresAt?.getTime() ?? null,
+            notice: noticeOf(origin, after),
+          });
+          if (saved.length === 1) return { before, after };
+        }
         if (attempt === MAX_UPDATE_ATTEMPTS) throw new Error(`task ${id}: ${attempt} conflicting writes in a row; giving up`);
       }
     },
@@ -184,9 +264,7 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           .limit(1)
           .for('update', { skipLocked: true });
         if (!row) return null;
-        const next = change(fromRow(row));
-        await save(tx, next);
-        return next;
+        return saveChange(tx, change(fromRow(row)));
       }),
 
     expireLeases: (now, limit, change) =>
@@ -198,8 +276,9 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           .orderBy(asc(tasks.leaseExpiresAt))
           .limit(limit)
           .for('update', { skipLocked: true });
-        const expired = rows.map((row) => change(fromRow(row)));
-        for (const task of expired) await save(tx, task);
+        const changed = rows.map((row) => change(fromRow(row))).sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+        const expired: Task[] = [];
+        for (const task of changed) expired.push(await saveChange(tx, task));
         return expired;
       }),
 
