@@ -2,16 +2,31 @@ import type { Task } from './task.js';
 
 export type TaskListener = (task: Task) => void;
 
+/**
+ * Hears a tenant's feed: each committed change with its row (`task.feedPos` is its
+ * position), or only that the feed reached `position` when the row is not at hand (a change
+ * another instance made, noticed late); the listener reads the store then.
+ */
+export type FeedListener = (position: number, task: Task | null) => void;
+
 export interface TaskEvents {
   /**
    * Hands the committed row to every listener of its task, synchronously, unless its
    * listeners already had this revision or a newer one (a change announced twice, or late,
-   * is delivered once, in order).
+   * is delivered once, in order); and to every listener of its tenant's feed.
    */
   publish(task: Task): void;
+  /** Tells the listeners of the tenant's feed that it reached `position` (changes they may not have had). */
+  announceFeed(tenant: string, position: number): void;
+  /** Listens to every committed change of one tenant's tasks; returns the function that stops listening. */
+  subscribeFeed(tenant: string, listener: FeedListener): () => void;
+  /** Whether anyone listens to this tenant's feed. */
+  isFeedWatched(tenant: string): boolean;
+  /** Each tenant whose feed someone listens to. */
+  watchedFeeds(): IterableIterator<string>;
   /** Listens to one task's committed changes; returns the function that stops listening. */
   subscribe(id: string, listener: TaskListener): () => void;
-  /** How many listeners are registered, over all tasks. */
+  /** How many listeners are registered, over all tasks and feeds. */
   listenerCount(): number;
   /** Whether anyone listens to this task. */
   isWatched(id: string): boolean;
@@ -25,16 +40,31 @@ interface Watch {
 }
 
 /**
- * In-process pub/sub scoped by task id. A write wakes only the listeners of its task, and a
- * listener that throws is reported to `onListenerError` without stopping the others.
+ * In-process pub/sub scoped by task id, and by tenant for feeds. A write wakes only the
+ * listeners of its task and of its tenant's feed (a feed listener of another tenant costs it
+ * nothing), and a listener that throws is reported to `onListenerError` without stopping the others.
  * Listeners must not block: waiters resolve a promise, streams keep only the latest row.
  */
 export function createTaskEvents(onListenerError: (error: unknown) => void = () => {}): TaskEvents {
   const byTask = new Map<string, Watch>();
+  const byTenant = new Map<string, Set<FeedListener>>();
   let count = 0;
+
+  function tellFeed(tenant: string, position: number, task: Task | null): void {
+    const listeners = byTenant.get(tenant);
+    if (!listeners) return;
+    for (const listener of [...listeners]) {
+      try {
+        listener(position, task);
+      } catch (error) {
+        onListenerError(error);
+      }
+    }
+  }
 
   return {
     publish(task) {
+      tellFeed(task.tenant, task.feedPos, task);
       const watch = byTask.get(task.id);
       if (!watch || task.revision <= watch.revision) return;
       watch.revision = task.revision;
@@ -46,6 +76,28 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
         }
       }
     },
+
+    announceFeed: (tenant, position) => tellFeed(tenant, position, null),
+
+    subscribeFeed(tenant, listener) {
+      let listeners = byTenant.get(tenant);
+      if (!listeners) byTenant.set(tenant, (listeners = new Set()));
+      const held = listeners;
+      held.add(listener);
+      count++;
+      let subscribed = true;
+      return () => {
+        if (!subscribed) return;
+        subscribed = false;
+        count--;
+        held.delete(listener);
+        if (held.size === 0 && byTenant.get(tenant) === held) byTenant.delete(tenant);
+      };
+    },
+
+    isFeedWatched: (tenant) => byTenant.has(tenant),
+
+    watchedFeeds: () => byTenant.keys(),
 
     subscribe(id, listener) {
       let watch = byTask.get(id);

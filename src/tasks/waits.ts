@@ -109,8 +109,39 @@ export function createWaits({
     }
   }
 
+  /**
+   * Holds a long-poll admitted with `admit` for up to `timeoutMs`: resolves with when a commit
+   * woke it (`publishedAt`, from the function handed to `armed`), or with null for the timeout, a
+   * leaving client or shutdown. Counted among the held long-polls while it waits; `armed(null)`
+   * once it no longer does.
+   */
+  async function park(timeoutMs: number, signal: AbortSignal | undefined, armed: (wake: ((publishedAt: number) => void) | null) => void): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    let end: (() => void) | undefined;
+    try {
+      const publishedAt = await new Promise<unknown>((resolve) => {
+        end = resolve as () => void;
+        armed(resolve);
+        waiters.add(end);
+        timer = setTimeout(end, timeoutMs);
+        signal?.addEventListener('abort', end, { once: true });
+      });
+      return typeof publishedAt === 'number' ? publishedAt : null;
+    } finally {
+      clearTimeout(timer);
+      armed(null);
+      if (end) {
+        signal?.removeEventListener('abort', end);
+        waiters.delete(end);
+      }
+    }
+  }
+
   return {
     awaitTask,
+    /** Takes a place for one held long-poll of `client` under the caps (RESOURCE_EXHAUSTED when full); returns its release. */
+    admit,
+    park,
     count: () => waiters.size,
     /** Answers every held long-poll with the state it has (at shutdown). */
     endAll(): void {
