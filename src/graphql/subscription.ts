@@ -1,6 +1,8 @@
 import { DomainError, statusOf } from '../tasks/errors.js';
 import type { Task } from '../tasks/task.js';
+import type { FeedChange } from '../tasks/service.js';
 import { builder } from './builder.js';
+import { TaskChangeRef, TaskFilterInput } from './feed.js';
 import { TaskRef } from './task.js';
 
 builder.subscriptionFields((t) => ({
@@ -16,6 +18,21 @@ builder.subscriptionFields((t) => ({
     subscribe: (_, { id, afterRevision }, ctx) =>
       ctx.tasks.follow(ctx.principal, { id, afterRevision, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
     resolve: (task: Task) => task,
+  }),
+
+  taskChanges: t.field({
+    type: TaskChangeRef,
+    description:
+      "The caller's tenant's change feed: with `after`, every change after it first (as taskChanges pages them), then each change as it commits; " +
+      'without, only changes committed after the subscription started. Cursors strictly increase; a slow subscriber may see a task\'s ' +
+      'intermediate states merged into its latest, never a task left out. Never ends by itself.',
+    args: {
+      filter: t.arg({ type: TaskFilterInput }),
+      after: t.arg.string({ description: 'A cursor of this feed.' }),
+    },
+    subscribe: (_, { filter, after }, ctx) =>
+      ctx.tasks.followChanges(ctx.principal, { filter, after, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
+    resolve: (change: FeedChange) => change,
   }),
 }));
 
