@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from './connection.js';
 import { noticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
 import { taskFeeds, taskTags, tasks } from './tables.js';
@@ -15,6 +15,9 @@ export interface PgTaskStore extends TaskStore {
 }
 
 type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
+
+/** A write's notice with the feed position it took (the row's `feed_pos`, known only in the statement). */
+const notice = (payload: unknown) => sql`(${payload}::jsonb || jsonb_build_object('feedPos', ${tasks.feedPos}))::text`;
 
 /** Conflicting writes to one task, one after another, before an update gives up. */
 const MAX_UPDATE_ATTEMPTS = 50;
@@ -79,49 +82,59 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
   };
 
   /**
-   * Takes the next position of the tenant's feed: last in a change's transaction, since the
-   * counter row stays locked until commit and every change of the tenant waits for it.
+   * One statement that saves a change at the tenant's next feed position, if the row is still
+   * as read (revision and lease): it locks the row, then takes the position from the tenant's
+   * `task_feeds` row (that lock, taken last, is held until commit: the tenant's next change
+   * waits for this one to commit), then saves the change there and NOTIFYs, with the position,
+   * in the same transaction. No row when another write got there first.
    */
-  async function takePosition(tx: Tx, tenant: string): Promise<number> {
-    const [row] = await tx
-      .insert(taskFeeds)
-      .values({ tenant, position: 1 })
-      .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
-      .returning({ position: taskFeeds.position });
-    return row!.position;
-  }
-
-  /** The task saved at its tenant's next feed position, with its notice (inside a transaction that holds the row). */
-  async function saveChange(tx: Tx, task: Task): Promise<Task> {
-    const stored = { ...task, feedPos: await takePosition(tx, task.tenant) };
-    await save(tx, stored);
-    return stored;
-  }
-
-  /** Saves a change if the row is still as read (`before`); null when another write got there first. */
-  const saveIfStill = (before: Task, after: Task): Promise<Task | null> =>
-    db.transaction(async (tx) => {
-      const [held] = await tx
-        .select({ id: tasks.id })
+  function saveAtNextPosition(runner: PgDb | Tx) {
+    const held = runner.$with('held').as(
+      runner
+        .select({ tenant: tasks.tenant })
         .from(tasks)
         .where(
           and(
-            eq(tasks.id, before.id),
-            eq(tasks.revision, before.revision),
-            sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${before.leaseExpiresAt?.getTime() ?? null}::bigint`,
+            eq(tasks.id, sql.placeholder('id')),
+            eq(tasks.revision, sql.placeholder('readRevision')),
+            sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${sql.placeholder('readLease')}::bigint`,
           ),
         )
-        .for('update');
-      return held ? saveChange(tx, after) : null;
-    });
-
-  /** Writes the task's changes and queues its notice (inside a transaction that holds the row). */
-  async function save(tx: Tx, task: Task): Promise<void> {
-    await tx
+        .for('update'),
+    );
+    const taken = runner.$with('taken').as(
+      runner
+        .insert(taskFeeds)
+        .select(sql`select "tenant", 1 from "held"`)
+        .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
+        .returning({ position: taskFeeds.position }),
+    );
+    return runner
+      .with(held, taken)
       .update(tasks)
-      .set(toChanges(task))
-      .where(eq(tasks.id, task.id))
-      .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${noticeOf(origin, task)})` });
+      .set({
+        ...Object.fromEntries(MUTABLE_COLUMNS.filter((column) => column !== 'feedPos').map((column) => [column, sql`${sql.placeholder(column)}`])),
+        feedPos: sql`${taken.position}`,
+      })
+      .from(taken)
+      .where(eq(tasks.id, sql.placeholder('id')))
+      .returning({ feedPos: tasks.feedPos, notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${notice(sql.placeholder('notice'))})` });
+  }
+  const saveChangeIfStill = saveAtNextPosition(db).prepare('task_save_change');
+
+  /** The values of `saveAtNextPosition` for changing `before` into `after`. */
+  const changeValues = (before: Task, after: Task) => ({
+    ...toChanges(after),
+    id: before.id,
+    readRevision: before.revision,
+    readLease: before.leaseExpiresAt?.getTime() ?? null,
+    notice: noticeOf(origin, after),
+  });
+
+  /** A change of a row this transaction holds, saved at its tenant's next feed position. */
+  async function saveChange(tx: Tx, before: Task, after: Task): Promise<Task> {
+    const [saved] = await saveAtNextPosition(tx).prepare('task_save_change').execute(changeValues(before, after));
+    return { ...after, feedPos: saved!.feedPos };
   }
 
   return {
@@ -199,25 +212,30 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         }
       }
       const { seq: _assigned, ...row } = toRow(task);
-      // The task, its tags and its feed position commit together.
-      const inserted = await db.transaction(async (tx) => {
-        const [created] = await tx
+      const insert = async (runner: Tx | PgDb) => {
+        // The position first, in the same statement: nothing is locked before it but the new row.
+        const taken = runner.$with('taken').as(
+          runner
+            .insert(taskFeeds)
+            .values({ tenant: task.tenant, position: 1 })
+            .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
+            .returning({ position: taskFeeds.position }),
+        );
+        const [created] = await runner
+          .with(taken)
           .insert(tasks)
-          .values(row)
+          .values({ ...row, feedPos: sql`(select "position" from "taken")` })
           .onConflictDoNothing({ target: [tasks.tenant, tasks.idempotencyKey] })
-          .returning();
+          .returning({ ...getTableColumns(tasks), notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${notice(noticeOf(origin, task))})` });
         if (!created) return null;
+        const { notified: _sent, ...stored } = created;
         if (task.tags.length > 0) {
-          await tx.insert(taskTags).values(task.tags.map((tag) => ({ taskId: created.id, tenant: created.tenant, tag, seq: created.seq })));
+          await runner.insert(taskTags).values(task.tags.map((tag) => ({ taskId: stored.id, tenant: stored.tenant, tag, seq: stored.seq })));
         }
-        const stored = { ...fromRow(created), feedPos: await takePosition(tx, created.tenant) };
-        await tx
-          .update(tasks)
-          .set({ feedPos: stored.feedPos })
-          .where(eq(tasks.id, stored.id))
-          .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${noticeOf(origin, stored)})` });
-        return stored;
-      });
+        return fromRow(stored);
+      };
+      // A task and its tags commit together; an untagged task is one statement, no transaction.
+      const inserted = task.tags.length > 0 ? await db.transaction(insert) : await insert(db);
       if (inserted) return inserted;
       // Another task holds the idempotency key (committed: the insert waited for it).
       const existing = await byIdempotencyKey(task.tenant, task.idempotencyKey!);
@@ -232,8 +250,8 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         if (after === before) return { before, after };
         if (!before) throw new Error(`task ${id} does not exist, yet the change returned a state for it`);
         if (after.revision !== before.revision) {
-          const saved = await saveIfStill(before, after);
-          if (saved) return { before, after: saved };
+          const [saved] = await saveChangeIfStill.execute(changeValues(before, after));
+          if (saved) return { before, after: { ...after, feedPos: saved.feedPos } };
         } else {
           const saved = await saveIfUnchanged.execute({
             ...toChanges(after),
@@ -264,7 +282,8 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           .limit(1)
           .for('update', { skipLocked: true });
         if (!row) return null;
-        return saveChange(tx, change(fromRow(row)));
+        const task = fromRow(row);
+        return saveChange(tx, task, change(task));
       }),
 
     expireLeases: (now, limit, change) =>
@@ -276,9 +295,9 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           .orderBy(asc(tasks.leaseExpiresAt))
           .limit(limit)
           .for('update', { skipLocked: true });
-        const changed = rows.map((row) => change(fromRow(row))).sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+        const held = rows.map(fromRow).sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
         const expired: Task[] = [];
-        for (const task of changed) expired.push(await saveChange(tx, task));
+        for (const task of held) expired.push(await saveChange(tx, task, change(task)));
         return expired;
       }),
 
