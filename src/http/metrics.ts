@@ -41,7 +41,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   const registers = [registry];
   new Gauge({
     name: 'task_api_waiters',
-    help: 'Long-polls (awaitTask and REST /wait) being held.',
+    help: 'Long-polls (awaitTask, awaitTaskChanges and REST /wait) being held.',
     registers,
     collect() {
       this.set(sources.stats().waiters);
@@ -49,7 +49,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   });
   new Gauge({
     name: 'task_api_subscriptions',
-    help: 'Open taskUpdated streams (WebSocket and SSE).',
+    help: 'Open subscription streams, taskUpdated and taskChanges (WebSocket and SSE).',
     registers,
     collect() {
       this.set(sources.stats().subscriptions);

@@ -179,7 +179,7 @@ export function createFeeds({
       for (;;) {
         stale = false;
         const page = await read(principal.tenant, scanned, first, matches);
-        if (page.tasks.length > 0 || page.cut) {
+        if (page.tasks.length > 0 || page.cut || first === 0) {
           return { page: { changes: page.tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, page.upTo) }, wokenAt };
         }
         scanned = page.upTo;
@@ -212,19 +212,20 @@ export function createFeeds({
    */
   async function follow(principal: Principal, { filter, after, client, slot }: FollowChangesOptions): Promise<FeedStream> {
     let release = slot;
+    let stream: ReturnType<typeof createFeedStream> | undefined;
     try {
       assertOpen();
       const matches = matcher(filter);
       const start = after == null ? null : cursors.decodeFeed(principal, after);
       release ??= reserveStream(principal, client);
-      const stream = createFeedStream({
+      stream = createFeedStream({
         matches,
         backlog: start !== null,
         read: (from) => store.changes(principal.tenant, from, STREAM_BATCH),
         changeOf: (task) => changeOf(principal, task),
         subscribe: (listener) => events.subscribeFeed(principal.tenant, listener),
         released: () => {
-          streams.delete(stream);
+          streams.delete(stream!);
           release!();
         },
       });
@@ -233,7 +234,9 @@ export function createFeeds({
       stream.startAt(start ?? (await store.feedPosition(principal.tenant)));
       return stream;
     } catch (error) {
-      release?.();
+      // Ending the stream gives its place back; without one, the place is given back here.
+      if (stream) stream.end();
+      else release?.();
       throw error;
     }
   }

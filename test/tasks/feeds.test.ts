@@ -167,6 +167,8 @@ describeEngines('change feeds', (engine) => {
     const { tasks } = await start({ limits: { maxWaitersPerClient: 1, awaitTimeoutMaxSeconds: 60 } });
     const at = (await tasks.changes(alice, { first: 10 })).cursor;
     expect(await tasks.awaitChanges(alice, { after: at, first: 10, timeoutSeconds: 0 })).toEqual({ page: { changes: [], cursor: at }, wokenAt: null });
+    // A page of 0 can hold nothing: answered at once, never held.
+    expect(await tasks.awaitChanges(alice, { after: at, first: 0, timeoutSeconds: 60 })).toEqual({ page: { changes: [], cursor: at }, wokenAt: null });
     expect(await refusalCode(tasks.awaitChanges(alice, { after: at, first: 10, timeoutSeconds: -1 }))).toBe('BAD_USER_INPUT');
     expect(await refusalCode(tasks.awaitChanges(alice, { after: at, first: 10, timeoutSeconds: Number.NaN }))).toBe('BAD_USER_INPUT');
 
@@ -266,6 +268,19 @@ describeEngines('change feeds', (engine) => {
     const got = await take(stream, 120);
     expect(got.map(({ task }) => task.id)).toEqual(made.slice(0, 120).map((task) => task.id));
     await stream.return!();
+  });
+
+  it('a subscription whose start cannot be read is refused and holds nothing: no listener, no place under the caps', async () => {
+    const { tasks, store } = await start({ limits: { maxStreamsPerClient: 1 } });
+    const feedPosition = store.feedPosition.bind(store);
+    store.feedPosition = async () => {
+      throw new Error('the database is down');
+    };
+    await expect(tasks.followChanges(alice, { client: 'c' })).rejects.toThrow('the database is down');
+    store.feedPosition = feedPosition;
+    expect(ctx!.events.listenerCount()).toBe(0);
+    expect(tasks.stats().subscriptions).toBe(0);
+    await (await tasks.followChanges(alice, { client: 'c' })).return!();
   });
 
   it('a stream ends at shutdown and when its client leaves, releasing its listener and its place under the caps', async () => {

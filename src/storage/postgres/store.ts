@@ -31,13 +31,13 @@ const MAX_UPDATE_ATTEMPTS = 50;
  * its revision and lease are still what was read; when another write got there first nothing
  * matches, and the update starts over from a fresh read. (The revision changes with every
  * change but a heartbeat, which changes the lease.) A heartbeat is one `UPDATE … RETURNING
- * pg_notify(…)`; a change locks the row, takes its feed position and saves, in one
- * transaction. Claims and lease expiry lock rows `FOR UPDATE SKIP LOCKED`, so instances never
+ * pg_notify(…)`; a change is one statement that locks the row, takes its feed position,
+ * saves and NOTIFYs (`saveAtNextPosition`). Claims and lease expiry lock rows `FOR UPDATE SKIP LOCKED`, so instances never
  * wait for each other's candidates.
  *
  * Feed positions: every change takes the next position of its tenant's feed from its
- * `task_feeds` row, as the last thing its transaction does before saving the task (so after
- * every lock on tasks it takes). The row lock that increment takes is held until commit, so
+ * `task_feeds` row, as the last thing it does before saving the task and committing (after
+ * every lock on tasks it takes; a create, in the statement that inserts it). The row lock that increment takes is held until commit, so
  * the tenant's next change waits for this one to commit before it takes the next position:
  * a tenant's positions commit in order, and a reader that sees position P sees every
  * position before it. A batch of lease expiries takes its tenants' positions in tenant order,
