@@ -6,6 +6,7 @@ const require = createRequire(import.meta.url);
 /** The suites that exercise the contract over real sockets through `startApp`. */
 const POSTGRES_CONTRACT_SUITES = [
   'test/graphql/api.test.ts',
+  'test/graphql/feeds.test.ts',
   'test/http/rest.test.ts',
   'test/http/output.test.ts',
   'test/http/sse.test.ts',

@@ -1,4 +1,5 @@
 import { builder } from './builder.js';
+import { TaskChangePageRef, TaskFilterInput } from './feed.js';
 import { TaskConnectionRef, TaskOutputRef, TaskRef, TaskStatusEnum } from './task.js';
 
 builder.queryFields((t) => ({
@@ -79,7 +80,45 @@ builder.queryFields((t) => ({
     resolve: async (_, { status, kind, tag, first, after }, ctx) => {
       const page = await ctx.tasks.list(ctx.principal, { status, kind, tag, first: first ?? 20, after });
       const edges = page.tasks.map((node) => ({ node, cursor: page.cursorOf(node) }));
-      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, changesCursor: page.changesCursor };
+    },
+  }),
+
+  taskChanges: t.field({
+    type: TaskChangePageRef,
+    description:
+      "The caller's tenant's tasks that changed after `after` (from the beginning when omitted) and match the filter, in position order, " +
+      "each once, at its latest state. An admin reads its own tenant's feed.",
+    args: {
+      filter: t.arg({ type: TaskFilterInput }),
+      after: t.arg.string({ description: 'A cursor of this feed.' }),
+      first: t.arg.int({ defaultValue: 100, description: 'At most 1000.' }),
+    },
+    resolve: (_, { filter, after, first }, ctx) => ctx.tasks.changes(ctx.principal, { filter, after, first: first ?? 100 }),
+  }),
+
+  awaitTaskChanges: t.field({
+    type: TaskChangePageRef,
+    description:
+      'taskChanges, but when nothing matching changed after `after` it holds the request until the first matching change or the timeout; ' +
+      'then an empty page whose cursor is `after`.',
+    args: {
+      filter: t.arg({ type: TaskFilterInput }),
+      after: t.arg.string({ required: true, description: 'A cursor of this feed.' }),
+      timeout: t.arg.float({ defaultValue: 30, description: 'Seconds; 0 returns at once; clamped to the server maximum.' }),
+      first: t.arg.int({ defaultValue: 100, description: 'At most 1000.' }),
+    },
+    resolve: async (_, { filter, after, timeout, first }, ctx) => {
+      const { page, wokenAt } = await ctx.tasks.awaitChanges(ctx.principal, {
+        filter,
+        after,
+        timeoutSeconds: timeout ?? 30,
+        first: first ?? 100,
+        signal: ctx.signal,
+        client: ctx.client,
+      });
+      if (wokenAt !== null && ctx.trace) ctx.trace.wokenAt = wokenAt;
+      return page;
     },
   }),
 }));

@@ -1,5 +1,6 @@
 import { builder } from './builder.js';
 import './task.js';
+import './feed.js';
 import './query.js';
 import './mutation.js';
 import './subscription.js';

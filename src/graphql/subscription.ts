@@ -1,7 +1,9 @@
 import { DomainError, statusOf } from '../tasks/errors.js';
 import type { OutputChunk } from '../tasks/output.js';
 import type { Task } from '../tasks/task.js';
+import type { FeedChange } from '../tasks/service.js';
 import { builder } from './builder.js';
+import { TaskChangeRef, TaskFilterInput } from './feed.js';
 import { TaskOutputRef, TaskRef } from './task.js';
 
 builder.subscriptionFields((t) => ({
@@ -31,6 +33,21 @@ builder.subscriptionFields((t) => ({
     subscribe: (_, { id, after }, ctx) =>
       ctx.tasks.followOutput(ctx.principal, { id, after: after ?? 0, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
     resolve: (chunk: OutputChunk) => chunk,
+  }),
+
+  taskChanges: t.field({
+    type: TaskChangeRef,
+    description:
+      "The caller's tenant's change feed: with `after`, every change after it first (as taskChanges pages them), then each change as it commits; " +
+      'without, only changes committed after the subscription started. Cursors strictly increase; a slow subscriber may see a task\'s ' +
+      'intermediate states merged into its latest, never a task left out. Never ends by itself.',
+    args: {
+      filter: t.arg({ type: TaskFilterInput }),
+      after: t.arg.string({ description: 'A cursor of this feed.' }),
+    },
+    subscribe: (_, { filter, after }, ctx) =>
+      ctx.tasks.followChanges(ctx.principal, { filter, after, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
+    resolve: (change: FeedChange) => change,
   }),
 }));
 

@@ -74,6 +74,7 @@ interface Edge {
 interface Connection {
   edges: Edge[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  changesCursor: string;
 }
 
 const PageInfoRef = builder.objectRef<Connection['pageInfo']>('PageInfo').implement({
@@ -95,5 +96,8 @@ export const TaskConnectionRef = builder.objectRef<Connection>('TaskConnection')
   fields: (t) => ({
     edges: t.expose('edges', { type: [TaskEdgeRef] }),
     pageInfo: t.expose('pageInfo', { type: PageInfoRef }),
+    changesCursor: t.exposeString('changesCursor', {
+      description: 'The feed position of this read: changes after it were not in it. Subscribe to taskChanges with it as `after` to miss nothing.',
+    }),
   }),
 });

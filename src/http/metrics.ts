@@ -41,7 +41,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   const registers = [registry];
   new Gauge({
     name: 'task_api_waiters',
-    help: 'Long-polls (awaitTask, awaitTaskOutput, REST /wait and /output?wait=) being held.',
+    help: 'Long-polls (awaitTask, awaitTaskChanges, awaitTaskOutput, REST /wait and /output?wait=) being held.',
     registers,
     collect() {
       this.set(sources.stats().waiters);
@@ -49,7 +49,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   });
   new Gauge({
     name: 'task_api_subscriptions',
-    help: 'Open subscription streams, taskUpdated and taskOutput (WebSocket and SSE).',
+    help: 'Open subscription streams, taskUpdated, taskChanges and taskOutput (WebSocket and SSE).',
     registers,
     collect() {
       this.set(sources.stats().subscriptions);

@@ -34,6 +34,7 @@ export const MUTABLE_COLUMNS = [
   'updatedAt',
   'startedAt',
   'completedAt',
+  'feedPos',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 export function toChanges(task: Task): Pick<TaskRow, (typeof MUTABLE_COLUMNS)[number]> {
@@ -51,6 +52,7 @@ export function toChanges(task: Task): Pick<TaskRow, (typeof MUTABLE_COLUMNS)[nu
     updatedAt: task.updatedAt.getTime(),
     startedAt: ms(task.startedAt),
     completedAt: ms(task.completedAt),
+    feedPos: task.feedPos,
   };
 }
 

@@ -132,7 +132,10 @@ export function createCommands({
           },
           clock(),
         );
-        return store.create(task, { maxQueued: limits.maxQueuedPerTenant });
+        const stored = await store.create(task, { maxQueued: limits.maxQueuedPerTenant });
+        // A new task is news to its tenant's feed (a task its idempotency key named is not).
+        if (stored.id === task.id) events.publish(stored);
+        return stored;
       });
     },
 

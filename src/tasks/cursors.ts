@@ -11,11 +11,16 @@ const POSITION_BYTES = 8;
 const CURSOR_BYTES = IV_BYTES + TAG_BYTES + POSITION_BYTES;
 
 /**
- * Sealed cursors for the `tasks` listing: the position (a sequence all tenants share) is
- * encrypted with AES-256-GCM, and the listing's scope (the tenant, or every tenant for an
- * admin) is authenticated with it. A client learns nothing from a cursor (not how many tasks
- * other tenants made in between), cannot make one, and cannot use another tenant's.
- * With the same key, cursors stay valid on every instance and after a restart.
+ * Sealed cursors: a position is encrypted with AES-256-GCM, and its scope (whose listing or
+ * feed it is a place in) is authenticated with it. A client learns nothing from a cursor (not
+ * how many tasks other tenants made in between), cannot make one, and cannot use another
+ * tenant's. With the same key, cursors stay valid on every instance and after a restart.
+ *
+ * Two kinds, each sealed with keys of its own, so that one is never taken for the other:
+ * - `tasks` listing cursors: the position is the task's `seq` (a sequence all tenants share);
+ *   the scope is the tenant, or every tenant for an admin.
+ * - feed cursors: a position in one tenant's change feed; the scope is that tenant (an admin
+ *   reads its own tenant's feed).
  *
  * Deterministic: one position in one scope always gives the same cursor, so clients that
  * match pages by cursor (Apollo's pagination merges) keep working. The nonce is an HMAC of the
@@ -23,38 +28,64 @@ const CURSOR_BYTES = IV_BYTES + TAG_BYTES + POSITION_BYTES;
  */
 export function createCursors(key: Uint8Array) {
   if (key.length !== 32) throw new Error('the cursor key must be 32 bytes');
-  // One key for each use, both derived from the configured one.
-  const sealKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), 'task cursors: seal', 32));
-  const nonceKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), 'task cursors: nonce', 32));
+  const list = sealer(key, 'task cursors');
+  const feed = sealer(key, 'task feed cursors');
   return {
-    encode(principal: Principal, task: Task): string {
-      const scope = scopeOf(principal);
-      const position = Buffer.alloc(POSITION_BYTES);
-      position.writeBigUInt64BE(BigInt(task.seq));
-      const iv = createHmac('sha256', nonceKey).update(scope).update(position).digest().subarray(0, IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', sealKey, iv).setAAD(scope);
-      const sealed = Buffer.concat([cipher.update(position), cipher.final()]);
-      return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-    },
+    encode: (principal: Principal, task: Task): string => list.seal(listScope(principal), task.seq),
 
     decode(principal: Principal, cursor: string): ListPosition {
-      const bytes = Buffer.from(cursor, 'base64url');
-      if (bytes.length === CURSOR_BYTES) {
-        try {
-          const decipher = createDecipheriv('aes-256-gcm', sealKey, bytes.subarray(0, IV_BYTES)).setAAD(scopeOf(principal));
-          decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-          const seq = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).readBigUInt64BE();
-          if (seq <= BigInt(Number.MAX_SAFE_INTEGER)) return { seq: Number(seq) };
-        } catch {
-          // Not sealed with this key for this scope: refused below, like any other.
-        }
-      }
-      throw badInput('after is not a cursor from this listing.');
+      const seq = list.open(listScope(principal), cursor);
+      if (seq === null) throw badInput('after is not a cursor from this listing.');
+      return { seq };
+    },
+
+    /** A cursor naming `position` in the feed of `principal`'s tenant. */
+    encodeFeed: (principal: Principal, position: number): string => feed.seal(feedScope(principal), position),
+
+    /** The position a feed cursor of `principal`'s tenant names; BAD_USER_INPUT for anything else. */
+    decodeFeed(principal: Principal, cursor: string): number {
+      const position = feed.open(feedScope(principal), cursor);
+      if (position === null) throw badInput('after is not a cursor of this tenant\'s change feed.');
+      return position;
     },
   };
 }
 
 export type Cursors = ReturnType<typeof createCursors>;
 
+/** Seals and opens positions for one kind of cursor, with keys derived for it alone from the configured one. */
+function sealer(key: Uint8Array, purpose: string) {
+  const sealKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), `${purpose}: seal`, 32));
+  const nonceKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), `${purpose}: nonce`, 32));
+  return {
+    seal(scope: Buffer, value: number): string {
+      const position = Buffer.alloc(POSITION_BYTES);
+      position.writeBigUInt64BE(BigInt(value));
+      const iv = createHmac('sha256', nonceKey).update(scope).update(position).digest().subarray(0, IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', sealKey, iv).setAAD(scope);
+      const sealed = Buffer.concat([cipher.update(position), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+    },
+
+    /** The position sealed in `cursor` for `scope`; null when it is not one. */
+    open(scope: Buffer, cursor: string): number | null {
+      const bytes = Buffer.from(cursor, 'base64url');
+      if (bytes.length !== CURSOR_BYTES) return null;
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', sealKey, bytes.subarray(0, IV_BYTES)).setAAD(scope);
+        decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+        const value = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).readBigUInt64BE();
+        return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : null;
+      } catch {
+        // Not sealed with this key for this scope.
+        return null;
+      }
+    },
+  };
+}
+
 /** An admin lists every tenant's tasks: its cursors are its own, not any tenant's. */
-const scopeOf = (principal: Principal): Buffer => Buffer.from(principal.role === 'admin' ? '\u0000every tenant' : `tenant\u0000${principal.tenant}`);
+const listScope = (principal: Principal): Buffer => Buffer.from(principal.role === 'admin' ? '\u0000every tenant' : `tenant\u0000${principal.tenant}`);
+
+/** A feed is one tenant's, whoever reads it. */
+const feedScope = (principal: Principal): Buffer => Buffer.from(`feed\u0000${principal.tenant}`);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createCursors } from './cursors.js';
 import { resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
+import { createFeeds } from './feeds.js';
 import { createFollows, type FollowLimits } from './follow.js';
 import { createLeases } from './leases.js';
 import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES, type OutputChunk } from './output.js';
@@ -16,6 +17,7 @@ import { createWaits, type WaitLimits } from './waits.js';
 export type { TaskServiceObserver, WriteOperation } from './commands.js';
 export type { StreamSlot } from './follow.js';
 export type { AwaitOptions, AwaitOutputOptions, AwaitOutputResult, AwaitResult } from './waits.js';
+export type { AwaitChangesResult, FeedChange, FeedFilter, FeedPage, FeedStream } from './feeds.js';
 export type { OutputChunk } from './output.js';
 
 export interface TaskServiceLimits extends CommandLimits, WaitLimits, FollowLimits {
@@ -40,13 +42,15 @@ export interface TaskPage {
   tasks: Task[];
   hasNextPage: boolean;
   cursorOf(task: Task): string;
+  /** The feed cursor of the caller's tenant taken before the list was read: a stream from it misses no change after the list. */
+  changesCursor: string;
 }
 
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 /**
  * The task service, for every transport: reads here, writes in commands.ts, long-polls in
- * waits.ts, subscription streams in follow.ts, lease expiry in leases.ts, retention in
+ * waits.ts, subscription streams in follow.ts, change feeds in feeds.ts, lease expiry in leases.ts, retention in
  * retention.ts, input checks in validate.ts. Nothing runs until `start()`; `close()` stops all.
  */
 export function createTaskService({
@@ -93,13 +97,18 @@ export function createTaskService({
     onRefused: (reason) => observer.refused?.(reason),
     onOutputPage: () => observer.outputPageRead?.(),
   });
+  const feeds = createFeeds({ store, events, cursors, waits, limits, isClosed, assertOpen, reserveStream: follows.reserveStream });
 
   return {
     ...commands,
 
     get: visible,
 
-    /** The caller's tenant's tasks (every tenant's for an admin), newest first; `after` is a cursor from an earlier page. */
+    /**
+     * The caller's tenant's tasks (every tenant's for an admin), newest first; `after` is a cursor
+     * from an earlier page. `changesCursor` is the position of the caller's tenant's feed, read
+     * before the list: every change after the list was read is after it.
+     */
     async list(
       principal: Principal,
       { status, kind, tag, first, after }: { status?: TaskStatus | null; kind?: string | null; tag?: string | null; first: number; after?: string | null },
@@ -108,8 +117,10 @@ export function createTaskService({
       if (kind != null) checkName('kind', kind);
       if (tag != null) checkTag(tag);
       const tenant = principal.role === 'admin' ? null : principal.tenant;
-      const rows = await store.list({ tenant, status, kind, tag, after: after ? cursors.decode(principal, after) : null, limit: first + 1 });
-      return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: (task) => cursors.encode(principal, task) };
+      const position = after ? cursors.decode(principal, after) : null;
+      const changesCursor = await feeds.position(principal);
+      const rows = await store.list({ tenant, status, kind, tag, after: position, limit: first + 1 });
+      return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: (task) => cursors.encode(principal, task), changesCursor };
     },
 
     /**
@@ -127,6 +138,13 @@ export function createTaskService({
     followOutput: follows.followOutput,
     reserveStream: follows.reserveStream,
 
+    /** The caller's tenant's change feed (an admin's too): a page after a cursor. */
+    changes: feeds.changes,
+    /** `changes`, held until a matching change or the timeout. */
+    awaitChanges: feeds.awaitChanges,
+    /** A subscription to the caller's tenant's change feed. */
+    followChanges: feeds.follow,
+
     /** Sends expired leases back to the queue (or to FAILED); runs on its own timer too. */
     expireLeases: leases.expire,
 
@@ -136,7 +154,7 @@ export function createTaskService({
     /** Deletes finished tasks past the retention period; runs on its own timer too. */
     purgeExpired: retention.purge,
 
-    stats: () => ({ waiters: waits.count(), subscriptions: follows.count() }),
+    stats: () => ({ waiters: waits.count(), subscriptions: follows.count() + feeds.count() }),
 
     /**
      * Starts the background work: the lease timer, set for the earliest lease stored, and every
@@ -159,6 +177,7 @@ export function createTaskService({
       clearInterval(housekeeping);
       waits.endAll();
       follows.endAll();
+      feeds.endAll();
     },
   };
 }

@@ -32,7 +32,15 @@ export interface TaskStore {
   getMany(ids: readonly string[]): Promise<Task[]>;
   list(filter: ListFilter): Promise<Task[]>;
   /**
-   * Inserts the task, assigning its `seq`; when its tenant already has a task with its
+   * The tenant's change feed: its tasks whose latest change took a position after `after`, in
+   * position order, at most `limit`, each at its latest state. On PostgreSQL a tenant's
+   * positions commit in order, so a read that returns position P has every change before it.
+   */
+  changes(tenant: string, after: number, limit: number): Promise<Task[]>;
+  /** The last position taken in the tenant's feed, committed (0 before any change). */
+  feedPosition(tenant: string): Promise<number>;
+  /**
+   * Inserts the task, assigning its `seq` and its feed position; when its tenant already has a task with its
    * idempotency key, inserts nothing and returns that task. With `maxQueued`, when the tenant
    * already has that many QUEUED tasks, inserts nothing and throws `queueFull(maxQueued)`
    * (a task that its idempotency key names is still returned).
@@ -42,7 +50,8 @@ export interface TaskStore {
    * Reads task `id` and saves what `change` returns (it gets null for an unknown id, and must
    * throw then), with no other write landing in between: SQLite holds the write lock,
    * PostgreSQL saves only if the row is still as read and otherwise runs `change` again on a
-   * fresh read. Resolves with both states after the commit.
+   * fresh read. A change that bumps the revision takes the next position of the tenant's feed
+   * (`feedPos`) in the same transaction. Resolves with both states (`after` as stored) after the commit.
    */
   update(id: string, change: (task: Task | null) => Task): Promise<{ before: Task | null; after: Task }>;
   /**

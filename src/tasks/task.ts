@@ -45,6 +45,8 @@ export interface Task {
   outputSeq: number;
   /** UTF-8 bytes of all output chunks so far. Kept by storage, like `outputSeq`. */
   outputBytes: number;
+  /** The task's place in its tenant's change feed, assigned by storage on every change (0 before). */
+  feedPos: number;
 }
 
 export const isFinal = (status: TaskStatus): boolean => FINAL_STATUSES.has(status);
@@ -72,6 +74,7 @@ export function createTask(spec: NewTask, now: Date): Task {
     ...spec,
     tags: [...(spec.tags ?? [])],
     seq: 0,
+    feedPos: 0,
     status: 'QUEUED',
     progress: 0,
     message: null,

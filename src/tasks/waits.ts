@@ -113,20 +113,19 @@ export function createWaits({
   }
 
   /**
-   * Holds one admitted long-poll until `arm`'s wake is called (with when the commit that woke
-   * it was published), the timeout passes, the client leaves or shutdown; resolves with that
-   * time, or null when no commit woke it. Releases everything it held on the way out.
+   * Holds a long-poll admitted with `admit` for up to `timeoutMs`: resolves with when a commit
+   * woke it (`publishedAt`, from the function handed to `armed`), or with null for the timeout, a
+   * leaving client or shutdown. Counted among the held long-polls while it waits; `armed(null)`
+   * once it no longer does.
    */
-  async function hold(client: string, timeoutMs: number, signal: AbortSignal | undefined, arm: (wake: (publishedAt: number) => void) => void): Promise<number | null> {
-    const release = admit(client);
+  async function park(timeoutMs: number, signal: AbortSignal | undefined, armed: (wake: ((publishedAt: number) => void) | null) => void): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     let end: (() => void) | undefined;
     try {
-      // The promise's own resolve is what is registered, not a closure around it: it is held for
-      // the whole wait, and tsx (keepNames) gives every named closure its own property dictionary.
+      // The promise's own resolve is what is registered, not a closure around it: it is held for the whole wait.
       const publishedAt = await new Promise<unknown>((resolve) => {
         end = resolve as () => void;
-        arm(resolve);
+        armed(resolve);
         waiters.add(end);
         timer = setTimeout(end, timeoutMs);
         signal?.addEventListener('abort', end, { once: true });
@@ -134,10 +133,20 @@ export function createWaits({
       return typeof publishedAt === 'number' ? publishedAt : null;
     } finally {
       clearTimeout(timer);
+      armed(null);
       if (end) {
         signal?.removeEventListener('abort', end);
         waiters.delete(end);
       }
+    }
+  }
+
+  /** Admits one long-poll of `client` and parks it (see `park`); releases its place however it ends. */
+  async function hold(client: string, timeoutMs: number, signal: AbortSignal | undefined, armed: (wake: ((publishedAt: number) => void) | null) => void): Promise<number | null> {
+    const release = admit(client);
+    try {
+      return await park(timeoutMs, signal, armed);
+    } finally {
       release();
     }
   }
@@ -186,6 +195,9 @@ export function createWaits({
   return {
     awaitTask,
     awaitOutput,
+    /** Takes a place for one held long-poll of `client` under the caps (RESOURCE_EXHAUSTED when full); returns its release. */
+    admit,
+    park,
     count: () => waiters.size,
     /** Answers every held long-poll with the state it has (at shutdown). */
     endAll(): void {

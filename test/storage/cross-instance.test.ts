@@ -173,6 +173,42 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
     else expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_TRANSITION' } });
   });
 
+  it('a feed follower on one instance gets every change made on both, in position order, each task at its latest state', async () => {
+    const stream = await b.tasks.followChanges(me, {});
+    const seen = new Map<string, Task>();
+    const positions: number[] = [];
+    const writes = (async () => {
+      const made = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).tasks.create(me, { kind: 'x', maxAttempts: 1 })));
+      await Promise.all(made.map((task, i) => (i % 3 ? a : b).tasks.cancel(me, { id: task.id })));
+      return made;
+    })();
+    const made = await writes;
+    const final = new Map(made.map((task) => [task.id, 'CANCELLED']));
+    while ([...final].some(([id, status]) => seen.get(id)?.status !== status)) {
+      const next = await stream.next();
+      if (next.done) throw new Error('the feed ended');
+      positions.push(next.value.task.feedPos);
+      seen.set(next.value.task.id, next.value.task);
+    }
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    expect(new Set(positions).size).toBe(positions.length);
+    await stream.return!();
+  });
+
+  it('a feed change that no notice announced reaches a follower on another instance within the resync interval', async () => {
+    const task = await a.tasks.create(me, { kind: 'x', maxAttempts: 1 });
+    const stream = await b.tasks.followChanges(me, {});
+    const next = stream.next();
+    // A change that bypasses the service, so no NOTIFY is sent: a lost notice.
+    await admin.query(
+      `WITH pos AS (UPDATE task_feeds SET position = position + 1 WHERE tenant = $2 RETURNING position)
+       UPDATE tasks SET status = 'CANCELLED', revision = revision + 1, completed_at = $3, feed_pos = pos.position FROM pos WHERE id = $1`,
+      [task.id, me.tenant, Date.now()],
+    );
+    expect((await next).value).toMatchObject({ task: { id: task.id, status: 'CANCELLED', revision: 2 } });
+    await stream.return!();
+  });
+
   it('concurrent claims on both instances never hand one task out twice', async () => {
     for (let i = 0; i < 40; i++) await a.tasks.create(me, { kind: 'x', maxAttempts: 1 });
     const claims = await Promise.all(

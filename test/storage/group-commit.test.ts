@@ -59,7 +59,7 @@ describe('group commit', () => {
       4,
       5,
     ]);
-    expect(ctx.published.filter((t) => t.id === task.id).map((t) => t.revision)).toEqual([2, 3, 4, 5]);
+    expect(ctx.published.filter((t) => t.id === task.id).map((t) => t.revision)).toEqual([1, 2, 3, 4, 5]);
     // Each event was published once its row was in the database, committed.
     expect(seenInDb).toEqual([5, 5, 5]);
   });

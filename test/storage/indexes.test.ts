@@ -46,6 +46,8 @@ function repositoryStatements() {
       }
     }
   }
+  repo.changes('t', 0, 100);
+  repo.feedPosition('t');
   repo.expiredLeases(Date.now(), 500);
   repo.nextLeaseExpiry();
   repo.deleteFinishedBefore(Date.now(), 1_000);
@@ -64,6 +66,8 @@ const EXPECTED_INDEX: [RegExp, RegExp][] = [
   [/"lease_expires_at" <= \?/, /tasks_lease_idx/],
   [/max\("seq"\)/, /tasks_seq_uq/],
   [/"completed_at" < \?/, /tasks_retention_idx/],
+  [/"feed_pos" > \?/, /SEARCH tasks USING INDEX tasks_feed_idx \(tenant=\? AND feed_pos>\?\)/],
+  [/from "task_feeds"/, /SEARCH task_feeds USING INDEX sqlite_autoindex_task_feeds_1 \(tenant=\?\)/],
   [/"status" = \? and "tasks"\."kind" = \?\) order by "tasks"\."seq" asc/i, /tasks_claim_idx \(tenant=\? AND status=\? AND kind=\?\)/],
   [/json_each/, /tasks_status_seq_idx \(tenant=\? AND status=\?\)/],
   [/"tenant" = \? and "tasks"\."kind" = \?/i, /tasks_kind_seq_idx/],

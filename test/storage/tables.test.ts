@@ -2,8 +2,8 @@ import type { SQL } from 'drizzle-orm';
 import { PgDialect, getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
 import { SQLiteSyncDialect, getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
-import { taskOutput as pgTaskOutput, taskTags as pgTaskTags, tasks as pgTasks } from '../../src/storage/postgres/tables.js';
-import { taskOutput as sqliteTaskOutput, taskTags as sqliteTaskTags, tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
+import { taskFeeds as pgTaskFeeds, taskOutput as pgTaskOutput, taskTags as pgTaskTags, tasks as pgTasks } from '../../src/storage/postgres/tables.js';
+import { taskFeeds as sqliteTaskFeeds, taskOutput as sqliteTaskOutput, taskTags as sqliteTaskTags, tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
 import { TASK_STATUSES } from '../../src/tasks/task.js';
 
 /*
@@ -59,12 +59,12 @@ describe('the tables of the two engines', () => {
   const postgres = shapeOf(pgConfig(pgTasks), new PgDialect());
 
   it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
-    expect(Object.keys(sqlite.columns)).toHaveLength(24);
+    expect(Object.keys(sqlite.columns)).toHaveLength(25);
     expect(postgres.columns).toEqual(sqlite.columns);
   });
 
   it('have the same indexes: name, columns in order, uniqueness and condition', () => {
-    expect(Object.keys(sqlite.indexes)).toHaveLength(8);
+    expect(Object.keys(sqlite.indexes)).toHaveLength(9);
     expect(sqlite.indexes.tasks_lease_idx!.where).toBe(`"tasks"."status" = 'RUNNING'`);
     expect(postgres.indexes).toEqual(sqlite.indexes);
   });
@@ -83,6 +83,13 @@ describe('the tables of the two engines', () => {
     expect(sqliteOutput.foreignKeys).toEqual(['task_id → id on delete cascade']);
     expect(sqliteOutput.primaryKeys).toEqual([['task_id', 'seq']]);
     expect(postgresOutput).toEqual(sqliteOutput);
+  });
+
+  it('keep the feeds alike: task_feeds, one position per tenant', () => {
+    const sqliteFeeds = shapeOf(sqliteConfig(sqliteTaskFeeds), new SQLiteSyncDialect());
+    expect(Object.keys(sqliteFeeds.columns)).toEqual(['tenant', 'position']);
+    expect(sqliteFeeds.columns.tenant!.primary).toBe(true);
+    expect(shapeOf(pgConfig(pgTaskFeeds), new PgDialect())).toEqual(sqliteFeeds);
   });
 
   it('take the statuses from the domain', () => {

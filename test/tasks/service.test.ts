@@ -36,6 +36,7 @@ describeEngines('service', (engine) => {
       await ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: 30 });
       const done = await ctx.tasks.complete(me, { id: task.id, result: { ok: true }, workerId: 'w1' });
       expect(ctx.published.map((t) => [t.status, t.revision])).toEqual([
+        ['QUEUED', 1],
         ['RUNNING', 2],
         ['RUNNING', 3],
         ['COMPLETED', 4],

@@ -31,6 +31,7 @@ describe('createTask', () => {
     expect(queued()).toEqual({
       id: 'a',
       seq: 0,
+      feedPos: 0,
       tenant: 't',
       kind: 'report',
       tags: [],

@@ -9,10 +9,10 @@ export interface CrossInstanceEventsOptions {
   /** This instance's id, as written into the notices it sends (those it skips). */
   origin: string;
   events: TaskEvents;
-  store: Pick<PgTaskStore, 'getMany' | 'revisionsOf'>;
+  store: Pick<PgTaskStore, 'getMany' | 'revisionsOf' | 'feedPositions'>;
   /** Told of every lease another instance grants, so this one can expire it if that one dies. */
   onLease: (expiresAt: number) => void;
-  /** How often the watched tasks are re-read, bounding how long a lost notice can leave one stale. */
+  /** How often the watched tasks and feeds are re-read, bounding how long a lost notice can leave one stale. */
   resyncIntervalMs: number;
   onError: (error: unknown, context: string) => void;
 }
@@ -27,13 +27,17 @@ const RECONNECT_MAX_MS = 5_000;
 /**
  * Brings other instances' writes to this instance's listeners. Every write NOTIFYs
  * `task_events` in its own transaction (see pg-store); here one connection LISTENs, and a
- * notice for a task that someone here watches has its row read and published locally. The
- * row, not the notice, is published: notices are small and only say what to re-read.
+ * notice for a task that someone here watches, or of a tenant whose feed someone here follows,
+ * has its row read and published locally. The row, not the notice, is published: notices are
+ * small and only say what to re-read. Rows read together are published in feed order; a feed
+ * follower that still sees a gap (a notice lost or late, a row read after a newer change) reads
+ * the store from the last position it covered.
  *
  * Nothing stays stale for long if a notice is lost (say the connection dropped): after each
  * reconnect, and every `resyncIntervalMs`, the revisions of all watched tasks are compared
- * with what their listeners last got, and the changed rows are published; and the last
- * output seq of every task whose output is followed here is announced to its listeners.
+ * with what their listeners last got, and the changed rows are published; each followed
+ * feed is told the position its tenant has reached; and the last output seq of every task
+ * whose output is followed here is announced to its listeners.
  *
  * An output notice carries only the task and its new last seq: the listeners of that task's
  * output read what they miss from storage.
@@ -59,7 +63,7 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
     // Output is announced by its seq only: the listeners here read the chunks from storage.
     if ('outputSeq' in notice) return events.publishOutput(notice.id, notice.outputSeq, null);
     if (notice.leaseExpiresAt !== null) onLease(notice.leaseExpiresAt);
-    if (events.isWatched(notice.id)) read([notice.id]);
+    if (events.isWatched(notice.id) || events.isFeedWatched(notice.tenant)) read([notice.id]);
   }
 
   /** Reads these tasks' rows (together with any others asked for in this turn) and publishes them. */
@@ -76,7 +80,8 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
   async function publishRows(ids: string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += BATCH) {
       try {
-        for (const task of await store.getMany(ids.slice(i, i + BATCH))) events.publish(task);
+        const rows = await store.getMany(ids.slice(i, i + BATCH));
+        for (const task of rows.sort((a, b) => a.feedPos - b.feedPos)) events.publish(task);
       } catch (error) {
         onError(error, 'reading notified tasks');
       }
@@ -93,6 +98,10 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
       const batch = watched.slice(i, i + BATCH);
       const current = await store.revisionsOf(batch.map(([id]) => id));
       read(batch.filter(([id, revision]) => (current.get(id) ?? 0) > revision).map(([id]) => id));
+    }
+    const feeds = [...events.watchedFeeds()];
+    for (let i = 0; i < feeds.length; i += BATCH) {
+      for (const [tenant, position] of await store.feedPositions(feeds.slice(i, i + BATCH))) events.announceFeed(tenant, position);
     }
   }
 

@@ -8,7 +8,10 @@ export interface TaskNotice {
   /** The instance that wrote it. */
   origin: string;
   id: string;
+  tenant: string;
   revision: number;
+  /** The change's position in its tenant's feed. */
+  feedPos: number;
   /** When the task's lease ends (epoch ms), if it is running. */
   leaseExpiresAt: number | null;
 }
@@ -25,4 +28,11 @@ export const outputNoticeOf = (origin: string, id: string, outputSeq: number): s
 
 /** The payload a write NOTIFYs, in its own transaction. */
 export const noticeOf = (origin: string, task: Task): string =>
-  JSON.stringify({ origin, id: task.id, revision: task.revision, leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null } satisfies TaskNotice);
+  JSON.stringify({
+    origin,
+    id: task.id,
+    tenant: task.tenant,
+    revision: task.revision,
+    feedPos: task.feedPos,
+    leaseExpiresAt: task.leaseExpiresAt?.getTime() ?? null,
+  } satisfies TaskNotice);

@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from './connection.js';
 import { noticeOf, outputNoticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
-import { taskOutput, taskTags, tasks } from './tables.js';
+import { taskFeeds, taskOutput, taskTags, tasks } from './tables.js';
 import { queueFull } from '../../tasks/quotas.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { TaskStore } from '../../tasks/store.js';
@@ -10,9 +10,14 @@ import type { Task } from '../../tasks/task.js';
 export interface PgTaskStore extends TaskStore {
   /** The current revision of each of those ids that exists. */
   revisionsOf(ids: readonly string[]): Promise<Map<string, number>>;
+  /** The last position taken in each of those tenants' feeds that has one. */
+  feedPositions(tenants: readonly string[]): Promise<Map<string, number>>;
 }
 
 type Tx = Parameters<Parameters<PgDb['transaction']>[0]>[0];
+
+/** A write's notice with the feed position it took (the row's `feed_pos`, known only in the statement). */
+const notice = (payload: unknown) => sql`(${payload}::jsonb || jsonb_build_object('feedPos', ${tasks.feedPos}))::text`;
 
 /** Conflicting writes to one task, one after another, before an update gives up. */
 const MAX_UPDATE_ATTEMPTS = 50;
@@ -22,16 +27,25 @@ const MAX_UPDATE_ATTEMPTS = 50;
  * PostgreSQL delivers the notice to every listening instance if and only if the write
  * commits, in commit order.
  *
- * An update is optimistic, two round trips and no explicit transaction: read the row, let
- * the state machine decide, then one `UPDATE … WHERE revision and lease are still what was
- * read … RETURNING pg_notify(…)`; when another write got there first it matches no row, and
- * the update starts over from a fresh read. (The revision changes with every change but a
- * heartbeat, which changes the lease.) Claims and lease expiry lock rows in a transaction
- * instead, `FOR UPDATE SKIP LOCKED`, so instances never wait for each other's candidates.
+ * An update is optimistic: read the row, let the state machine decide, then write it only if
+ * its revision and lease are still what was read; when another write got there first nothing
+ * matches, and the update starts over from a fresh read. (The revision changes with every
+ * change but a heartbeat, which changes the lease.) A heartbeat is one `UPDATE … RETURNING
+ * pg_notify(…)`; a change is one statement that locks the row, takes its feed position,
+ * saves and NOTIFYs (`saveAtNextPosition`). Claims and lease expiry lock rows `FOR UPDATE SKIP LOCKED`, so instances never
+ * wait for each other's candidates.
+ *
+ * Feed positions: every change takes the next position of its tenant's feed from its
+ * `task_feeds` row, as the last thing it does before saving the task and committing (after
+ * every lock on tasks it takes; a create, in the statement that inserts it). The row lock that increment takes is held until commit, so
+ * the tenant's next change waits for this one to commit before it takes the next position:
+ * a tenant's positions commit in order, and a reader that sees position P sees every
+ * position before it. A batch of lease expiries takes its tenants' positions in tenant order,
+ * so two batches cannot deadlock.
  */
 export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgTaskStore {
   const byId = db.select().from(tasks).where(eq(tasks.id, sql.placeholder('id'))).prepare('task_by_id');
-  // Prepared once: building a statement with Drizzle costs more CPU than PostgreSQL spends running it.
+  // A heartbeat (no feed position), prepared once: building a statement with Drizzle costs more CPU than PostgreSQL spends running it.
   const saveIfUnchanged = db
     .update(tasks)
     .set(Object.fromEntries(MUTABLE_COLUMNS.map((column) => [column, sql`${sql.placeholder(column)}`])))
@@ -77,13 +91,65 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     return row ? fromRow(row) : null;
   };
 
-  /** Writes the task's changes and queues its notice (inside a transaction that holds the row). */
-  async function save(tx: Tx, task: Task): Promise<void> {
-    await tx
+  /**
+   * One statement that saves a change at the tenant's next feed position, if the row is still
+   * as read (revision and lease): it locks the row, then takes the position from the tenant's
+   * `task_feeds` row (that lock, taken last, is held until commit: the tenant's next change
+   * waits for this one to commit), then saves the change there and NOTIFYs, with the position,
+   * in the same transaction. No row when another write got there first.
+   */
+  function saveAtNextPosition(runner: PgDb | Tx) {
+    const held = runner.$with('held').as(
+      runner
+        .select({ tenant: tasks.tenant })
+        .from(tasks)
+        .where(
+          and(
+            eq(tasks.id, sql.placeholder('id')),
+            eq(tasks.revision, sql.placeholder('readRevision')),
+            sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${sql.placeholder('readLease')}::bigint`,
+          ),
+        )
+        .for('update'),
+    );
+    const taken = runner.$with('taken').as(
+      runner
+        .insert(taskFeeds)
+        .select(sql`select "tenant", 1 from "held"`)
+        .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
+        .returning({ position: taskFeeds.position }),
+    );
+    return runner
+      .with(held, taken)
       .update(tasks)
-      .set(toChanges(task))
-      .where(eq(tasks.id, task.id))
-      .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${noticeOf(origin, task)})` });
+      .set({
+        ...Object.fromEntries(MUTABLE_COLUMNS.filter((column) => column !== 'feedPos').map((column) => [column, sql`${sql.placeholder(column)}`])),
+        feedPos: sql`${taken.position}`,
+      })
+      .from(taken)
+      .where(eq(tasks.id, sql.placeholder('id')))
+      .returning({
+        feedPos: tasks.feedPos,
+        outputSeq: tasks.outputSeq,
+        outputBytes: tasks.outputBytes,
+        notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${notice(sql.placeholder('notice'))})`,
+      });
+  }
+  const saveChangeIfStill = saveAtNextPosition(db).prepare('task_save_change');
+
+  /** The values of `saveAtNextPosition` for changing `before` into `after`. */
+  const changeValues = (before: Task, after: Task) => ({
+    ...toChanges(after),
+    id: before.id,
+    readRevision: before.revision,
+    readLease: before.leaseExpiresAt?.getTime() ?? null,
+    notice: noticeOf(origin, after),
+  });
+
+  /** A change of a row this transaction holds, saved at its tenant's next feed position. */
+  async function saveChange(tx: Tx, before: Task, after: Task): Promise<Task> {
+    const [saved] = await saveAtNextPosition(tx).prepare('task_save_change').execute(changeValues(before, after));
+    return { ...after, feedPos: saved!.feedPos };
   }
 
   return {
@@ -92,6 +158,27 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     async getMany(ids) {
       if (ids.length === 0) return [];
       return (await db.select().from(tasks).where(inArray(tasks.id, [...ids]))).map(fromRow);
+    },
+
+    async changes(tenant, after, limit) {
+      const rows = await db
+        .select()
+        .from(tasks)
+        .where(and(eq(tasks.tenant, tenant), gt(tasks.feedPos, after)))
+        .orderBy(asc(tasks.feedPos))
+        .limit(limit);
+      return rows.map(fromRow);
+    },
+
+    async feedPosition(tenant) {
+      const [row] = await db.select({ position: taskFeeds.position }).from(taskFeeds).where(eq(taskFeeds.tenant, tenant));
+      return row?.position ?? 0;
+    },
+
+    async feedPositions(tenants) {
+      if (tenants.length === 0) return new Map();
+      const rows = await db.select().from(taskFeeds).where(inArray(taskFeeds.tenant, [...tenants]));
+      return new Map(rows.map((row) => [row.tenant, row.position]));
     },
 
     async revisionsOf(ids) {
@@ -140,20 +227,31 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         }
       }
       const { seq: _assigned, ...row } = toRow(task);
-      const insert = async (tx: Tx | PgDb) => {
-        const [inserted] = await tx
+      const insert = async (runner: Tx | PgDb) => {
+        // The position first, in the same statement: nothing is locked before it but the new row.
+        const taken = runner.$with('taken').as(
+          runner
+            .insert(taskFeeds)
+            .values({ tenant: task.tenant, position: 1 })
+            .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
+            .returning({ position: taskFeeds.position }),
+        );
+        const [created] = await runner
+          .with(taken)
           .insert(tasks)
-          .values(row)
+          .values({ ...row, feedPos: sql`(select "position" from "taken")` })
           .onConflictDoNothing({ target: [tasks.tenant, tasks.idempotencyKey] })
-          .returning();
-        if (inserted && task.tags.length > 0) {
-          await tx.insert(taskTags).values(task.tags.map((tag) => ({ taskId: inserted.id, tenant: inserted.tenant, tag, seq: inserted.seq })));
+          .returning({ ...getTableColumns(tasks), notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${notice(noticeOf(origin, task))})` });
+        if (!created) return null;
+        const { notified: _sent, ...stored } = created;
+        if (task.tags.length > 0) {
+          await runner.insert(taskTags).values(task.tags.map((tag) => ({ taskId: stored.id, tenant: stored.tenant, tag, seq: stored.seq })));
         }
-        return inserted;
+        return fromRow(stored);
       };
       // A task and its tags commit together; an untagged task is one statement, no transaction.
       const inserted = task.tags.length > 0 ? await db.transaction(insert) : await insert(db);
-      if (inserted) return fromRow(inserted);
+      if (inserted) return inserted;
       // Another task holds the idempotency key (committed: the insert waited for it).
       const existing = await byIdempotencyKey(task.tenant, task.idempotencyKey!);
       if (!existing) throw new Error(`task insert conflicted, but no task holds idempotency key ${task.idempotencyKey}`);
@@ -166,16 +264,20 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         const after = change(before);
         if (after === before) return { before, after };
         if (!before) throw new Error(`task ${id} does not exist, yet the change returned a state for it`);
-        const saved = await saveIfUnchanged.execute({
-          ...toChanges(after),
-          id,
-          readRevision: before.revision,
-          readLease: before.leaseExpiresAt?.getTime() ?? null,
-          notice: noticeOf(origin, after),
-        });
         // The output totals as committed: an append may have landed since the read.
-        const [row] = saved;
-        if (row) return { before, after: { ...after, outputSeq: row.outputSeq, outputBytes: row.outputBytes } };
+        if (after.revision !== before.revision) {
+          const [saved] = await saveChangeIfStill.execute(changeValues(before, after));
+          if (saved) return { before, after: { ...after, feedPos: saved.feedPos, outputSeq: saved.outputSeq, outputBytes: saved.outputBytes } };
+        } else {
+          const [saved] = await saveIfUnchanged.execute({
+            ...toChanges(after),
+            id,
+            readRevision: before.revision,
+            readLease: before.leaseExpiresAt?.getTime() ?? null,
+            notice: noticeOf(origin, after),
+          });
+          if (saved) return { before, after: { ...after, outputSeq: saved.outputSeq, outputBytes: saved.outputBytes } };
+        }
         if (attempt === MAX_UPDATE_ATTEMPTS) throw new Error(`task ${id}: ${attempt} conflicting writes in a row; giving up`);
       }
     },
@@ -220,9 +322,8 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           .limit(1)
           .for('update', { skipLocked: true });
         if (!row) return null;
-        const next = change(fromRow(row));
-        await save(tx, next);
-        return next;
+        const task = fromRow(row);
+        return saveChange(tx, task, change(task));
       }),
 
     expireLeases: (now, limit, change) =>
@@ -234,8 +335,9 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           .orderBy(asc(tasks.leaseExpiresAt))
           .limit(limit)
           .for('update', { skipLocked: true });
-        const expired = rows.map((row) => change(fromRow(row)));
-        for (const task of expired) await save(tx, task);
+        const held = rows.map(fromRow).sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+        const expired: Task[] = [];
+        for (const task of held) expired.push(await saveChange(tx, task, change(task)));
         return expired;
       }),
 

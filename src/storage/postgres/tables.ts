@@ -38,6 +38,8 @@ export const tasks = pgTable(
     outputSeq: integer('output_seq').notNull().default(0),
     /** UTF-8 bytes of all the task's output chunks, checked against MAX_OUTPUT_BYTES_PER_TASK without reading them. */
     outputBytes: bigint('output_bytes', { mode: 'number' }).notNull().default(0),
+    /** The task's place in its tenant's change feed: taken from `task_feeds` by every change (0 before the first). */
+    feedPos: bigint('feed_pos', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     uniqueIndex('tasks_seq_uq').on(t.seq),
@@ -48,8 +50,20 @@ export const tasks = pgTable(
     index('tasks_tenant_seq_idx').on(t.tenant, t.seq),
     index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
+    // A tenant's tasks changed after a position, in position order.
+    index('tasks_feed_idx').on(t.tenant, t.feedPos),
   ],
 );
+
+/**
+ * Each tenant's change feed: the last position taken. Every change of one of its tasks takes
+ * the next one, last in its transaction: the row lock it takes is held until commit, so a
+ * tenant's positions commit in order (see the README, "Change feeds on PostgreSQL").
+ */
+export const taskFeeds = pgTable('task_feeds', {
+  tenant: text('tenant').primaryKey(),
+  position: bigint('position', { mode: 'number' }).notNull(),
+});
 
 /** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
 export const taskTags = pgTable(

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './connection.js';
-import { taskOutput, taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
+import { taskFeeds, taskOutput, taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { NewOutputChunk, OutputChunk, OutputTarget } from '../../tasks/output.js';
 import type { ListFilter, StatusCounts } from '../../tasks/store.js';
@@ -18,7 +18,13 @@ export interface TaskRepository {
   /** The oldest QUEUED task of the tenant, of one of `kinds` (any kind when null or empty). */
   oldestQueued(tenant: string, kinds: readonly string[] | null): Task | null;
   list(filter: ListFilter): Task[];
-  /** Inserts the task, assigning its `seq`; returns it as stored. */
+  /** The tenant's tasks whose feed position is after `after`, in position order. */
+  changes(tenant: string, after: number, limit: number): Task[];
+  /** The last position taken in the tenant's feed (0 before any). */
+  feedPosition(tenant: string): number;
+  /** Takes the next position of the tenant's feed (inside the transaction of the change that takes it). */
+  nextFeedPosition(tenant: string): number;
+  /** Inserts the task, assigning its `seq` and its feed position; returns it as stored. */
   insert(task: Task): Task;
   /** Writes the fields a task changes after creation over its row. */
   save(task: Task): void;
@@ -99,6 +105,24 @@ export function createTaskRepository(db: Db): TaskRepository {
         WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?
       )
     ) WHERE upto - bytes < ? ORDER BY seq`);
+  const feedAfter = db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.tenant, sql.placeholder('tenant')), gt(tasks.feedPos, sql.placeholder('after'))))
+    .orderBy(asc(tasks.feedPos))
+    .limit(sql.placeholder('limit'))
+    .prepare();
+  const feedPosition = db
+    .select({ position: taskFeeds.position })
+    .from(taskFeeds)
+    .where(eq(taskFeeds.tenant, sql.placeholder('tenant')))
+    .prepare();
+  const takeFeedPosition = db
+    .insert(taskFeeds)
+    .values({ tenant: sql.placeholder('tenant'), position: 1 })
+    .onConflictDoUpdate({ target: taskFeeds.tenant, set: { position: sql`${taskFeeds.position} + 1` } })
+    .returning({ position: taskFeeds.position })
+    .prepare();
   const statements = new Map<string, { all(values: Record<string, unknown>): TaskRow[] }>();
   const prepared = (shape: string, build: () => { all(values: Record<string, unknown>): TaskRow[] }) => {
     let statement = statements.get(shape);
@@ -169,8 +193,14 @@ export function createTaskRepository(db: Db): TaskRepository {
       return statement.all({ tenant, status, kind, tag, afterSeq: after?.seq, limit }).map(fromRow);
     },
 
+    changes: (tenant, after, limit) => feedAfter.all({ tenant, after, limit }).map(fromRow),
+
+    feedPosition: (tenant) => feedPosition.get({ tenant })?.position ?? 0,
+
+    nextFeedPosition: (tenant) => takeFeedPosition.get({ tenant })!.position,
+
     insert(task) {
-      const stored = { ...task, seq: (lastSeq.get()?.seq ?? 0) + 1 };
+      const stored = { ...task, seq: (lastSeq.get()?.seq ?? 0) + 1, feedPos: takeFeedPosition.get({ tenant: task.tenant })!.position };
       insertTask.run(toRow(stored));
       for (const tag of stored.tags) insertTag.run({ taskId: stored.id, tenant: stored.tenant, tag, seq: stored.seq });
       return stored;

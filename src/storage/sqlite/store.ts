@@ -2,7 +2,7 @@ import { createGroupCommitter } from './group-commit.js';
 import { queueFull } from '../../tasks/quotas.js';
 import type { TaskRepository } from './repository.js';
 import type { StatusCounts, TaskStore } from '../../tasks/store.js';
-import type { TaskStatus } from '../../tasks/task.js';
+import type { Task, TaskStatus } from '../../tasks/task.js';
 
 export interface SqliteTaskStore extends TaskStore {
   /** Commits the writes queued for the next group commit now (shutdown). */
@@ -41,12 +41,19 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
     if (to === 'QUEUED') addQueued(tenant, 1);
   };
 
+  /** The task at the next position of its tenant's feed (inside a write's transaction: one writer, so positions commit in order). */
+  const advanced = (task: Task): Task => ({ ...task, feedPos: repo.nextFeedPosition(task.tenant) });
+
   return {
     get: async (id) => repo.get(id),
 
     getMany: async (ids) => ids.flatMap((id) => repo.get(id) ?? []),
 
     list: async (filter) => repo.list(filter),
+
+    changes: async (tenant, after, limit) => repo.changes(tenant, after, limit),
+
+    feedPosition: async (tenant) => repo.feedPosition(tenant),
 
     async create(task, { maxQueued } = {}) {
       // Counted when inserted, in the transaction; given back if that transaction fails.
@@ -72,8 +79,11 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
     async update(id, change) {
       const result = await commits.run(() => {
         const before = repo.get(id);
-        const after = change(before);
-        if (after !== before) repo.save(after);
+        const changed = change(before);
+        if (changed === before) return { before, after: changed };
+        // A lease extension (a heartbeat) is not a change: it keeps its place in the feed.
+        const after = changed.revision === before?.revision ? changed : advanced(changed);
+        repo.save(after);
         return { before, after };
       });
       moved(result.before?.status ?? null, result.after.status);
@@ -93,7 +103,7 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
       const claimed = await commits.run(() => {
         const task = repo.oldestQueued(tenant, kinds);
         if (!task) return null;
-        const next = change(task);
+        const next = advanced(change(task));
         repo.save(next);
         return { before: task.status, next };
       });
@@ -106,7 +116,7 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
     async expireLeases(now, limit, change) {
       const expired = repo.transaction(() =>
         repo.expiredLeases(now, limit).map((task) => {
-          const next = change(task);
+          const next = advanced(change(task));
           repo.save(next);
           return { before: task.status, next };
         }),

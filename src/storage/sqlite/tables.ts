@@ -37,6 +37,8 @@ export const tasks = sqliteTable(
     outputSeq: integer('output_seq').notNull().default(0),
     /** UTF-8 bytes of all the task's output chunks, checked against MAX_OUTPUT_BYTES_PER_TASK without reading them. */
     outputBytes: integer('output_bytes').notNull().default(0),
+    /** The task's place in its tenant's change feed: taken from `task_feeds` by every change (0 before the first). */
+    feedPos: integer('feed_pos').notNull().default(0),
   },
   (t) => [
     uniqueIndex('tasks_seq_uq').on(t.seq),
@@ -47,8 +49,16 @@ export const tasks = sqliteTable(
     index('tasks_tenant_seq_idx').on(t.tenant, t.seq),
     index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
     index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
+    // A tenant's tasks changed after a position, in position order.
+    index('tasks_feed_idx').on(t.tenant, t.feedPos),
   ],
 );
+
+/** Each tenant's change feed: the last position taken. Every change of one of its tasks takes the next one, in its transaction. */
+export const taskFeeds = sqliteTable('task_feeds', {
+  tenant: text('tenant').primaryKey(),
+  position: integer('position').notNull(),
+});
 
 /** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
 export const taskTags = sqliteTable(

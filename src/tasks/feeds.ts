@@ -1,0 +1,411 @@
+import type { Cursors } from './cursors.js';
+import { badInput } from './errors.js';
+import type { TaskEvents } from './events.js';
+import type { StreamSlot } from './follow.js';
+import type { Principal } from './principal.js';
+import type { TaskStore } from './store.js';
+import { TASK_STATUSES, type Task, type TaskStatus } from './task.js';
+import { checkKinds, checkTag, checkTimeout, MAX_CLAIM_KINDS } from './validate.js';
+import type { createWaits, WaitLimits } from './waits.js';
+
+/** Most changes one page of a feed may hold (`first`). */
+export const MAX_FEED_PAGE_SIZE = 1000;
+/** Rows a page read takes from the store at once. */
+const READ_BATCH = 1000;
+/**
+ * Most rows one page read looks at before it answers with what it has and the position it read
+ * up to: a filter that matches little costs each request a bounded read.
+ */
+const MAX_SCAN = 10_000;
+/** Rows a subscription stream takes from the store at once: all it ever holds undelivered. */
+const STREAM_BATCH = 100;
+
+/** Which changes a feed reader wants; each list, when given and not empty, admits any of its values. */
+export interface FeedFilter {
+  kinds?: readonly string[] | null;
+  /** Tasks carrying any of these tags. */
+  tags?: readonly string[] | null;
+  /** Matched against the state after the change. */
+  statuses?: readonly TaskStatus[] | null;
+}
+
+/** One task in a feed: its latest state, and the cursor of the position that change took. */
+export interface FeedChange {
+  cursor: string;
+  task: Task;
+}
+
+export interface FeedPage {
+  changes: FeedChange[];
+  /** Pass as `after` to continue: the last change's cursor, or the position read up to. */
+  cursor: string;
+}
+
+export interface ChangesOptions {
+  filter?: FeedFilter | null;
+  /** A feed cursor; from the beginning of the feed when omitted. */
+  after?: string | null;
+  first: number;
+}
+
+export interface AwaitChangesOptions {
+  filter?: FeedFilter | null;
+  after: string;
+  /** Seconds; 0 returns at once; clamped to `awaitTimeoutMaxSeconds`. */
+  timeoutSeconds: number;
+  first: number;
+  signal?: AbortSignal;
+  client?: string;
+}
+
+export interface AwaitChangesResult {
+  page: FeedPage;
+  /** `performance.now()` when the commit that ended the wait was published; null when no commit did. */
+  wokenAt: number | null;
+}
+
+export interface FollowChangesOptions {
+  filter?: FeedFilter | null;
+  /** With a cursor, every change after it first; without, only changes committed after the stream started. */
+  after?: string | null;
+  client?: string;
+  /** A place the transport reserved already under the per-client stream caps. */
+  slot?: StreamSlot;
+}
+
+/** A subscription to a feed, as an async iterator that never ends by itself. */
+export interface FeedStream extends AsyncIterableIterator<FeedChange> {
+  /** Ends the stream (shutdown). */
+  end(): void;
+}
+
+type Waits = ReturnType<typeof createWaits>;
+
+/**
+ * Change feeds: each tenant's tasks in the order of their latest change, read from the store
+ * (`changes`), held for until a change comes (`awaitChanges`), or followed (`follow`). A feed
+ * is the caller's tenant's, an admin's too. The store holds one row per task, at its latest
+ * position, so a task changed three times since a cursor appears once, with its latest state.
+ */
+export function createFeeds({
+  store,
+  events,
+  cursors,
+  waits,
+  limits,
+  isClosed,
+  assertOpen,
+  reserveStream,
+}: {
+  store: TaskStore;
+  events: TaskEvents;
+  cursors: Cursors;
+  waits: Pick<Waits, 'admit' | 'park'>;
+  limits: Pick<WaitLimits, 'awaitTimeoutMaxSeconds'>;
+  isClosed: () => boolean;
+  assertOpen: () => void;
+  reserveStream: (principal: Principal, client?: string) => StreamSlot;
+}) {
+  const streams = new Set<FeedStream>();
+
+  /**
+   * The tenant's matching tasks changed after `after`, up to `first`, in position order.
+   * `upTo` is where the next read starts: the last change's position when the page is full,
+   * else the position read up to. `cut` says the read stopped at MAX_SCAN, not at the end.
+   */
+  async function read(tenant: string, after: number, first: number, matches: (task: Task) => boolean) {
+    const found = new Map<string, Task>();
+    let upTo = after;
+    let scanned = 0;
+    let cut = false;
+    while (found.size < first) {
+      if (scanned >= MAX_SCAN) {
+        cut = true;
+        break;
+      }
+      const rows = await store.changes(tenant, upTo, READ_BATCH);
+      for (const task of rows) {
+        scanned++;
+        upTo = task.feedPos;
+        if (!matches(task)) continue;
+        // Changed again between two reads: once, at its latest position.
+        found.delete(task.id);
+        found.set(task.id, task);
+        if (found.size === first) break;
+      }
+      if (rows.length < READ_BATCH) break;
+    }
+    return { tasks: [...found.values()], upTo, cut };
+  }
+
+  const changeOf = (principal: Principal, task: Task): FeedChange => ({ cursor: cursors.encodeFeed(principal, task.feedPos), task });
+
+  function checkFeedPageSize(first: number): void {
+    if (!Number.isInteger(first) || first < 0 || first > MAX_FEED_PAGE_SIZE) throw badInput(`first must be an integer from 0 to ${MAX_FEED_PAGE_SIZE}.`);
+  }
+
+  const positionOf = (principal: Principal, after: string | null | undefined): number => (after == null ? 0 : cursors.decodeFeed(principal, after));
+
+  /** The page of the caller's tenant's feed after `after` (a cursor; the beginning when omitted). */
+  async function changes(principal: Principal, { filter, after, first }: ChangesOptions): Promise<FeedPage> {
+    checkFeedPageSize(first);
+    const matches = matcher(filter);
+    const page = await read(principal.tenant, positionOf(principal, after), first, matches);
+    return { changes: page.tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, page.upTo) };
+  }
+
+  /**
+   * `changes`, but when nothing matching changed after `after` it holds, like `awaitTask`, until
+   * the first matching change or the timeout (then an empty page with `cursor` equal to `after`).
+   * It listens to the tenant's feed before it reads, so a change committed in between ends the
+   * wait; while held it reads nothing until a change that may match is published.
+   */
+  async function awaitChanges(principal: Principal, { filter, after, timeoutSeconds, first, signal, client = '' }: AwaitChangesOptions): Promise<AwaitChangesResult> {
+    const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
+    checkFeedPageSize(first);
+    const matches = matcher(filter);
+    let scanned = cursors.decodeFeed(principal, after);
+    const startedAt = performance.now();
+    let stale = false;
+    let wake: ((publishedAt: number) => void) | null = null;
+    let wokenAt: number | null = null;
+    const unsubscribe = events.subscribeFeed(principal.tenant, (position, task) => {
+      if (position <= scanned || (task && !matches(task))) return;
+      stale = true;
+      wake?.(performance.now());
+    });
+    let release: (() => void) | null = null;
+    try {
+      for (;;) {
+        stale = false;
+        const page = await read(principal.tenant, scanned, first, matches);
+        if (page.tasks.length > 0 || page.cut || first === 0) {
+          return { page: { changes: page.tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, page.upTo) }, wokenAt };
+        }
+        scanned = page.upTo;
+        if (stale) continue;
+        const remaining = timeoutMs - (performance.now() - startedAt);
+        if (timeoutMs === 0 || remaining <= 0 || signal?.aborted || isClosed()) break;
+        release ??= waits.admit(client);
+        wokenAt = await waits.park(remaining, signal, (armed) => {
+          wake = armed;
+        });
+        if (wokenAt === null) break;
+      }
+      return { page: { changes: [], cursor: after }, wokenAt: null };
+    } finally {
+      release?.();
+      unsubscribe();
+    }
+  }
+
+  /**
+   * Follows the caller's tenant's feed: with `after`, every matching change after it (paged
+   * from the store), then each new one as it commits; without, only changes committed after
+   * it started. Cursors strictly increase along the stream; it never ends by itself.
+   *
+   * A subscriber that keeps up is handed each published row directly, when its position is
+   * exactly the next one. Otherwise (a slow subscriber, a change it did not hear of, events
+   * out of order) a published change is only a wake-up, and the stream reads the store from
+   * the last position it covered, STREAM_BATCH rows at a time: a task's intermediate states
+   * merge into its latest, nothing is left out, and the stream holds at most one batch.
+   */
+  async function follow(principal: Principal, { filter, after, client, slot }: FollowChangesOptions): Promise<FeedStream> {
+    let release = slot;
+    let stream: ReturnType<typeof createFeedStream> | undefined;
+    try {
+      assertOpen();
+      const matches = matcher(filter);
+      const start = after == null ? null : cursors.decodeFeed(principal, after);
+      release ??= reserveStream(principal, client);
+      stream = createFeedStream({
+        matches,
+        backlog: start !== null,
+        read: (from) => store.changes(principal.tenant, from, STREAM_BATCH),
+        changeOf: (task) => changeOf(principal, task),
+        subscribe: (listener) => events.subscribeFeed(principal.tenant, listener),
+        released: () => {
+          streams.delete(stream!);
+          release!();
+        },
+      });
+      streams.add(stream);
+      // Listening already: a change committed from here on is heard, whatever this read returns.
+      stream.startAt(start ?? (await store.feedPosition(principal.tenant)));
+      return stream;
+    } catch (error) {
+      // Ending the stream gives its place back; without one, the place is given back here.
+      if (stream) stream.end();
+      else release?.();
+      throw error;
+    }
+  }
+
+  return {
+    changes,
+    awaitChanges,
+    follow,
+    count: () => streams.size,
+    /** The cursor naming the position the caller's tenant's feed has reached. */
+    async position(principal: Principal): Promise<string> {
+      return cursors.encodeFeed(principal, await store.feedPosition(principal.tenant));
+    },
+    /** Ends every stream (at shutdown). */
+    endAll(): void {
+      for (const stream of [...streams]) stream.end();
+    },
+  };
+}
+
+/** A checked filter as a predicate on a task's state. An empty or missing list admits anything. */
+export function matcher(filter: FeedFilter | null | undefined): (task: Task) => boolean {
+  checkKinds(filter?.kinds);
+  if (filter?.tags && filter.tags.length > MAX_CLAIM_KINDS) throw badInput(`tags may name at most ${MAX_CLAIM_KINDS} tags.`);
+  filter?.tags?.forEach(checkTag);
+  for (const status of filter?.statuses ?? []) {
+    if (!(TASK_STATUSES as readonly string[]).includes(status)) throw badInput(`statuses: ${String(status)} is not a task status.`);
+  }
+  const kinds = filter?.kinds?.length ? new Set(filter.kinds) : null;
+  const tags = filter?.tags?.length ? new Set(filter.tags) : null;
+  const statuses = filter?.statuses?.length ? new Set(filter.statuses) : null;
+  return (task) => (!kinds || kinds.has(task.kind)) && (!statuses || statuses.has(task.status)) && (!tags || task.tags.some((tag) => tags.has(tag)));
+}
+
+interface FeedStreamParts {
+  matches: (task: Task) => boolean;
+  /** Whether changes may already be stored after the start position (a stream that resumes from a cursor). */
+  backlog: boolean;
+  /** Up to STREAM_BATCH of the tenant's tasks changed after `from`, in position order. */
+  read: (from: number) => Promise<Task[]>;
+  changeOf: (task: Task) => FeedChange;
+  subscribe: (listener: (position: number, task: Task | null) => void) => () => void;
+  /** Called once, when the stream ends however it ends. */
+  released: () => void;
+}
+
+/**
+ * One feed subscription. `covered` is the position up to which every change was delivered or
+ * passed over (not matching); `heard` the highest position published to it. While they are
+ * equal and nothing is held, the next published row is handed over as is; once they differ
+ * (or at a start with a backlog) the store is read from `covered`.
+ */
+function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(position: number): void } {
+  const { matches, read, changeOf } = parts;
+  let covered: number | null = null;
+  let heard = 0;
+  let backlog = parts.backlog;
+  const ready: FeedChange[] = [];
+  let reading = false;
+  let waiting: { resolve: (result: IteratorResult<FeedChange>) => void; reject: (error: unknown) => void } | null = null;
+  let ended = false;
+
+  const unsubscribe = parts.subscribe((position, task) => {
+    if (ended) return;
+    if (covered !== null && position <= covered) return;
+    if (covered !== null && task && !backlog && !reading && ready.length === 0 && heard <= covered && position === covered + 1) {
+      covered = heard = position;
+      if (matches(task)) {
+        ready.push(changeOf(task));
+        deliver();
+      }
+      return;
+    }
+    heard = Math.max(heard, position);
+    if (waiting) void pump();
+  });
+
+  const finish = (): IteratorResult<FeedChange> => {
+    if (!ended) {
+      ended = true;
+      ready.length = 0;
+      unsubscribe();
+      parts.released();
+    }
+    return { done: true, value: undefined };
+  };
+
+  function deliver(): void {
+    if (!waiting) return;
+    const change = ready.shift();
+    if (!change) return;
+    const { resolve } = waiting;
+    waiting = null;
+    resolve({ done: false, value: change });
+  }
+
+  /** Reads the store while the subscriber waits, nothing is held and there may be changes it has not covered. */
+  async function pump(): Promise<void> {
+    while (!ended && !reading && waiting && ready.length === 0 && covered !== null && (backlog || heard > covered)) {
+      reading = true;
+      // Every change up to `target` was committed before this read began (events come after
+      // commit; on PostgreSQL a tenant's positions commit in order): a short read covers it.
+      const target = heard;
+      let rows: Task[];
+      try {
+        rows = await read(covered);
+      } catch (error) {
+        reading = false;
+        const failed = waiting;
+        waiting = null;
+        finish();
+        failed?.reject(error);
+        return;
+      }
+      reading = false;
+      if (ended) return;
+      for (const task of rows) {
+        covered = task.feedPos;
+        if (matches(task)) ready.push(changeOf(task));
+      }
+      if (rows.length < STREAM_BATCH) {
+        backlog = false;
+        covered = Math.max(covered, target);
+      }
+      heard = Math.max(heard, covered);
+      deliver();
+    }
+  }
+
+  const stream: FeedStream & { startAt(position: number): void } = {
+    startAt(position) {
+      if (ended) return;
+      covered = position;
+      heard = Math.max(heard, position);
+      if (waiting) void pump();
+    },
+
+    end() {
+      const result = finish();
+      if (waiting) {
+        const { resolve } = waiting;
+        waiting = null;
+        resolve(result);
+      }
+    },
+
+    next() {
+      const change = ready.shift();
+      if (change) return Promise.resolve({ done: false, value: change });
+      if (ended) return Promise.resolve(finish());
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        void pump();
+      });
+    },
+
+    return() {
+      stream.end();
+      return Promise.resolve(finish());
+    },
+
+    throw(error?: unknown) {
+      stream.end();
+      return Promise.reject(error);
+    },
+
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
+}
