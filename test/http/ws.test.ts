@@ -143,5 +143,6 @@ describe('a subscriber that never reads', () => {
     expect(revisions.length).toBeLessThan(5_003);
     raw.socket.close();
     await raw.closed;
-  });
+    // 5,000 writes one after another: seconds on PostgreSQL, several times that on a loaded machine.
+  }, 60_000);
 });
