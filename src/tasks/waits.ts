@@ -86,8 +86,7 @@ export function createWaits({
       try {
         // Resolves with when a commit woke it; with nothing (or the abort event) for a timeout,
         // a leaving client or shutdown. The promise's own resolve is what is registered, not a
-        // closure around it: it is held for the whole wait, and tsx (keepNames) gives every
-        // named closure its own property dictionary, ~250 bytes.
+        // closure around it: whatever is registered is held for the whole wait.
         const publishedAt = await new Promise<unknown>((resolve) => {
           end = resolve as () => void;
           wake = resolve;
