@@ -50,7 +50,10 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, authenticat
   const answeredFast = requests.labels('fast');
   const answeredByYoga = requests.labels('yoga');
 
-  /** Runs the operation and writes its answer; never rejects. */
+  /**
+   * Runs the operation and writes its answer; never rejects. Not awaited by the request
+   * handler, so that a held request (an awaitTask) keeps only this frame alive for its wait.
+   */
   async function run(req: IncomingMessage, res: ServerResponse, params: OperationParams, mediaType: string): Promise<void> {
     answeredFast.inc();
     let result: ExecutionResult;
@@ -61,7 +64,14 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, authenticat
       yoga.logger.error(error);
       result = { errors: [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', unexpected: true } })] };
     }
-    if (!res.destroyed && !res.writableEnded) answer(res, result, mediaType);
+    if (res.destroyed || res.writableEnded) return;
+    try {
+      answer(res, result, mediaType);
+    } catch (error) {
+      // A header value node refuses: nothing sensible can be sent any more.
+      yoga.logger.error(error);
+      res.destroy();
+    }
   }
 
   async function execute(req: IncomingMessage, res: ServerResponse, params: OperationParams): Promise<ExecutionResult> {
@@ -85,7 +95,7 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, authenticat
     if (fastPath && url.pathname === endpoint && req.headers.origin === undefined) {
       const mediaType = MEDIA_TYPES[req.headers.accept ?? '*/*'];
       const params = mediaType && (req.method === 'POST' ? postParams(req) : req.method === 'GET' ? getParams(url) : null);
-      if (mediaType && params && !MAY_STREAM.test(params.query)) return run(req, res, params, mediaType);
+      if (mediaType && params && !MAY_STREAM.test(params.query)) return void run(req, res, params, mediaType);
     }
     answeredByYoga.inc();
     await yoga.handle(req, res, { req });
