@@ -223,12 +223,12 @@ export interface PreparedOperation {
   operation: OperationTypeNode;
   /**
    * Builds the operation's context (with the subscription's stream slot, reserved by the
-   * caller) and the arguments `runOperation` takes.
+   * caller) and the arguments `executeOperation` or `subscribeOperation` takes.
    */
   args(streamSlot?: StreamSlot): Promise<ExecutionArgs>;
 }
 
-/** What `prepareOperation` hands `runOperation`, in `rootValue` (Yoga's graphql-ws recipe). */
+/** What `prepareOperation` hands `executeOperation` and `subscribeOperation`, in `rootValue` (Yoga's graphql-ws recipe). */
 interface Runners {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
@@ -243,11 +243,11 @@ interface Runners {
  */
 export function prepareOperation(
   yoga: GraphQLServer,
-  initial: Caller & Record<string, unknown>,
+  initial: Caller,
   params: OperationParams,
   refuse: (operation: OperationTypeNode) => GraphQLError | null = () => null,
 ): PreparedOperation | readonly GraphQLError[] {
-  const { schema, parse, validate, contextFactory, execute, subscribe } = yoga.getEnveloped(Object.assign(initial, { params }));
+  const { schema, parse, validate, contextFactory, execute, subscribe } = yoga.getEnveloped(Object.assign(initial as Caller & Record<string, unknown>, { params }));
   const document = parse(params.query);
   const operation = getOperationAST(document, params.operationName)?.operation;
   if (!operation) return [new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } })];

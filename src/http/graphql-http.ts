@@ -80,7 +80,7 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, authenticat
     const caller = new HttpCaller(principal, req.socket.remoteAddress ?? '', notesOf(req), req, res);
     let prepared;
     try {
-      prepared = prepareOperation(yoga, caller as unknown as Caller & Record<string, unknown>, params, (operation) =>
+      prepared = prepareOperation(yoga, caller, params, (operation) =>
         operation !== 'query' && req.method === 'GET' ? MUTATION_OVER_GET() : null,
       );
     } catch (error) {
@@ -244,7 +244,7 @@ const isObjectOrNone = (value: unknown) => value == null || isObject(value);
  * is made on first read (only a held awaitTask reads it): it aborts when the client goes away
  * before the answer is written.
  */
-class HttpCaller {
+class HttpCaller implements Caller {
   private controller: AbortController | undefined;
 
   constructor(

@@ -153,7 +153,9 @@ export function attachWebSockets({
         }
         const client = ctx.extra.request.socket.remoteAddress ?? '';
         const principal = connection.principal!;
-        const prepared = prepareOperation(yoga, { req: ctx.extra.request, socket: ctx.extra.socket, principal, signal: controller.signal, client }, payload);
+        // graphql-ws's request and socket ride along on the context, as Yoga's recipe passes them.
+        const caller = { req: ctx.extra.request, socket: ctx.extra.socket, principal, signal: controller.signal, client };
+        const prepared = prepareOperation(yoga, caller, payload);
         if (!('operation' in prepared)) return prepared.map(withCode);
         let streamSlot: StreamSlot | undefined;
         if (prepared.operation === 'subscription') {
