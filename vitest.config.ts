@@ -7,6 +7,7 @@ const require = createRequire(import.meta.url);
 const POSTGRES_CONTRACT_SUITES = [
   'test/graphql/api.test.ts',
   'test/http/rest.test.ts',
+  'test/http/output.test.ts',
   'test/http/sse.test.ts',
   'test/http/ws.test.ts',
   'test/http/observability.test.ts',

@@ -1,7 +1,8 @@
 /**
  * The worker's command line (the worker itself is src/client/worker.ts): claim a task, keep
- * its lease alive with heartbeats, report progress, complete it or fail it (with retry), and
- * stop gracefully on SIGINT/SIGTERM (the task in hand is finished first).
+ * its lease alive with heartbeats, report progress, stream log lines to the task's output,
+ * complete it or fail it (with retry), and stop gracefully on SIGINT/SIGTERM (the task in hand
+ * is finished first).
  *
  *   TASK_API_URL=http://127.0.0.1:4000/graphql KINDS=report.generate npx tsx examples/worker.ts
  *
@@ -21,9 +22,11 @@ await runWorker({
   signal: stop.signal,
   log: (message) => console.log(message),
   // Replace with the real work: here, ten steps of 200 ms.
-  async handle({ task, progress, signal }) {
+  async handle({ task, progress, output, signal }) {
+    await output(`started ${task.kind} ${task.id}, attempt ${task.attempts}\n`);
     for (let step = 1; step <= 10 && !signal.aborted; step++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
+      await output(`step ${step} of 10 done\n`);
       await progress(step * 10, `step ${step} of 10`);
     }
     return { echoed: task.input };

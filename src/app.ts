@@ -70,6 +70,8 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       maxWaiters: config.maxWaiters,
       maxWaitersPerClient: config.maxWaitersPerClient,
       maxPayloadBytes: config.maxPayloadBytes,
+      maxOutputChunkBytes: config.maxOutputChunkBytes,
+      maxOutputBytesPerTask: config.maxOutputBytesPerTask,
       retentionHours: config.taskRetentionHours,
       tenantWritesPerSecond: config.tenantWritesPerSecond,
       tenantWriteBurst: config.tenantWriteBurst,

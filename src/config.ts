@@ -34,6 +34,10 @@ export interface Config {
   maxPayloadBytes: number;
   /** @default 1048576 // bytes */
   maxBodyBytes: number;
+  /** Largest output chunk (`appendTaskOutput`'s data), in UTF-8 bytes: past it, RESOURCE_EXHAUSTED. @default 65536 // bytes */
+  maxOutputChunkBytes: number;
+  /** Most output one task may hold, in UTF-8 bytes over all its chunks: past it, RESOURCE_EXHAUSTED. @default 16777216 // bytes */
+  maxOutputBytesPerTask: number;
   /** @default 100 */
   maxSubscriptionsPerConnection: number;
   /** @default 10000 */
@@ -121,6 +125,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxWaitersPerClient: int(env, 'MAX_WAITERS_PER_CLIENT', 1_000, 0, 1e7),
     maxPayloadBytes: int(env, 'MAX_PAYLOAD_BYTES', 65_536, 1, 1e9),
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1_048_576, 1, 1e9),
+    maxOutputChunkBytes: int(env, 'MAX_OUTPUT_CHUNK_BYTES', 65_536, 1, 1e9),
+    maxOutputBytesPerTask: int(env, 'MAX_OUTPUT_BYTES_PER_TASK', 16 * 1024 * 1024, 1, 1e12),
     maxSubscriptionsPerConnection: int(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 1e6),
     maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1e7),
     tenantWritesPerSecond: num(env, 'TENANT_WRITES_PER_SECOND', 200, 0.001, 1e9),

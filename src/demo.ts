@@ -15,11 +15,15 @@ export interface DemoOptions {
 
 const DEMO_KIND = 'demo.report';
 const NEW_TASK_EVERY_MS = 15_000;
+/** Made-up tokens the demo worker streams per step. */
+const TOKENS_PER_STEP = 6;
+const WORDS = ['revenue', 'grew', 'in', 'the', 'north', 'region', 'while', 'costs', 'fell', 'steadily', 'across', 'every', 'quarter', 'report', 'shows', 'margin'];
 
 /**
  * Demo mode: a few tasks to watch, a new one every 15 s, and a built-in worker (src/client/worker.ts, the
  * example worker's, over HTTP like any other) that takes each through progress over a few
- * seconds, failing now and then so retries show too.
+ * seconds, writing a log line per step and a stream of made-up tokens (like a model writing
+ * its answer) to the task's output, failing now and then so retries show too.
  */
 export function startDemo({ url, apiKey, signal, log, seed, stepMs }: DemoOptions): Promise<void> {
   const random = mulberry32(seed);
@@ -46,12 +50,20 @@ export function startDemo({ url, apiKey, signal, log, seed, stepMs }: DemoOption
     leaseSeconds: 10,
     signal,
     log: (message) => log(`demo worker: ${message}`),
-    async handle({ task, progress, signal: cancelled }) {
+    async handle({ task, progress, output, signal: cancelled }) {
       const steps = 8;
       const failAt = random() < 0.25 ? 1 + Math.floor(random() * steps) : 0;
+      await output(`attempt ${task.attempts}: writing the report\n`);
       for (let step = 1; step <= steps && !cancelled.aborted; step++) {
-        await new Promise((resolve) => setTimeout(resolve, stepMs * (1 + random())));
+        // A step's time goes to its tokens, a few at a time, as a model would write them.
+        const tokens = TOKENS_PER_STEP;
+        const stepTime = stepMs * (1 + random());
+        for (let n = 0; n < tokens && !cancelled.aborted; n++) {
+          await new Promise((resolve) => setTimeout(resolve, stepTime / tokens));
+          await output(`${WORDS[Math.floor(random() * WORDS.length)]}${n === tokens - 1 ? '.\n' : ' '}`, 'tokens');
+        }
         if (step === failAt) throw new Error(`simulated failure at step ${step} (attempt ${task.attempts})`);
+        await output(`step ${step} of ${steps} done\n`);
         await progress((step / steps) * 100, `step ${step} of ${steps}`);
       }
       return { url: `/reports/${task.id}.pdf`, pages: 2 + Math.floor(random() * 10) };

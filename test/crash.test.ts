@@ -3,7 +3,7 @@
  * acknowledged (HTTP 200, data, no errors) survives the process being killed with SIGKILL in
  * the middle of a concurrent write storm. After a restart on the same file every acknowledged
  * task is there at its acknowledged revision or later (with the same state at the same
- * revision), the file passes `PRAGMA integrity_check`, and the restarted server still stops
+ * revision), every acknowledged output chunk is there at its seq, the file passes `PRAGMA integrity_check`, and the restarted server still stops
  * cleanly on SIGTERM.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,7 +28,8 @@ const CREATE = `mutation($kind: String!, $input: JSON) { createTask(kind: $kind,
 const CLAIM = `mutation($kind: String!, $workerId: String!) { claimTask(kinds: [$kind], workerId: $workerId, leaseSeconds: 600) { ${TASK_FIELDS} } }`;
 const PROGRESS = `mutation($id: ID!, $progress: Int!, $workerId: String) { reportProgress(id: $id, progress: $progress, workerId: $workerId) { ${TASK_FIELDS} } }`;
 const COMPLETE = `mutation($id: ID!, $result: JSON, $workerId: String) { completeTask(id: $id, result: $result, workerId: $workerId) { ${TASK_FIELDS} } }`;
-const READ = `query($id: ID!) { task(id: $id) { ${TASK_FIELDS} } }`;
+const APPEND = `mutation($id: ID!, $data: String!, $workerId: String) { appendTaskOutput(id: $id, data: $data, workerId: $workerId) }`;
+const READ = `query($id: ID!) { task(id: $id) { ${TASK_FIELDS} output { seq data } } }`;
 
 interface TaskState {
   id: string;
@@ -41,7 +42,7 @@ interface TaskState {
 
 interface GraphQLResponse {
   status: number;
-  body: { data?: Record<string, TaskState | null> | null; errors?: unknown[] };
+  body: { data?: Record<string, any> | null; errors?: unknown[] };
 }
 
 let servers: ServerProcess[] = [];
@@ -65,7 +66,16 @@ async function post(url: string, query: string, variables: Record<string, unknow
 /** For each task, the highest revision the server acknowledged and the state it answered with. */
 class Ledger {
   readonly tasks = new Map<string, TaskState>();
+  /** Each task's acknowledged output chunks: data by seq. */
+  readonly output = new Map<string, Map<number, string>>();
   acknowledged = 0;
+
+  recordOutput(id: string, seq: number, data: string): void {
+    this.acknowledged++;
+    let chunks = this.output.get(id);
+    if (!chunks) this.output.set(id, (chunks = new Map()));
+    chunks.set(seq, data);
+  }
 
   record(task: TaskState): void {
     this.acknowledged++;
@@ -106,7 +116,7 @@ class Storm {
     return Promise.all(Array.from({ length: LOOPS }, (_, loop) => this.loop(loop)));
   }
 
-  /** Creates tasks; of every four, one stays queued, one is claimed, one also gets progress, one is completed. */
+  /** Creates tasks; of every four, one stays queued, one is claimed, one also gets progress and output, one is completed. */
   private async loop(loop: number): Promise<void> {
     const workerId = `worker-${loop}`;
     for (let n = 0; n < MAX_TASKS_PER_LOOP && this.running; n++) {
@@ -120,6 +130,13 @@ class Storm {
       if (steps < 2) continue;
       const progressed = await this.write('reportProgress', PROGRESS, { id: claimed.id, progress: 10 + n % 80, workerId });
       if (!progressed) return;
+      for (let line = 0; line < 2; line++) {
+        const data = `${kind} line ${line} ${randomUUID()}`;
+        const seq = (await this.request('appendTaskOutput', APPEND, { id: claimed.id, data, workerId })) as number | null;
+        if (seq === null) return;
+        this.ledger.recordOutput(claimed.id, seq, data);
+        this.onAcknowledged(this.ledger.acknowledged);
+      }
       if (steps < 3) continue;
       const completed = await this.write('completeTask', COMPLETE, { id: claimed.id, result: { loop, n, url: `/out/${kind}` }, workerId });
       if (!completed) return;
@@ -128,6 +145,15 @@ class Storm {
 
   /** One mutation; the task it answered with when acknowledged, otherwise null (and the loop ends). */
   private async write(field: string, query: string, variables: Record<string, unknown>): Promise<TaskState | null> {
+    const task = (await this.request(field, query, variables)) as TaskState | null;
+    if (!task) return null;
+    this.ledger.record(task);
+    this.onAcknowledged(this.ledger.acknowledged);
+    return task;
+  }
+
+  /** One mutation; what its field answered when acknowledged, otherwise null. */
+  private async request(field: string, query: string, variables: Record<string, unknown>): Promise<unknown> {
     if (!this.running) return null;
     this.inFlight++;
     let response: GraphQLResponse;
@@ -139,27 +165,32 @@ class Storm {
     } finally {
       this.inFlight--;
     }
-    const task = response.body.data?.[field];
-    if (response.status !== 200 || response.body.errors || !task) {
+    const value = response.body.data?.[field];
+    if (response.status !== 200 || response.body.errors || value == null) {
       this.refused.push({ field, variables, response });
       return null;
     }
-    this.ledger.record(task);
-    this.onAcknowledged(this.ledger.acknowledged);
-    return task;
+    return value;
   }
 }
 
 /** Reads every task back; each entry is an acknowledged write the restarted server does not show. */
-async function findLost(url: string, acknowledged: Map<string, TaskState>): Promise<unknown[]> {
+async function findLost(url: string, { tasks: acknowledged, output }: Ledger): Promise<unknown[]> {
   const lost: unknown[] = [];
   const queue = [...acknowledged.values()];
   const reader = async () => {
     for (let expected = queue.pop(); expected; expected = queue.pop()) {
       const { body } = await post(url, READ, { id: expected.id });
-      const actual = body.data?.task ?? null;
+      const { output: chunks = [], ...actual } = body.data?.task ?? {};
+      const stored = new Map((chunks as { seq: number; data: string }[]).map((chunk) => [chunk.seq, chunk.data]));
+      for (const [seq, data] of output.get(expected.id) ?? []) {
+        if (stored.get(seq) !== data) lost.push({ id: expected.id, seq, data, stored: stored.get(seq) ?? null });
+      }
+      if (body.data?.task == null) {
+        lost.push({ expected, actual: null, errors: body.errors });
+        continue;
+      }
       const kept =
-        actual !== null &&
         actual.revision >= expected.revision &&
         JSON.stringify(actual.input) === JSON.stringify(expected.input) &&
         (actual.revision > expected.revision || JSON.stringify(actual) === JSON.stringify(expected));
@@ -197,12 +228,13 @@ describe('crash durability', () => {
 
     expect(storm.refused).toEqual([]);
     expect(storm.ledger.acknowledged).toBeGreaterThanOrEqual(KILL_AFTER_ACKNOWLEDGED);
+    expect(storm.ledger.output.size).toBeGreaterThan(0);
     expect(inFlightAtKill).toBeGreaterThan(0);
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     const second = await startServerProcess({ DATABASE_URL: file });
     servers.push(second);
-    const lost = await findLost(second.url, storm.ledger.tasks);
+    const lost = await findLost(second.url, storm.ledger);
     const integrity = integrityCheck(file);
 
     console.log(
@@ -211,6 +243,7 @@ describe('crash durability', () => {
         `writes in flight when killed: ${inFlightAtKill}`,
         `in-flight writes cut off: ${storm.failed}`,
         `tasks checked: ${storm.ledger.tasks.size}`,
+        `output chunks checked: ${[...storm.ledger.output.values()].reduce((sum, chunks) => sum + chunks.size, 0)}`,
         `lost: ${lost.length}`,
         `integrity_check: ${String(integrity)}`,
       ].join('\n'),

@@ -14,10 +14,15 @@ export interface ClaimedTask {
   maxAttempts: number;
 }
 
-/** What a handler gets: the task, a progress reporter, and a signal that aborts when the task is cancelled. */
+/** What a handler gets: the task, a progress reporter, an output writer, and a signal that aborts when the task is cancelled. */
 export interface WorkContext {
   task: ClaimedTask;
   progress(percent: number, message?: string): Promise<void>;
+  /**
+   * Appends a chunk to the task's output (what followers see live with `taskOutput`); resolves
+   * with its seq. `stream`: 1 to 32 letters, digits and `_.:-`. @default stream 'log'
+   */
+  output(data: string, stream?: string): Promise<number>;
   signal: AbortSignal;
 }
 
@@ -42,6 +47,7 @@ const CLAIM = `mutation($kinds: [String!], $worker: String!, $lease: Int) {
 }`;
 const HEARTBEAT = `mutation($id: ID!, $worker: String!, $lease: Int) { heartbeat(id: $id, workerId: $worker, leaseSeconds: $lease) { status } }`;
 const PROGRESS = `mutation($id: ID!, $p: Int!, $m: String, $worker: String) { reportProgress(id: $id, progress: $p, message: $m, workerId: $worker) { revision } }`;
+const OUTPUT = `mutation($id: ID!, $data: String!, $stream: String, $worker: String) { appendTaskOutput(id: $id, data: $data, stream: $stream, workerId: $worker) }`;
 const COMPLETE = `mutation($id: ID!, $result: JSON, $worker: String) { completeTask(id: $id, result: $result, workerId: $worker) { status } }`;
 const FAIL = `mutation($id: ID!, $message: String!, $worker: String) { failTask(id: $id, message: $message, retry: true, workerId: $worker) { status } }`;
 
@@ -95,6 +101,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         progress: async (percent, message) => {
           await call(PROGRESS, { id: task.id, p: Math.round(percent), m: message ?? null, worker: workerId });
         },
+        output: async (data, stream = 'log') =>
+          (await call<{ appendTaskOutput: number }>(OUTPUT, { id: task.id, data, stream, worker: workerId })).appendTaskOutput,
       });
       await call(COMPLETE, { id: task.id, result: result ?? null, worker: workerId });
       log(`completed ${task.id}`);

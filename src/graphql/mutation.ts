@@ -76,6 +76,19 @@ builder.mutationFields((t) => ({
     resolve: (_, { retry, ...args }, ctx) => ctx.tasks.fail(ctx.principal, { ...args, retry: retry ?? false }),
   }),
 
+  appendTaskOutput: t.int({
+    description:
+      "Appends one chunk to a RUNNING task's output, by the worker holding its lease; returns the chunk's seq. " +
+      'Neither bumps the revision nor extends the lease. stream: 1 to 32 letters, digits and _.:-',
+    args: {
+      id: t.arg.id({ required: true }),
+      data: t.arg.string({ required: true }),
+      stream: t.arg.string({ defaultValue: 'log' }),
+      workerId: t.arg.string(),
+    },
+    resolve: (_, { id, data, stream, workerId }, ctx) => ctx.tasks.appendOutput(ctx.principal, { id, data, stream: stream ?? 'log', workerId }),
+  }),
+
   cancelTask: t.field({
     type: TaskRef,
     description: 'Cancels a queued or running task; a final task is returned unchanged.',

@@ -1,5 +1,5 @@
 import { builder } from './builder.js';
-import { TaskConnectionRef, TaskRef, TaskStatusEnum } from './task.js';
+import { TaskConnectionRef, TaskOutputRef, TaskRef, TaskStatusEnum } from './task.js';
 
 builder.queryFields((t) => ({
   task: t.field({
@@ -34,6 +34,35 @@ builder.queryFields((t) => ({
       });
       if (wokenAt !== null && ctx.trace) ctx.trace.wokenAt = wokenAt;
       return task;
+    },
+  }),
+
+  awaitTaskOutput: t.field({
+    type: [TaskOutputRef],
+    nullable: true,
+    description:
+      'The output chunks with seq > after at once if there are any; otherwise holds until the first new chunk, ' +
+      'the task becoming final ([]) or the timeout ([]). Null for an unknown id.',
+    args: {
+      id: t.arg.id({ required: true }),
+      after: t.arg.int({ defaultValue: 0 }),
+      timeout: t.arg.float({
+        defaultValue: 30,
+        description: 'Seconds; 0 returns at once; clamped to the server maximum.',
+      }),
+      first: t.arg.int({ defaultValue: 1000, description: 'Most chunks returned, clamped to 1..1000.' }),
+    },
+    resolve: async (_, { id, after, timeout, first }, ctx) => {
+      const { task, chunks, wokenAt } = await ctx.tasks.awaitOutput(ctx.principal, {
+        id,
+        after: after ?? 0,
+        first: first ?? 1000,
+        timeoutSeconds: timeout ?? 30,
+        signal: ctx.signal,
+        client: ctx.client,
+      });
+      if (wokenAt !== null && ctx.trace) ctx.trace.wokenAt = wokenAt;
+      return task && chunks;
     },
   }),
 

@@ -1,7 +1,8 @@
 import { DomainError, statusOf } from '../tasks/errors.js';
+import type { OutputChunk } from '../tasks/output.js';
 import type { Task } from '../tasks/task.js';
 import { builder } from './builder.js';
-import { TaskRef } from './task.js';
+import { TaskOutputRef, TaskRef } from './task.js';
 
 builder.subscriptionFields((t) => ({
   taskUpdated: t.field({
@@ -16,6 +17,20 @@ builder.subscriptionFields((t) => ({
     subscribe: (_, { id, afterRevision }, ctx) =>
       ctx.tasks.follow(ctx.principal, { id, afterRevision, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
     resolve: (task: Task) => task,
+  }),
+
+  taskOutput: t.field({
+    type: TaskOutputRef,
+    description:
+      'Every output chunk with seq > after, in order, exactly once (served from storage however slow the subscriber), ' +
+      'then each new chunk as it commits; completes after the task is final and its last chunk was delivered.',
+    args: {
+      id: t.arg.id({ required: true }),
+      after: t.arg.int({ defaultValue: 0 }),
+    },
+    subscribe: (_, { id, after }, ctx) =>
+      ctx.tasks.followOutput(ctx.principal, { id, after: after ?? 0, client: ctx.client, slot: ctx.streamSlot }).catch(refusedWithStatus),
+    resolve: (chunk: OutputChunk) => chunk,
   }),
 }));
 

@@ -1,3 +1,4 @@
+import type { OutputChunk } from '../tasks/output.js';
 import { isFinal, TASK_STATUSES, type Task, type TaskFailure } from '../tasks/task.js';
 import { builder } from './builder.js';
 
@@ -12,6 +13,16 @@ const TaskErrorRef = builder.objectRef<TaskFailure>('TaskError').implement({
     message: t.exposeString('message'),
     code: t.exposeString('code', { nullable: true }),
     details: t.expose('details', { type: 'JSON', nullable: true }),
+  }),
+});
+
+export const TaskOutputRef = builder.objectRef<OutputChunk>('TaskOutput').implement({
+  description: "One chunk of a task's output (logs, or the partial output of a model run).",
+  fields: (t) => ({
+    seq: t.exposeInt('seq', { description: '1, 2, 3 … per task, in append order, no gaps.' }),
+    stream: t.exposeString('stream', { description: 'Which stream it belongs to, e.g. "log", "stdout", "tokens".' }),
+    data: t.exposeString('data'),
+    at: t.expose('at', { type: 'DateTime', description: 'When it was appended.' }),
   }),
 });
 
@@ -42,6 +53,16 @@ export const TaskRef = builder.objectRef<Task>('Task').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true, description: 'Set on entering a final state.' }),
+    outputSeq: t.exposeInt('outputSeq', { description: 'The seq of the last output chunk; 0 when none.' }),
+    output: t.field({
+      type: [TaskOutputRef],
+      description: 'Output chunks with seq > after, in order, at most first (clamped to 1..1000).',
+      args: {
+        after: t.arg.int({ defaultValue: 0 }),
+        first: t.arg.int({ defaultValue: 1000 }),
+      },
+      resolve: (task, { after, first }, ctx) => ctx.tasks.output(task, { after: after ?? 0, first: first ?? 1000 }),
+    }),
   }),
 });
 

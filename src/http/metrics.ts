@@ -4,7 +4,7 @@ import type { StatusCounts } from '../tasks/store.js';
 import type { TaskServiceObserver } from '../tasks/service.js';
 
 export interface MetricSources {
-  /** Held long-polls (GraphQL and REST) and open `taskUpdated` streams. */
+  /** Held long-polls (GraphQL and REST) and open subscription streams. */
   stats(): { waiters: number; subscriptions: number };
   webSocketConnections(): number;
   /** Gauges the storage engine reports about itself (SQLite's WAL size, say). */
@@ -41,7 +41,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   const registers = [registry];
   new Gauge({
     name: 'task_api_waiters',
-    help: 'Long-polls (awaitTask and REST /wait) being held.',
+    help: 'Long-polls (awaitTask, awaitTaskOutput, REST /wait and /output?wait=) being held.',
     registers,
     collect() {
       this.set(sources.stats().waiters);
@@ -49,7 +49,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   });
   new Gauge({
     name: 'task_api_subscriptions',
-    help: 'Open taskUpdated streams (WebSocket and SSE).',
+    help: 'Open subscription streams, taskUpdated and taskOutput (WebSocket and SSE).',
     registers,
     collect() {
       this.set(sources.stats().subscriptions);
@@ -119,6 +119,11 @@ export function createMetrics(sources: MetricSources): Metrics {
     registers,
   });
   const refused = (reason: RefusalReason) => refusals.inc({ reason });
+  const outputPages = new Counter({
+    name: 'task_api_output_pages_read_total',
+    help: 'Pages of task output that taskOutput streams read from storage (a stream that keeps up takes fresh chunks without a read).',
+    registers,
+  });
 
   return {
     registry,
@@ -128,6 +133,7 @@ export function createMetrics(sources: MetricSources): Metrics {
         writeDuration.observe({ operation }, seconds);
       },
       refused,
+      outputPageRead: () => outputPages.inc(),
     },
     refused,
     requestEnded(route, method, status, seconds) {

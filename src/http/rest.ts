@@ -2,17 +2,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError, statusOf, unauthenticated } from '../tasks/errors.js';
 import type { Principal } from '../tasks/principal.js';
 import type { TaskService } from '../tasks/service.js';
-import type { Task } from '../tasks/task.js';
+import type { OutputChunk } from '../tasks/service.js';
+import { isFinal, type Task } from '../tasks/task.js';
 import type { Authenticate } from './auth.js';
 import { traceOf } from './request-trace.js';
 import { sendJson } from './respond.js';
 
 export const REST_PREFIX = '/api/queue/poll/';
 
+/** Most chunks one `/output` response carries. */
+const OUTPUT_PAGE = 1000;
+
 /**
- * The original polling API: `GET /api/queue/poll/:taskId` and
- * `GET /api/queue/poll/:taskId/wait?timeout=30[&after_revision=N]`, on the same service
- * (and so the same reads and wake-ups) as GraphQL.
+ * The original polling API: `GET /api/queue/poll/:taskId`,
+ * `GET /api/queue/poll/:taskId/wait?timeout=30[&after_revision=N]` and
+ * `GET /api/queue/poll/:taskId/output?after=N[&wait=S]`, on the same service (and so the same
+ * reads and wake-ups) as GraphQL.
  */
 export function createRestHandler({ tasks, authenticate }: { tasks: TaskService; authenticate: Authenticate }) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -34,11 +39,36 @@ export function createRestHandler({ tasks, authenticate }: { tasks: TaskService;
       if (wokenAt !== null && trace) trace.wokenAt = wokenAt;
       return task;
     };
+    /** The chunks after `after`, at once, or (with `wait`) held like `/wait` until there is one. */
+    const readOutput = async (principal: Principal, id: string) => {
+      const after = parseOptionalInt(url.searchParams.get('after'), 'after') ?? 0;
+      const wait = url.searchParams.get('wait');
+      if (wait === null) {
+        const task = await tasks.get(principal, id);
+        return task && { task, chunks: await tasks.output(task, { after, first: OUTPUT_PAGE }) };
+      }
+      const { task, chunks, wokenAt } = await tasks.awaitOutput(principal, {
+        id,
+        after,
+        first: OUTPUT_PAGE,
+        timeoutSeconds: parseSeconds(wait, 30),
+        signal: abort.signal,
+        client: req.socket.remoteAddress ?? '',
+      });
+      const trace = traceOf(req);
+      if (wokenAt !== null && trace) trace.wokenAt = wokenAt;
+      return task && { task, chunks };
+    };
     try {
       const principal = authenticate(req.headers.authorization ?? null);
       if (!principal) throw unauthenticated();
-      const { id, wait } = parsePath(url.pathname);
-      const task = wait ? await awaitTask(principal, id) : await tasks.get(principal, id);
+      const { id, route } = parsePath(url.pathname);
+      if (route === 'output') {
+        const output = await readOutput(principal, id);
+        if (!output) throw new DomainError('NOT_FOUND', 'No task with that id.');
+        return sendJson(res, 200, toRestOutput(output.task, output.chunks));
+      }
+      const task = route === 'wait' ? await awaitTask(principal, id) : await tasks.get(principal, id);
       if (!task) throw new DomainError('NOT_FOUND', 'No task with that id.');
       sendJson(res, 200, toRestTask(task));
     } catch (error) {
@@ -64,10 +94,26 @@ export function toRestTask(task: Task) {
   };
 }
 
-function parsePath(pathname: string): { id: string; wait: boolean } {
+/**
+ * The `/output` shape: the chunks read, the seq of the task's last chunk as far as this
+ * response knows (it may have read chunks newer than the row), and whether the task is final
+ * (then no chunk will follow `output_seq`).
+ */
+export function toRestOutput(task: Task, chunks: readonly OutputChunk[]) {
+  return {
+    task_id: task.id,
+    chunks: chunks.map(({ seq, stream, data, at }) => ({ seq, stream, data, at: at.toISOString() })),
+    output_seq: Math.max(task.outputSeq, chunks.at(-1)?.seq ?? 0),
+    done: isFinal(task.status),
+  };
+}
+
+const SUFFIXES = { wait: '/wait', output: '/output' } as const;
+
+function parsePath(pathname: string): { id: string; route: 'status' | keyof typeof SUFFIXES } {
   const rest = pathname.slice(REST_PREFIX.length);
-  const wait = rest.endsWith('/wait');
-  const raw = wait ? rest.slice(0, -'/wait'.length) : rest;
+  const route = (Object.keys(SUFFIXES) as (keyof typeof SUFFIXES)[]).find((name) => rest.endsWith(SUFFIXES[name])) ?? 'status';
+  const raw = route === 'status' ? rest : rest.slice(0, -SUFFIXES[route].length);
   let id: string;
   try {
     id = decodeURIComponent(raw);
@@ -75,7 +121,7 @@ function parsePath(pathname: string): { id: string; wait: boolean } {
     throw new DomainError('NOT_FOUND', 'No task with that id.', { cause: error });
   }
   if (id === '' || id.includes('/')) throw new DomainError('NOT_FOUND', 'No task with that id.');
-  return { id, wait };
+  return { id, route };
 }
 
 /** The number a query parameter holds (NaN when it holds none); the service checks it as it checks awaitTask's. */

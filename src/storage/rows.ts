@@ -16,7 +16,9 @@ const date = (value: number | null): Date | null => (value === null ? null : new
 
 /**
  * The columns a task changes after creation. A save writes only these, so a progress report
- * does not serialize the task's `input` (up to MAX_PAYLOAD_BYTES) again.
+ * does not serialize the task's `input` (up to MAX_PAYLOAD_BYTES) again. The output totals
+ * are not among them: only an append changes those, by its own statement, so a save that read
+ * the row before an append cannot set them back.
  */
 export const MUTABLE_COLUMNS = [
   'status',
@@ -63,6 +65,8 @@ export function toRow(task: Task): TaskRow {
     maxAttempts: task.maxAttempts,
     idempotencyKey: task.idempotencyKey,
     createdAt: task.createdAt.getTime(),
+    outputSeq: task.outputSeq,
+    outputBytes: task.outputBytes,
     ...toChanges(task),
   };
 }

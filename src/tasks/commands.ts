@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DomainError, notFound } from './errors.js';
 import type { TaskEvents } from './events.js';
+import { checkAppend, checkChunk, checkStream, type OutputLimits } from './output.js';
 import { assertWorker, canSee, type Principal } from './principal.js';
 import { createTokenBuckets, QuotaError, type RefusalReason } from './quotas.js';
 import type { TaskStore } from './store.js';
@@ -8,16 +9,18 @@ import * as machine from './task.js';
 import type { Task } from './task.js';
 import { checkKinds, checkName, checkPayload, checkTags, checkText, isValidId } from './validate.js';
 
-export type WriteOperation = 'create' | 'claim' | 'heartbeat' | 'reportProgress' | 'complete' | 'fail' | 'cancel';
+export type WriteOperation = 'create' | 'claim' | 'heartbeat' | 'reportProgress' | 'complete' | 'fail' | 'cancel' | 'appendOutput';
 
 export interface TaskServiceObserver {
   /** A write ended after `seconds`: `outcome` is 'ok', the error code it was refused with, or 'error' when unexpected. */
   wrote(operation: WriteOperation, seconds: number, outcome: string): void;
   /** A quota refused a request (a write, a stream). */
   refused?(reason: RefusalReason): void;
+  /** A `taskOutput` stream read a page of chunks from storage (it fell behind, or heard only a seq). */
+  outputPageRead?(): void;
 }
 
-export interface CommandLimits {
+export interface CommandLimits extends OutputLimits {
   /** Largest serialized `input` or `result`, in bytes. */
   maxPayloadBytes: number;
   /** Writes per second per tenant, every write counted (a refused one too): a token bucket's refill. Unset: no limit. */
@@ -184,6 +187,29 @@ export function createCommands({
         if (code != null) checkName('code', code);
         const failure = { message, code: code ?? null, details: null };
         return write(principal, id, (task, now) => machine.fail(task, failure, retry, workerId, now));
+      });
+    },
+
+    /**
+     * Appends a chunk to a RUNNING task's output, by the worker holding its lease; returns its
+     * seq once committed, and hands the chunk to the task's output listeners. Not a change of
+     * the task: no revision bump, no lease extension, no `taskUpdated` event.
+     */
+    appendOutput(principal: Principal, { id, data, stream, workerId }: { id: string; data: string; stream: string; workerId?: string | null }): Promise<number> {
+      return timed('appendOutput', principal, async () => {
+        assertOpen();
+        assertWorker(principal);
+        checkStream(stream);
+        if (workerId != null) checkName('workerId', workerId);
+        const bytes = checkChunk(data, limits.maxOutputChunkBytes);
+        if (!isValidId(id)) throw notFound(id);
+        const at = clock();
+        const seq = await store.appendOutput(id, { stream, data, at, bytes }, (task) => {
+          if (!task || !canSee(principal, task)) throw notFound(id);
+          checkAppend(task, workerId, bytes, limits.maxOutputBytesPerTask);
+        });
+        events.publishOutput(id, seq, { seq, stream, data, at });
+        return seq;
       });
     },
 

@@ -1,6 +1,13 @@
+import type { OutputChunk } from './output.js';
 import type { Task } from './task.js';
 
 export type TaskListener = (task: Task) => void;
+
+/**
+ * Told that task output up to `seq` is committed: with the chunk itself when it was appended
+ * here, with null when only its seq is known (another instance appended it; read it from storage).
+ */
+export type OutputListener = (seq: number, chunk: OutputChunk | null) => void;
 
 export interface TaskEvents {
   /**
@@ -11,7 +18,15 @@ export interface TaskEvents {
   publish(task: Task): void;
   /** Listens to one task's committed changes; returns the function that stops listening. */
   subscribe(id: string, listener: TaskListener): () => void;
-  /** How many listeners are registered, over all tasks. */
+  /** Announces committed output of task `id`, up to `seq`, to that task's output listeners, synchronously. */
+  publishOutput(id: string, seq: number, chunk: OutputChunk | null): void;
+  /** Listens to one task's committed output; returns the function that stops listening. */
+  subscribeOutput(id: string, listener: OutputListener): () => void;
+  /** Whether anyone listens to this task's output. */
+  isOutputWatched(id: string): boolean;
+  /** Each task whose output someone listens to. */
+  outputWatched(): IterableIterator<string>;
+  /** How many listeners are registered, over all tasks, output listeners included. */
   listenerCount(): number;
   /** Whether anyone listens to this task. */
   isWatched(id: string): boolean;
@@ -31,21 +46,51 @@ interface Watch {
  */
 export function createTaskEvents(onListenerError: (error: unknown) => void = () => {}): TaskEvents {
   const byTask = new Map<string, Watch>();
+  const outputByTask = new Map<string, Set<OutputListener>>();
   let count = 0;
+
+  function notify<A extends unknown[]>(listeners: Iterable<(...args: A) => void>, ...args: A): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        onListenerError(error);
+      }
+    }
+  }
 
   return {
     publish(task) {
       const watch = byTask.get(task.id);
       if (!watch || task.revision <= watch.revision) return;
       watch.revision = task.revision;
-      for (const listener of [...watch.listeners]) {
-        try {
-          listener(task);
-        } catch (error) {
-          onListenerError(error);
-        }
-      }
+      notify(watch.listeners, task);
     },
+
+    publishOutput(id, seq, chunk) {
+      const listeners = outputByTask.get(id);
+      if (listeners) notify(listeners, seq, chunk);
+    },
+
+    subscribeOutput(id, listener) {
+      let listeners = outputByTask.get(id);
+      if (!listeners) outputByTask.set(id, (listeners = new Set()));
+      const own = listeners;
+      own.add(listener);
+      count++;
+      let subscribed = true;
+      return () => {
+        if (!subscribed) return;
+        subscribed = false;
+        count--;
+        own.delete(listener);
+        if (own.size === 0 && outputByTask.get(id) === own) outputByTask.delete(id);
+      };
+    },
+
+    isOutputWatched: (id) => outputByTask.has(id),
+
+    outputWatched: () => outputByTask.keys(),
 
     subscribe(id, listener) {
       let watch = byTask.get(id);

@@ -1,6 +1,9 @@
 import { notFound } from './errors.js';
 import type { TaskEvents } from './events.js';
+import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES } from './output.js';
+import { createOutputStream, type OutputStream } from './output-stream.js';
 import type { Principal } from './principal.js';
+import type { TaskStore } from './store.js';
 import { createSlotCounter, QuotaError, type RefusalReason } from './quotas.js';
 import { createTaskStream, type TaskStream } from './stream.js';
 import { isFinal, type Task } from './task.js';
@@ -23,21 +26,40 @@ export interface FollowOptions {
   slot?: StreamSlot;
 }
 
-/** Subscription streams (`taskUpdated` over WebSocket and SSE): each holds a place under the per-client and per-key caps. */
+export interface FollowOutputOptions {
+  id: string;
+  /** Chunks with seq > after. @default 0 */
+  after?: number | null;
+  client?: string;
+  slot?: StreamSlot;
+}
+
+/** Chunks an output stream reads from storage at a time, and most it holds undelivered. */
+export const OUTPUT_STREAM_PAGE = 100;
+
+/**
+ * Subscription streams (`taskUpdated` and `taskOutput`, over WebSocket and SSE): each holds a
+ * place under the per-client and per-key caps.
+ */
 export function createFollows({
+  store,
   events,
   limits,
   visible,
   assertOpen,
   onRefused,
+  onOutputPage = () => {},
 }: {
+  store: Pick<TaskStore, 'readOutput'>;
   events: TaskEvents;
   limits: FollowLimits;
   visible: (principal: Principal, id: string) => Promise<Task | null>;
   assertOpen: () => void;
   onRefused: (reason: RefusalReason) => void;
+  /** Told of each page of output a stream reads from storage. */
+  onOutputPage?: () => void;
 }) {
-  const streams = new Set<TaskStream>();
+  const streams = new Set<{ end(): void }>();
   const streamSlots = createSlotCounter();
 
   /**
@@ -111,8 +133,57 @@ export function createFollows({
     return stream;
   }
 
+  /**
+   * The task's output chunks with seq > `after`, in order, each once, then each new chunk as
+   * it commits; ends after the task is final and its last chunk delivered. Throws NOT_FOUND
+   * for an unknown id; holds a place under the stream caps until it ends, as `follow` does.
+   */
+  async function followOutput(principal: Principal, { id, after, client, slot }: FollowOutputOptions): Promise<OutputStream> {
+    try {
+      assertOpen();
+      checkOutputRange(after ?? 0, 1);
+    } catch (error) {
+      slot?.();
+      throw error;
+    }
+    const release = slot ?? reserveStream(principal, client);
+    let unsubscribe = () => {};
+    const stream = createOutputStream({
+      after: after ?? 0,
+      read: (from, limit) => store.readOutput(id, from, limit, OUTPUT_READ_BUDGET_BYTES),
+      pageSize: OUTPUT_STREAM_PAGE,
+      onPage: onOutputPage,
+      release: () => {
+        unsubscribe();
+        streams.delete(stream);
+        release();
+      },
+    });
+    const unsubscribeOutput = events.subscribeOutput(id, stream.offerChunk);
+    const unsubscribeTask = events.subscribe(id, stream.offerTask);
+    unsubscribe = () => {
+      unsubscribeOutput();
+      unsubscribeTask();
+    };
+    streams.add(stream);
+    let current: Task | null;
+    try {
+      current = await visible(principal, id);
+    } catch (error) {
+      await stream.return!();
+      throw error;
+    }
+    if (!current) {
+      await stream.return!();
+      throw notFound(id);
+    }
+    stream.offerTask(current);
+    return stream;
+  }
+
   return {
     follow,
+    followOutput,
     reserveStream,
     count: () => streams.size,
     /** Ends every stream (at shutdown). */

@@ -20,7 +20,7 @@ export interface ApiKey extends Principal {
 export const OPEN_PRINCIPAL: Principal = Object.freeze({ tenant: 'default', role: 'admin' });
 
 /** A task of another tenant is invisible: callers cannot tell it from an unknown id. */
-export const canSee = (principal: Principal, task: Task): boolean =>
+export const canSee = (principal: Principal, task: Pick<Task, 'tenant'>): boolean =>
   principal.role === 'admin' || principal.tenant === task.tenant;
 
 /** Worker writes (claim, heartbeat, progress, complete, fail) need the worker or admin role. */

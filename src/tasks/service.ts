@@ -5,6 +5,7 @@ import { resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
 import { createFollows, type FollowLimits } from './follow.js';
 import { createLeases } from './leases.js';
+import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES, type OutputChunk } from './output.js';
 import { canSee, type Principal } from './principal.js';
 import { createRetention } from './retention.js';
 import type { TaskStore } from './store.js';
@@ -14,7 +15,8 @@ import { createWaits, type WaitLimits } from './waits.js';
 
 export type { TaskServiceObserver, WriteOperation } from './commands.js';
 export type { StreamSlot } from './follow.js';
-export type { AwaitOptions, AwaitResult } from './waits.js';
+export type { AwaitOptions, AwaitOutputOptions, AwaitOutputResult, AwaitResult } from './waits.js';
+export type { OutputChunk } from './output.js';
 
 export interface TaskServiceLimits extends CommandLimits, WaitLimits, FollowLimits {
   /** How long finished tasks are kept before they are deleted, in hours. */
@@ -81,8 +83,16 @@ export function createTaskService({
   const leases = createLeases({ store, events, clock, onError });
   const retention = createRetention({ store, clock, retentionHours: limits.retentionHours });
   const commands = createCommands({ store, events, limits, clock, observer, leaseEndsAt: leases.endsAt, assertOpen });
-  const waits = createWaits({ events, limits, visible, isClosed });
-  const follows = createFollows({ events, limits, visible, assertOpen, onRefused: (reason) => observer.refused?.(reason) });
+  const waits = createWaits({ store, events, limits, visible, isClosed });
+  const follows = createFollows({
+    store,
+    events,
+    limits,
+    visible,
+    assertOpen,
+    onRefused: (reason) => observer.refused?.(reason),
+    onOutputPage: () => observer.outputPageRead?.(),
+  });
 
   return {
     ...commands,
@@ -102,8 +112,19 @@ export function createTaskService({
       return { tasks: rows.slice(0, first), hasNextPage: rows.length > first, cursorOf: (task) => cursors.encode(principal, task) };
     },
 
+    /**
+     * Output chunks of `task` (one the caller could read) with seq > `after`, in order, at most
+     * `first` (clamped to 1..1000) and about a MiB (OUTPUT_READ_BUDGET_BYTES); BAD_USER_INPUT
+     * for a negative `after`.
+     */
+    async output(task: Task, { after, first }: { after: number; first: number }): Promise<OutputChunk[]> {
+      return store.readOutput(task.id, after, checkOutputRange(after, first), OUTPUT_READ_BUDGET_BYTES);
+    },
+
     awaitTask: waits.awaitTask,
+    awaitOutput: waits.awaitOutput,
     follow: follows.follow,
+    followOutput: follows.followOutput,
     reserveStream: follows.reserveStream,
 
     /** Sends expired leases back to the queue (or to FAILED); runs on its own timer too. */

@@ -1,3 +1,4 @@
+import type { NewOutputChunk, OutputChunk, OutputTarget } from './output.js';
 import type { Task, TaskStatus } from './task.js';
 
 /** Where a page of a newest-first listing starts: strictly after this task. */
@@ -54,9 +55,21 @@ export interface TaskStore {
    * (epoch ms) and returns the new rows. Safe while other instances do the same.
    */
   expireLeases(now: number, limit: number, change: TaskChange): Promise<Task[]>;
+  /**
+   * Appends one chunk to task `id`'s output in one transaction: reads the row, lets `check`
+   * refuse (it gets null for an unknown id, and must throw then), gives the chunk the task's
+   * next seq (gap-free per task) and adds its bytes to the task's totals. The task's revision
+   * and lease stay as they are. Resolves with the chunk's seq once committed.
+   */
+  appendOutput(id: string, chunk: NewOutputChunk, check: (task: OutputTarget | null) => void): Promise<number>;
+  /**
+   * Task `id`'s chunks with seq > `after`, in seq order: at most `limit`, and none after the one
+   * that brings their UTF-8 bytes to `budget` or more (the first always comes, however large).
+   */
+  readOutput(id: string, after: number, limit: number, budget: number): Promise<OutputChunk[]>;
   /** The earliest lease end among running tasks, in epoch ms. */
   nextLeaseExpiry(): Promise<number | null>;
-  /** Deletes up to `limit` tasks that reached a final state before `before`; returns how many. */
+  /** Deletes up to `limit` tasks that reached a final state before `before`, with their output; returns how many. */
   deleteFinishedBefore(before: number, limit: number): Promise<number>;
   /** How many tasks there are in each status, over all tenants (for `/metrics`). */
   countByStatus(): Promise<StatusCounts>;

@@ -41,6 +41,10 @@ export interface Task {
   updatedAt: Date;
   startedAt: Date | null;
   completedAt: Date | null;
+  /** The seq of the last output chunk; 0 when none. Kept by storage: only an append changes it. */
+  outputSeq: number;
+  /** UTF-8 bytes of all output chunks so far. Kept by storage, like `outputSeq`. */
+  outputBytes: number;
 }
 
 export const isFinal = (status: TaskStatus): boolean => FINAL_STATUSES.has(status);
@@ -82,6 +86,8 @@ export function createTask(spec: NewTask, now: Date): Task {
     updatedAt: now,
     startedAt: null,
     completedAt: null,
+    outputSeq: 0,
+    outputBytes: 0,
   };
 }
 
@@ -122,12 +128,21 @@ export function claim(task: Task, workerId: string, leaseSeconds: number, now: D
  * Checks that a worker's write may apply to this task: a final task refuses every write,
  * a worker that does not hold the lease is told so, and only a RUNNING task takes worker writes.
  */
-function assertWorkerWrite(task: Task, workerId: string | null | undefined, action: string): void {
+function assertWorkerWrite(task: Pick<Task, 'status' | 'workerId'>, workerId: string | null | undefined, action: string): void {
   if (isFinal(task.status)) throw invalidTransition(`Task is ${task.status}, a final state; cannot ${action}.`);
   if (workerId != null && (task.status !== 'RUNNING' || task.workerId !== workerId)) {
     throw leaseMismatch(`Worker "${workerId}" does not hold the lease on this task.`);
   }
   if (task.status !== 'RUNNING') throw invalidTransition(`Task is ${task.status}; cannot ${action} before it is claimed.`);
+}
+
+/**
+ * Checks that `workerId` may append output to this task: only a RUNNING task takes output,
+ * from the worker holding its lease (any worker when `workerId` is not given, as for the other
+ * worker writes). Not a change: the task's revision, state and lease stay as they are.
+ */
+export function assertCanAppendOutput(task: Pick<Task, 'status' | 'workerId'>, workerId: string | null | undefined): void {
+  assertWorkerWrite(task, workerId, 'append output');
 }
 
 /** Extends the lease. Not a change: revision and updatedAt stay as they are. */

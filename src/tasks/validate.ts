@@ -65,7 +65,8 @@ export function checkText(field: string, value: string): void {
   if (LONE_SURROGATE.test(value)) throw badInput(`${field} must be Unicode text: it has a lone surrogate.`);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A lone UTF-16 surrogate, which neither engine can store. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Measured for depth before it is serialized: `JSON.stringify` recurses, and a deep value would overflow the stack. */
 export function checkPayload(field: string, value: unknown, maxBytes: number): void {

@@ -1,6 +1,8 @@
 import { resourceExhausted } from './errors.js';
 import type { TaskEvents } from './events.js';
+import { checkOutputRange, OUTPUT_READ_BUDGET_BYTES, type OutputChunk } from './output.js';
 import type { Principal } from './principal.js';
+import type { TaskStore } from './store.js';
 import { isFinal, type Task } from './task.js';
 import { checkTimeout } from './validate.js';
 
@@ -23,6 +25,27 @@ export interface AwaitResult {
   wokenAt: number | null;
 }
 
+export interface AwaitOutputOptions {
+  id: string;
+  /** Chunks with seq > after. @default 0 */
+  after: number;
+  /** Most chunks returned, clamped to 1..1000. */
+  first: number;
+  /** Seconds; 0 returns at once; clamped to `awaitTimeoutMaxSeconds`. */
+  timeoutSeconds: number;
+  signal?: AbortSignal;
+  client?: string;
+}
+
+/** What an output long-poll ended with. */
+export interface AwaitOutputResult {
+  /** The latest state known (its `outputSeq` may trail `chunks`); null for an unknown id. */
+  task: Task | null;
+  /** The chunks after `after`, in order: [] on a timeout or when the task became final with none. */
+  chunks: OutputChunk[];
+  wokenAt: number | null;
+}
+
 export interface WaitLimits {
   awaitTimeoutMaxSeconds: number;
   /** Held long-polls over all clients. */
@@ -36,11 +59,13 @@ export interface WaitLimits {
  * server-wide and a per-client cap, released whichever way it ends.
  */
 export function createWaits({
+  store,
   events,
   limits,
   visible,
   isClosed,
 }: {
+  store: Pick<TaskStore, 'readOutput'>;
   events: TaskEvents;
   limits: WaitLimits;
   visible: (principal: Principal, id: string) => Promise<Task | null>;
@@ -80,36 +105,87 @@ export function createWaits({
       if (!current) return { task: null, wokenAt: null };
       if (!latest || current.revision > latest.revision) latest = current;
       if (isAnswer(latest, afterRevision) || timeoutMs === 0 || signal?.aborted || isClosed()) return { task: latest, wokenAt: null };
-      const release = admit(client);
-      let timer: NodeJS.Timeout | undefined;
-      let end: (() => void) | undefined;
-      try {
-        // Resolves with when a commit woke it; with nothing (or the abort event) for a timeout,
-        // a leaving client or shutdown. The promise's own resolve is what is registered, not a
-        // closure around it: whatever is registered is held for the whole wait.
-        const publishedAt = await new Promise<unknown>((resolve) => {
-          end = resolve as () => void;
-          wake = resolve;
-          waiters.add(end);
-          timer = setTimeout(end, timeoutMs);
-          signal?.addEventListener('abort', end, { once: true });
-        });
-        return { task: latest, wokenAt: typeof publishedAt === 'number' ? publishedAt : null };
-      } finally {
-        clearTimeout(timer);
-        if (end) {
-          signal?.removeEventListener('abort', end);
-          waiters.delete(end);
-        }
-        release();
-      }
+      const wokenAt = await hold(client, timeoutMs, signal, (resolve) => (wake = resolve));
+      return { task: latest, wokenAt };
     } finally {
       unsubscribe();
     }
   }
 
+  /**
+   * Holds one admitted long-poll until `arm`'s wake is called (with when the commit that woke
+   * it was published), the timeout passes, the client leaves or shutdown; resolves with that
+   * time, or null when no commit woke it. Releases everything it held on the way out.
+   */
+  async function hold(client: string, timeoutMs: number, signal: AbortSignal | undefined, arm: (wake: (publishedAt: number) => void) => void): Promise<number | null> {
+    const release = admit(client);
+    let timer: NodeJS.Timeout | undefined;
+    let end: (() => void) | undefined;
+    try {
+      // The promise's own resolve is what is registered, not a closure around it: whatever is
+      // registered is held for the whole wait.
+      const publishedAt = await new Promise<unknown>((resolve) => {
+        end = resolve as () => void;
+        arm(resolve);
+        waiters.add(end);
+        timer = setTimeout(end, timeoutMs);
+        signal?.addEventListener('abort', end, { once: true });
+      });
+      return typeof publishedAt === 'number' ? publishedAt : null;
+    } finally {
+      clearTimeout(timer);
+      if (end) {
+        signal?.removeEventListener('abort', end);
+        waiters.delete(end);
+      }
+      release();
+    }
+  }
+
+  /**
+   * The task's output chunks after `after`, at once when there are any; else holds until the
+   * first new chunk (handed over by the append, no read), the task becoming final (then []),
+   * the timeout ([]) or the client leaving. Listens before it reads, as `awaitTask` does.
+   */
+  async function awaitOutput(principal: Principal, { id, after, first, timeoutSeconds, signal, client = '' }: AwaitOutputOptions): Promise<AwaitOutputResult> {
+    const limit = checkOutputRange(after, first);
+    const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
+    let latest = null as Task | null;
+    let fresh: OutputChunk | null = null;
+    let known = after;
+    let wake: ((publishedAt: number) => void) | null = null;
+    const unsubscribeTask = events.subscribe(id, (task) => {
+      if (latest && task.revision <= latest.revision) return;
+      latest = task;
+      if (isFinal(task.status)) wake?.(performance.now());
+    });
+    const unsubscribeOutput = events.subscribeOutput(id, (seq, chunk) => {
+      if (seq <= known) return;
+      if (known === after && chunk?.seq === after + 1) fresh = chunk;
+      known = seq;
+      wake?.(performance.now());
+    });
+    try {
+      const current = await visible(principal, id);
+      if (!current) return { task: null, chunks: [], wokenAt: null };
+      if (!latest || current.revision > latest.revision) latest = current;
+      known = Math.max(known, current.outputSeq);
+      if (known > after) return { task: latest, chunks: await store.readOutput(id, after, limit, OUTPUT_READ_BUDGET_BYTES), wokenAt: null };
+      if (isFinal(latest.status) || timeoutMs === 0 || signal?.aborted || isClosed()) return { task: latest, chunks: [], wokenAt: null };
+      const wokenAt = await hold(client, timeoutMs, signal, (resolve) => (wake = resolve));
+      // A chunk appended after the task became final cannot be: the final state comes after its last chunk.
+      if (known === after) return { task: latest, chunks: [], wokenAt };
+      const chunks = fresh && known === after + 1 ? [fresh] : await store.readOutput(id, after, limit, OUTPUT_READ_BUDGET_BYTES);
+      return { task: latest, chunks, wokenAt };
+    } finally {
+      unsubscribeOutput();
+      unsubscribeTask();
+    }
+  }
+
   return {
     awaitTask,
+    awaitOutput,
     count: () => waiters.size,
     /** Answers every held long-poll with the state it has (at shutdown). */
     endAll(): void {

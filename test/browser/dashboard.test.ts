@@ -294,6 +294,51 @@ describe('dashboard', () => {
   }, 60_000);
 });
 
+describe('dashboard: task output', () => {
+  /** Claims the task and appends these lines as its worker. */
+  const append = async (id: string, lines: string[]) => {
+    for (const data of lines) {
+      await gql(server, `mutation($id: ID!, $d: String!, $w: String) { appendTaskOutput(id: $id, data: $d, workerId: $w) }`, { id, d: data, w: WORKER });
+    }
+  };
+  /** A running task of a kind of its own (so no other test's task is claimed instead). */
+  const runningTask = async (kind: string) => {
+    const created = await gql(server, `mutation($k: String!) { createTask(kind: $k) { id } }`, { k: kind });
+    const claimed = await gql(server, `mutation($k: String!, $w: String!) { claimTask(kinds: [$k], workerId: $w, leaseSeconds: 60) { id } }`, { k: kind, w: WORKER });
+    expect(claimed.claimTask.id).toBe(created.createTask.id);
+    return created.createTask.id as string;
+  };
+  const seqs = (page: Page, id: string) => card(page, id).getByTestId('task-output-log').locator('[data-seq]').evaluateAll((spans) => spans.map((span) => Number(span.getAttribute('data-seq'))));
+
+  for (const transport of ['WebSocket', 'long-polling'] as const) {
+    it(`the card's log shows output lines as they are appended (${transport}), once each across closing and reopening it`, async () => {
+      const id = await runningTask(`output.${transport}`);
+      await append(id, ['reading rows\n']);
+      const { page, errors } = await openDashboard(
+        transport === 'long-polling' ? (context) => context.routeWebSocket(/\/graphql$/, (ws) => ws.close()) : undefined,
+      );
+      await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe(`live: ${transport}`);
+      await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'RUNNING' });
+      const output = card(page, id).getByTestId('task-output');
+      await output.locator('summary').click();
+      const log = card(page, id).getByTestId('task-output-log');
+      await expect.poll(() => log.textContent(), WAIT).toBe('reading rows\n');
+      await append(id, ['rendering ', 'page 1\n']);
+      await expect.poll(() => log.textContent(), WAIT).toBe('reading rows\nrendering page 1\n');
+      // Closed, more output comes; reopened, the log resumes after the last line it had.
+      await output.locator('summary').click();
+      await append(id, ['page 2\n']);
+      await output.locator('summary').click();
+      await expect.poll(() => log.textContent(), WAIT).toBe('reading rows\nrendering page 1\npage 2\n');
+      await gql(server, `mutation($id: ID!, $w: String) { completeTask(id: $id, workerId: $w) { status } }`, { id, w: WORKER });
+      await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'COMPLETED' });
+      expect(await seqs(page, id)).toEqual([1, 2, 3, 4]);
+      if (transport === 'WebSocket') await screenshot(page, 'dashboard-output');
+      expect(errors).toEqual([]);
+    }, 60_000);
+  }
+});
+
 describe('dashboard: tags', () => {
   it('shows each task’s tags and filters the list by one (exactly)', async () => {
     const create = async (tags: string[]) => (await gql(server, `mutation($t: [String!]) { createTask(kind: "browser.tags", tags: $t) { id } }`, { t: tags })).createTask.id as string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followTask, TaskNotFoundError, type TaskState, type Transport } from '../../src/client/follow-task.js';
+import { followTask, TaskNotFoundError, type FollowEvent, type TaskState, type Transport } from '../../src/client/follow-task.js';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { gqlRequest } from '../helpers/graphql.js';
 import { completeTask, runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
@@ -50,6 +50,21 @@ function follow(url: string, id: string, extra: { transports?: Transport[]; wsUr
   })();
   return { states, transports, finished };
 }
+
+/** Follows a task and its output in the background, recording every event. */
+function followOutput(url: string, id: string, extra: { transports?: Transport[]; wsUrl?: string } = {}) {
+  const events: FollowEvent[] = [];
+  const finished = (async () => {
+    for await (const event of followTask({ url: `${url}/graphql`, id, output: true, webSocketImpl: WebSocket, retryDelayMs: 100, maxFailedRounds: 300, ...extra })) {
+      events.push(event);
+    }
+  })();
+  const lines = () => events.flatMap((event) => (event.type === 'output' ? [`${event.chunk.seq}:${event.chunk.data}`] : []));
+  return { events, finished, lines };
+}
+
+const append = async (url: string, id: string, data: string) =>
+  (await gql(url, 'mutation($id: ID!, $data: String!) { appendTaskOutput(id: $id, data: $data, workerId: "w") }', { id, data }))!.appendTaskOutput as number;
 
 /** Drives a task through progress steps, each after the follower saw the previous state. */
 async function drive(url: string, id: string, follower: { states: TaskState[] }, steps: number[]) {
@@ -113,6 +128,47 @@ describe('followTask', () => {
     await follower.finished;
     expect(follower.states).toHaveLength(1);
   });
+
+  it('with output: true, yields the states and every output chunk once, in order, over each transport', async () => {
+    t = await startApp();
+    for (const options of [{}, { wsUrl: 'ws://127.0.0.1:9/graphql' }, { transports: ['poll'] as Transport[] }]) {
+      const id = await runningTask(t.url);
+      await append(t.url, id, 'first');
+      const follower = followOutput(t.url, id, options);
+      await expect.poll(() => follower.lines()).toEqual(['1:first']);
+      await append(t.url, id, 'second');
+      await expect.poll(() => follower.lines()).toEqual(['1:first', '2:second']);
+      await append(t.url, id, 'third');
+      await complete(t.url, id);
+      await follower.finished;
+      expect(follower.lines()).toEqual(['1:first', '2:second', '3:third']);
+      expect(follower.events.filter((event) => event.type === 'task').at(-1)).toMatchObject({ task: { status: 'COMPLETED' } });
+    }
+  });
+
+  it('with output: true, resumes the output across a server restart after the last seq, with no gap and no duplicate', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'follow-'));
+    const env = { DATABASE_URL: join(dir, 'tasks.db'), PORT: String(await freePort()) };
+    let server = await startServerProcess(env);
+    servers.push(server);
+    const id = await runningTask(server.url);
+    const follower = followOutput(server.url, id);
+    await append(server.url, id, 'a');
+    await append(server.url, id, 'b');
+    await expect.poll(() => follower.lines()).toEqual(['1:a', '2:b']);
+
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    server = await startServerProcess(env);
+    servers.push(server);
+    await append(server.url, id, 'c');
+    await append(server.url, id, 'd');
+    await expect.poll(() => follower.lines(), { timeout: 10_000 }).toEqual(['1:a', '2:b', '3:c', '4:d']);
+    await append(server.url, id, 'e');
+    await complete(server.url, id);
+    await follower.finished;
+    expect(follower.lines()).toEqual(['1:a', '2:b', '3:c', '4:d', '5:e']);
+  }, 30_000);
 
   it('resumes across a server restart with no gap and no duplicate', async () => {
     dir = mkdtempSync(join(tmpdir(), 'follow-'));

@@ -30,8 +30,9 @@ describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the dem
       kinds: ['job'],
       idleMs: 20,
       signal: stop.signal,
-      async handle({ task, progress }) {
+      async handle({ task, progress, output }) {
         handled.push(task.id);
+        expect(await output('working\n')).toBe(task.attempts);
         await progress(50, 'half');
         if ((task.input as { n: number }).n === 2) throw new Error('boom');
         return { doubled: 2 };
@@ -43,6 +44,8 @@ describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the dem
     expect(await t.app.tasks.get(me, ok.id)).toMatchObject({ status: 'COMPLETED', result: { doubled: 2 }, progress: 100 });
     expect(await t.app.tasks.get(me, flaky.id)).toMatchObject({ status: 'FAILED', attempts: 2, error: { message: 'boom' } });
     expect(handled).toEqual([ok.id, flaky.id, flaky.id]);
+    const okTask = (await t.app.tasks.get(me, ok.id))!;
+    expect((await t.app.tasks.output(okTask, { after: 0, first: 10 })).map(({ stream, data }) => [stream, data])).toEqual([['log', 'working\n']]);
   });
 
   it('a task cancelled mid-work aborts the handler through its failed heartbeat', async () => {
@@ -78,11 +81,18 @@ describe('demo mode', () => {
     // A fixed seed (the same steps, failures and results every run) and 10 ms steps.
     server = await startServerProcess({ DATABASE_URL: ':memory:', DEMO: 'true', DEMO_SEED: '7', DEMO_STEP_MS: '10' });
     const list = async () => {
-      const { data } = await gqlRequest<{ tasks: { edges: { node: { status: string } }[] } }>(server!.url, '{ tasks(kind: "demo.report") { edges { node { status } } } }');
+      const { data } = await gqlRequest<{ tasks: { edges: { node: { status: string; output: { stream: string }[] } }[] } }>(
+        server!.url,
+        '{ tasks(kind: "demo.report") { edges { node { status output { stream } } } } }',
+      );
       return data.tasks.edges.map((e) => e.node);
     };
     await expect.poll(async () => (await list()).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     await expect.poll(async () => (await list()).filter((task) => task.status === 'COMPLETED').length, { timeout: 10_000 }).toBe(3);
+    // Each completed task streamed its log lines and its tokens.
+    for (const task of (await list()).filter((task) => task.status === 'COMPLETED')) {
+      expect(new Set(task.output.map((chunk) => chunk.stream))).toEqual(new Set(['log', 'tokens']));
+    }
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
   });

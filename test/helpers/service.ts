@@ -12,6 +12,8 @@ export const LIMITS: TaskServiceLimits = {
   maxWaiters: 20_000,
   maxWaitersPerClient: 1_000,
   maxPayloadBytes: 65_536,
+  maxOutputChunkBytes: 65_536,
+  maxOutputBytesPerTask: 16 * 1024 * 1024,
   retentionHours: 168,
 };
 

@@ -15,8 +15,8 @@ const rethrow = (error: unknown) => {
 };
 
 /** One instance of the service as app.ts wires it on PostgreSQL: own storage (pool and listener), events and service. */
-async function startInstance(url: string, name: string) {
-  const storage = await openPostgresStorage({ url, poolSize: 5, eventResyncMs: RESYNC_MS, origin: name });
+async function startInstance(url: string, name: string, resyncMs = RESYNC_MS) {
+  const storage = await openPostgresStorage({ url, poolSize: 5, eventResyncMs: resyncMs, origin: name });
   const events = createTaskEvents(rethrow);
   const tasks = createTaskService({ store: storage.store, events, limits: LIMITS, onError: rethrow });
   await storage.start(events, tasks.noteLeaseExpiry);
@@ -80,6 +80,40 @@ describeWithPostgres('cross-instance events (PostgreSQL LISTEN/NOTIFY)', () => {
     expect(new Set(revisions).size).toBe(revisions.length);
     expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
     expect(b.events.listenerCount()).toBe(0);
+  });
+
+  it('output appended on one instance reaches a subscription and a long-poll on another: each chunk once, in order, then the end', async () => {
+    // Instances that never resync: only the notices carry the output across.
+    await a.close();
+    await b.close();
+    a = await startInstance(db.url, 'a', 3_600_000);
+    b = await startInstance(db.url, 'b', 3_600_000);
+    const task = await runningOn(a);
+    await a.tasks.appendOutput(me, { id: task.id, data: 'before', stream: 'log', workerId: 'w' });
+    const stream = await b.tasks.followOutput(me, { id: task.id });
+    const seen: string[] = [];
+    const read = (async () => {
+      for await (const chunk of stream) seen.push(`${chunk.seq}:${chunk.data}`);
+    })();
+    const waiting = b.tasks.awaitOutput(me, { id: task.id, after: 1, first: 1000, timeoutSeconds: 30 });
+    await expect.poll(() => b.tasks.stats().waiters).toBe(1);
+    for (let n = 2; n <= 30; n++) await a.tasks.appendOutput(me, { id: task.id, data: `line ${n}`, stream: 'log', workerId: 'w' });
+    expect((await waiting).chunks[0]).toMatchObject({ seq: 2, data: 'line 2' });
+    await a.tasks.complete(me, { id: task.id, workerId: 'w' });
+    await read;
+    expect(seen).toEqual(['1:before', ...Array.from({ length: 29 }, (_, i) => `${i + 2}:line ${i + 2}`)]);
+    expect(b.events.listenerCount()).toBe(0);
+  });
+
+  it('output that no notice announced reaches a subscription on another instance within the resync interval', async () => {
+    const task = await runningOn(a);
+    const stream = await b.tasks.followOutput(me, { id: task.id });
+    const next = stream.next();
+    // Appended behind the service's back, so no NOTIFY is sent: a lost notice.
+    await admin.query(`UPDATE tasks SET output_seq = 1, output_bytes = 4 WHERE id = $1`, [task.id]);
+    await admin.query(`INSERT INTO task_output (task_id, seq, stream, data, at) VALUES ($1, 1, 'log', 'lost', $2)`, [task.id, Date.now()]);
+    expect((await next).value).toMatchObject({ seq: 1, data: 'lost' });
+    await stream.return!();
   });
 
   it('a write that no notice announced reaches the waiters within the resync interval', async () => {

@@ -2,8 +2,8 @@ import type { SQL } from 'drizzle-orm';
 import { PgDialect, getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
 import { SQLiteSyncDialect, getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
-import { taskTags as pgTaskTags, tasks as pgTasks } from '../../src/storage/postgres/tables.js';
-import { taskTags as sqliteTaskTags, tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
+import { taskOutput as pgTaskOutput, taskTags as pgTaskTags, tasks as pgTasks } from '../../src/storage/postgres/tables.js';
+import { taskOutput as sqliteTaskOutput, taskTags as sqliteTaskTags, tasks as sqliteTasks } from '../../src/storage/sqlite/tables.js';
 import { TASK_STATUSES } from '../../src/tasks/task.js';
 
 /*
@@ -59,7 +59,7 @@ describe('the tables of the two engines', () => {
   const postgres = shapeOf(pgConfig(pgTasks), new PgDialect());
 
   it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
-    expect(Object.keys(sqlite.columns)).toHaveLength(22);
+    expect(Object.keys(sqlite.columns)).toHaveLength(24);
     expect(postgres.columns).toEqual(sqlite.columns);
   });
 
@@ -75,6 +75,14 @@ describe('the tables of the two engines', () => {
     expect(sqliteTags.foreignKeys).toEqual(['task_id → id on delete cascade']);
     expect(Object.keys(sqliteTags.indexes)).toEqual(['task_tags_tenant_tag_seq_idx', 'task_tags_tag_seq_idx']);
     expect(postgresTags).toEqual(sqliteTags);
+  });
+
+  it('keep output alike: task_output keyed by (task_id, seq), deleted with its task', () => {
+    const sqliteOutput = shapeOf(sqliteConfig(sqliteTaskOutput), new SQLiteSyncDialect());
+    const postgresOutput = shapeOf(pgConfig(pgTaskOutput), new PgDialect());
+    expect(sqliteOutput.foreignKeys).toEqual(['task_id → id on delete cascade']);
+    expect(sqliteOutput.primaryKeys).toEqual([['task_id', 'seq']]);
+    expect(postgresOutput).toEqual(sqliteOutput);
   });
 
   it('take the statuses from the domain', () => {

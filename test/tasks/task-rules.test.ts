@@ -51,6 +51,8 @@ describe('createTask', () => {
       updatedAt: t0,
       startedAt: null,
       completedAt: null,
+      outputSeq: 0,
+      outputBytes: 0,
     });
   });
 

@@ -1,8 +1,9 @@
 import { useApolloClient, useSubscription } from '@apollo/client/react';
-import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { followByLongPolling } from './longPoll';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import type { OutputFieldsFragment } from './gql/graphql';
+import { followByLongPolling, followOutputByLongPolling } from './longPoll';
 import { LongPollPool } from './longPollPool';
-import { TASK_UPDATED } from './operations';
+import { TASK_OUTPUT, TASK_UPDATED } from './operations';
 import type { Transport, TransportMode } from './transport';
 
 interface Live {
@@ -65,6 +66,50 @@ export function useFollowTask(task: { id: string; revision: number; done: boolea
   }, [client, pool, task.id, following, mode]);
 
   return task.done ? 'final' : mode;
+}
+
+/** Most output chunks a card keeps on screen: the oldest go first. */
+export const MAX_OUTPUT_CHUNKS = 2_000;
+
+/**
+ * A task's output while `active` (its log is open): a `taskOutput` subscription over the
+ * WebSocket, or an awaitTaskOutput long-poll loop when the page fell back to HTTP. Either
+ * starts after the last seq received, and chunks at or below it are dropped, so a reconnect
+ * or a switch of transport shows no line twice and skips none.
+ */
+export function useTaskOutput(id: string, active: boolean): OutputFieldsFragment[] {
+  const { pool } = useLive();
+  const { mode } = useTransport();
+  const client = useApolloClient();
+  const [chunks, setChunks] = useState<OutputFieldsFragment[]>([]);
+  const last = useRef(0);
+  const add = useCallback((incoming: readonly OutputFieldsFragment[]) => {
+    const fresh = incoming.filter((chunk) => chunk.seq > last.current);
+    if (fresh.length === 0) return;
+    last.current = fresh.at(-1)!.seq;
+    setChunks((shown) => [...shown, ...fresh].slice(-MAX_OUTPUT_CHUNKS));
+  }, []);
+  // Where a (re)started subscription begins: the last seq received when the log opens or the
+  // transport changes (not on every chunk, which would resubscribe each time).
+  const after = useMemo(() => last.current, [active, mode]);
+
+  useSubscription(TASK_OUTPUT, {
+    variables: { id, after },
+    skip: !active || mode !== 'websocket',
+    fetchPolicy: 'no-cache',
+    onData: ({ data }) => {
+      if (data.data) add([data.data.taskOutput]);
+    },
+  });
+
+  useEffect(() => {
+    if (!active || mode !== 'long-polling') return;
+    const controller = new AbortController();
+    void followOutputByLongPolling({ client, pool, id, after: last.current, onChunks: add, signal: controller.signal });
+    return () => controller.abort();
+  }, [client, pool, id, active, mode, add]);
+
+  return chunks;
 }
 
 /** The current time, updated every `intervalMs` while `active`. */

@@ -1,7 +1,8 @@
 import type { ApolloClient } from '@apollo/client';
 import { sleep } from '../../src/client/sleep';
 import type { LongPollPool } from './longPollPool';
-import { AWAIT_TASK } from './operations';
+import type { OutputFieldsFragment } from './gql/graphql';
+import { AWAIT_TASK, AWAIT_TASK_OUTPUT } from './operations';
 
 /**
  * Follows one task with `awaitTask(id, timeout, afterRevision)` until it is done, the task
@@ -62,6 +63,81 @@ export async function followByLongPolling({
           failures++;
           backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
           console.warn(`long-poll for task ${id} failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
+        }
+      } finally {
+        signal.removeEventListener('abort', abort);
+        slot.release();
+      }
+      if (backoffMs > 0) await sleep(backoffMs, signal);
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  } finally {
+    stop();
+  }
+}
+
+/**
+ * Follows one task's output with `awaitTaskOutput(id, after, timeout)`, sharing the pool's
+ * connections with the state long-polls, until the task is final and its last chunk was
+ * handed to `onChunks`, or `signal` aborts. Each request asks for the chunks after the last
+ * seq received, so a retry repeats nothing. The `task` read beside it comes back at once
+ * (root fields run side by side): an empty answer with that task final and its `outputSeq`
+ * already received ends the loop.
+ */
+export async function followOutputByLongPolling({
+  client,
+  pool,
+  id,
+  after,
+  onChunks,
+  signal,
+}: {
+  client: ApolloClient;
+  pool: LongPollPool;
+  id: string;
+  after: number;
+  onChunks: (chunks: OutputFieldsFragment[]) => void;
+  signal: AbortSignal;
+}): Promise<void> {
+  const stop = pool.follow();
+  let last = after;
+  let failures = 0;
+  try {
+    while (!signal.aborted) {
+      const slot = await pool.acquire(signal);
+      if (signal.aborted || slot.signal.aborted) {
+        slot.release();
+        continue;
+      }
+      const request = new AbortController();
+      const abort = () => request.abort();
+      signal.addEventListener('abort', abort);
+      slot.signal.addEventListener('abort', abort);
+      let backoffMs = 0;
+      try {
+        const { data } = await client.query({
+          query: AWAIT_TASK_OUTPUT,
+          variables: { id, after: last, timeout: slot.seconds },
+          fetchPolicy: 'no-cache',
+          context: { fetchOptions: { signal: request.signal } },
+        });
+        failures = 0;
+        const chunks = data?.awaitTaskOutput;
+        if (!chunks) return;
+        const fresh = chunks.filter((chunk) => chunk.seq > last);
+        if (fresh.length > 0) {
+          last = fresh.at(-1)!.seq;
+          onChunks(fresh);
+        } else if (data.task?.done && data.task.outputSeq <= last) {
+          return;
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!slot.signal.aborted) {
+          failures++;
+          backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
+          console.warn(`output long-poll for task ${id} failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
         }
       } finally {
         signal.removeEventListener('abort', abort);

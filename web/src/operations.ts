@@ -80,3 +80,32 @@ export const CANCEL_TASK = graphql(`
     }
   }
 `);
+
+export const OUTPUT_FIELDS = graphql(`
+  fragment OutputFields on TaskOutput {
+    seq
+    stream
+    data
+  }
+`);
+
+export const TASK_OUTPUT = graphql(`
+  subscription TaskOutput($id: ID!, $after: Int) {
+    taskOutput(id: $id, after: $after) {
+      ...OutputFields
+    }
+  }
+`);
+
+export const AWAIT_TASK_OUTPUT = graphql(`
+  query AwaitTaskOutput($id: ID!, $after: Int, $timeout: Float) {
+    awaitTaskOutput(id: $id, after: $after, timeout: $timeout) {
+      ...OutputFields
+    }
+    task(id: $id) {
+      id
+      done
+      outputSeq
+    }
+  }
+`);

@@ -18,11 +18,19 @@ type Documents = {
     "\n  fragment FollowedTask on Task {\n    id kind status done progress message result error { message code details }\n    attempts maxAttempts revision createdAt updatedAt startedAt completedAt\n  }\n": typeof types.FollowedTaskFragmentDoc,
     "\n  subscription FollowTask($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { ...FollowedTask } }\n": typeof types.FollowTaskDocument,
     "\n  query AwaitTask($id: ID!, $after: Int, $timeout: Float) { awaitTask(id: $id, afterRevision: $after, timeout: $timeout) { ...FollowedTask } }\n": typeof types.AwaitTaskDocument,
+    "\n  fragment FollowedOutput on TaskOutput { seq stream data at }\n": typeof types.FollowedOutputFragmentDoc,
+    "\n  subscription FollowOutput($id: ID!, $after: Int) { taskOutput(id: $id, after: $after) { ...FollowedOutput } }\n": typeof types.FollowOutputDocument,
+    "\n  query AwaitOutput($id: ID!, $after: Int, $timeout: Float) { awaitTaskOutput(id: $id, after: $after, timeout: $timeout) { ...FollowedOutput } }\n": typeof types.AwaitOutputDocument,
+    "\n  query OutputEnd($id: ID!) { task(id: $id) { done outputSeq } }\n": typeof types.OutputEndDocument,
 };
 const documents: Documents = {
     "\n  fragment FollowedTask on Task {\n    id kind status done progress message result error { message code details }\n    attempts maxAttempts revision createdAt updatedAt startedAt completedAt\n  }\n": types.FollowedTaskFragmentDoc,
     "\n  subscription FollowTask($id: ID!, $after: Int) { taskUpdated(id: $id, afterRevision: $after) { ...FollowedTask } }\n": types.FollowTaskDocument,
     "\n  query AwaitTask($id: ID!, $after: Int, $timeout: Float) { awaitTask(id: $id, afterRevision: $after, timeout: $timeout) { ...FollowedTask } }\n": types.AwaitTaskDocument,
+    "\n  fragment FollowedOutput on TaskOutput { seq stream data at }\n": types.FollowedOutputFragmentDoc,
+    "\n  subscription FollowOutput($id: ID!, $after: Int) { taskOutput(id: $id, after: $after) { ...FollowedOutput } }\n": types.FollowOutputDocument,
+    "\n  query AwaitOutput($id: ID!, $after: Int, $timeout: Float) { awaitTaskOutput(id: $id, after: $after, timeout: $timeout) { ...FollowedOutput } }\n": types.AwaitOutputDocument,
+    "\n  query OutputEnd($id: ID!) { task(id: $id) { done outputSeq } }\n": types.OutputEndDocument,
 };
 
 /**
@@ -37,6 +45,22 @@ export function graphql(source: "\n  subscription FollowTask($id: ID!, $after: I
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query AwaitTask($id: ID!, $after: Int, $timeout: Float) { awaitTask(id: $id, afterRevision: $after, timeout: $timeout) { ...FollowedTask } }\n"): typeof import('./graphql.js').AwaitTaskDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment FollowedOutput on TaskOutput { seq stream data at }\n"): typeof import('./graphql.js').FollowedOutputFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription FollowOutput($id: ID!, $after: Int) { taskOutput(id: $id, after: $after) { ...FollowedOutput } }\n"): typeof import('./graphql.js').FollowOutputDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AwaitOutput($id: ID!, $after: Int, $timeout: Float) { awaitTaskOutput(id: $id, after: $after, timeout: $timeout) { ...FollowedOutput } }\n"): typeof import('./graphql.js').AwaitOutputDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OutputEnd($id: ID!) { task(id: $id) { done outputSeq } }\n"): typeof import('./graphql.js').OutputEndDocument;
 
 
 export function graphql(source: string) {

@@ -31,6 +31,32 @@ export type AwaitTaskQueryVariables = Exact<{
 
 export type AwaitTaskQuery = { awaitTask: { id: string, kind: string, status: TaskStatus, done: boolean, progress: number, message: string | null, result: unknown, attempts: number, maxAttempts: number, revision: number, createdAt: string, updatedAt: string, startedAt: string | null, completedAt: string | null, error: { message: string, code: string | null, details: unknown } | null } | null };
 
+export type FollowedOutputFragment = { seq: number, stream: string, data: string, at: string };
+
+export type FollowOutputSubscriptionVariables = Exact<{
+  id: string | number;
+  after?: number | null | undefined;
+}>;
+
+
+export type FollowOutputSubscription = { taskOutput: { seq: number, stream: string, data: string, at: string } };
+
+export type AwaitOutputQueryVariables = Exact<{
+  id: string | number;
+  after?: number | null | undefined;
+  timeout?: number | null | undefined;
+}>;
+
+
+export type AwaitOutputQuery = { awaitTaskOutput: Array<{ seq: number, stream: string, data: string, at: string }> | null };
+
+export type OutputEndQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type OutputEndQuery = { task: { done: boolean, outputSeq: number } | null };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -72,6 +98,14 @@ export const FollowedTaskFragmentDoc = new TypedDocumentString(`
   completedAt
 }
     `, {"fragmentName":"FollowedTask"}) as unknown as TypedDocumentString<FollowedTaskFragment, unknown>;
+export const FollowedOutputFragmentDoc = new TypedDocumentString(`
+    fragment FollowedOutput on TaskOutput {
+  seq
+  stream
+  data
+  at
+}
+    `, {"fragmentName":"FollowedOutput"}) as unknown as TypedDocumentString<FollowedOutputFragment, unknown>;
 export const FollowTaskDocument = new TypedDocumentString(`
     subscription FollowTask($id: ID!, $after: Int) {
   taskUpdated(id: $id, afterRevision: $after) {
@@ -126,3 +160,35 @@ export const AwaitTaskDocument = new TypedDocumentString(`
   startedAt
   completedAt
 }`) as unknown as TypedDocumentString<AwaitTaskQuery, AwaitTaskQueryVariables>;
+export const FollowOutputDocument = new TypedDocumentString(`
+    subscription FollowOutput($id: ID!, $after: Int) {
+  taskOutput(id: $id, after: $after) {
+    ...FollowedOutput
+  }
+}
+    fragment FollowedOutput on TaskOutput {
+  seq
+  stream
+  data
+  at
+}`) as unknown as TypedDocumentString<FollowOutputSubscription, FollowOutputSubscriptionVariables>;
+export const AwaitOutputDocument = new TypedDocumentString(`
+    query AwaitOutput($id: ID!, $after: Int, $timeout: Float) {
+  awaitTaskOutput(id: $id, after: $after, timeout: $timeout) {
+    ...FollowedOutput
+  }
+}
+    fragment FollowedOutput on TaskOutput {
+  seq
+  stream
+  data
+  at
+}`) as unknown as TypedDocumentString<AwaitOutputQuery, AwaitOutputQueryVariables>;
+export const OutputEndDocument = new TypedDocumentString(`
+    query OutputEnd($id: ID!) {
+  task(id: $id) {
+    done
+    outputSeq
+  }
+}
+    `) as unknown as TypedDocumentString<OutputEndQuery, OutputEndQueryVariables>;

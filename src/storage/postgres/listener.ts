@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { TaskEvents } from '../../tasks/events.js';
-import { TASK_EVENTS_CHANNEL, type TaskNotice } from './notices.js';
+import { TASK_EVENTS_CHANNEL, type OutputNotice, type TaskNotice } from './notices.js';
 import type { PgTaskStore } from './store.js';
 
 export interface CrossInstanceEventsOptions {
@@ -32,7 +32,11 @@ const RECONNECT_MAX_MS = 5_000;
  *
  * Nothing stays stale for long if a notice is lost (say the connection dropped): after each
  * reconnect, and every `resyncIntervalMs`, the revisions of all watched tasks are compared
- * with what their listeners last got, and the changed rows are published.
+ * with what their listeners last got, and the changed rows are published; and the last
+ * output seq of every task whose output is followed here is announced to its listeners.
+ *
+ * An output notice carries only the task and its new last seq: the listeners of that task's
+ * output read what they miss from storage.
  */
 export async function startCrossInstanceEvents(options: CrossInstanceEventsOptions) {
   const { url, origin, events, store, onLease, resyncIntervalMs, onError } = options;
@@ -45,13 +49,15 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
   let reading: NodeJS.Immediate | null = null;
 
   function onNotice(payload: string | undefined): void {
-    let notice: TaskNotice;
+    let notice: TaskNotice | OutputNotice;
     try {
-      notice = JSON.parse(payload ?? '') as TaskNotice;
+      notice = JSON.parse(payload ?? '') as TaskNotice | OutputNotice;
     } catch (error) {
       return onError(error, 'task notice');
     }
     if (notice.origin === origin) return;
+    // Output is announced by its seq only: the listeners here read the chunks from storage.
+    if ('outputSeq' in notice) return events.publishOutput(notice.id, notice.outputSeq, null);
     if (notice.leaseExpiresAt !== null) onLease(notice.leaseExpiresAt);
     if (events.isWatched(notice.id)) read([notice.id]);
   }
@@ -78,6 +84,10 @@ export async function startCrossInstanceEvents(options: CrossInstanceEventsOptio
   }
 
   async function resync(): Promise<void> {
+    const outputWatched = [...events.outputWatched()];
+    for (let i = 0; i < outputWatched.length; i += BATCH) {
+      for (const task of await store.getMany(outputWatched.slice(i, i + BATCH))) events.publishOutput(task.id, task.outputSeq, null);
+    }
     const watched = [...events.watched()];
     for (let i = 0; i < watched.length; i += BATCH) {
       const batch = watched.slice(i, i + BATCH);

@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgDb } from './connection.js';
-import { noticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
-import { taskTags, tasks } from './tables.js';
+import { noticeOf, outputNoticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
+import { taskOutput, taskTags, tasks } from './tables.js';
 import { queueFull } from '../../tasks/quotas.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { TaskStore } from '../../tasks/store.js';
@@ -42,8 +42,18 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
         sql`${tasks.leaseExpiresAt} IS NOT DISTINCT FROM ${sql.placeholder('readLease')}::bigint`,
       ),
     )
-    .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})` })
+    .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${sql.placeholder('notice')})`, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
     .prepare('task_save_if_unchanged');
+  // The first `limit` chunks after `after`, cut after the one that reaches `budget` bytes: a read
+  // holds a bounded amount of output, whatever the chunks' sizes (the first always comes).
+  const outputAfter = (id: string, after: number, limit: number, budget: number) =>
+    db.execute<{ seq: number; stream: string; data: string; at: string | number }>(sql`
+      SELECT seq, stream, data, at FROM (
+        SELECT seq, stream, data, at, bytes, sum(bytes) OVER (ORDER BY seq) AS upto FROM (
+          SELECT seq, stream, data, at, octet_length(data) AS bytes FROM ${taskOutput}
+          WHERE task_id = ${id} AND seq > ${after} ORDER BY seq LIMIT ${limit}
+        ) page
+      ) counted WHERE upto - bytes < ${budget} ORDER BY seq`);
 
   // How many QUEUED tasks a tenant has, counted up to `cap` along the (tenant, status, seq) index:
   // what a create checks against MAX_QUEUED_PER_TENANT costs at most `cap` index entries.
@@ -163,10 +173,36 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
           readLease: before.leaseExpiresAt?.getTime() ?? null,
           notice: noticeOf(origin, after),
         });
-        if (saved.length === 1) return { before, after };
+        // The output totals as committed: an append may have landed since the read.
+        const [row] = saved;
+        if (row) return { before, after: { ...after, outputSeq: row.outputSeq, outputBytes: row.outputBytes } };
         if (attempt === MAX_UPDATE_ATTEMPTS) throw new Error(`task ${id}: ${attempt} conflicting writes in a row; giving up`);
       }
     },
+
+    /** The row is locked for the append: appends to one task take their seqs one after another, and a write that ends the task waits for it. */
+    appendOutput: (id, { stream, data, at, bytes }, check) =>
+      db.transaction(async (tx) => {
+        const [target] = await tx
+          .select({ id: tasks.id, tenant: tasks.tenant, status: tasks.status, workerId: tasks.workerId, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
+          .from(tasks)
+          .where(eq(tasks.id, id))
+          .for('update');
+        check(target ?? null);
+        const seq = target!.outputSeq + 1;
+        await tx
+          .update(tasks)
+          .set({ outputSeq: seq, outputBytes: sql`${tasks.outputBytes} + ${bytes}` })
+          .where(eq(tasks.id, id));
+        await tx
+          .insert(taskOutput)
+          .values({ taskId: id, seq, stream, data, at: at.getTime() })
+          .returning({ notified: sql`pg_notify(${TASK_EVENTS_CHANNEL}, ${outputNoticeOf(origin, id, seq)})` });
+        return seq;
+      }),
+
+    readOutput: async (id, after, limit, budget) =>
+      (await outputAfter(id, after, limit, budget)).rows.map(({ seq, stream, data, at }) => ({ seq, stream, data, at: new Date(Number(at)) })),
 
     claim: (tenant, kinds, change) =>
       db.transaction(async (tx) => {

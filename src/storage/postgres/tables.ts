@@ -34,6 +34,10 @@ export const tasks = pgTable(
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
     startedAt: bigint('started_at', { mode: 'number' }),
     completedAt: bigint('completed_at', { mode: 'number' }),
+    /** The seq of the task's last output chunk; 0 when none. */
+    outputSeq: integer('output_seq').notNull().default(0),
+    /** UTF-8 bytes of all the task's output chunks, checked against MAX_OUTPUT_BYTES_PER_TASK without reading them. */
+    outputBytes: bigint('output_bytes', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     uniqueIndex('tasks_seq_uq').on(t.seq),
@@ -65,6 +69,21 @@ export const taskTags = pgTable(
     // An admin's listing by tag, over every tenant.
     index('task_tags_tag_seq_idx').on(t.tag, t.seq),
   ],
+);
+
+/** A task's output, one row per chunk, `seq` 1, 2, 3 … per task; deleted with its task. */
+export const taskOutput = pgTable(
+  'task_output',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    stream: text('stream').notNull(),
+    data: text('data').notNull(),
+    at: bigint('at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] })],
 );
 
 export type PgTaskRow = typeof tasks.$inferSelect;

@@ -1,7 +1,8 @@
-import { and, asc, desc, eq, getTableColumns, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './connection.js';
-import { taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
+import { taskOutput, taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
+import type { NewOutputChunk, OutputChunk, OutputTarget } from '../../tasks/output.js';
 import type { ListFilter, StatusCounts } from '../../tasks/store.js';
 import type { Task, TaskStatus } from '../../tasks/task.js';
 
@@ -21,6 +22,12 @@ export interface TaskRepository {
   insert(task: Task): Task;
   /** Writes the fields a task changes after creation over its row. */
   save(task: Task): void;
+  /** What an append needs of task `id` to decide (not its input or result). */
+  outputTarget(id: string): OutputTarget | null;
+  /** Stores a chunk at task `id`'s next seq and adds it to the task's totals; returns that seq. */
+  appendOutput(id: string, chunk: NewOutputChunk): number;
+  /** Task `id`'s chunks with seq > `after`, in seq order, at most `limit`, ending with the one that reaches `budget` bytes. */
+  readOutput(id: string, after: number, limit: number, budget: number): OutputChunk[];
   /** Running tasks whose lease ended at or before `now`, oldest first. */
   expiredLeases(now: number, limit: number): Task[];
   /** The earliest lease end among running tasks, in epoch ms. */
@@ -32,6 +39,8 @@ export interface TaskRepository {
   /** How many QUEUED tasks each tenant has (tenants with none left out): a scan of an index. */
   queuedByTenant(): Map<string, number>;
 }
+
+type OutputRow = { seq: number; stream: string; data: string; at: number };
 
 export function createTaskRepository(db: Db): TaskRepository {
   const inTransaction = db.$client.transaction((work: () => unknown) => work());
@@ -66,6 +75,30 @@ export function createTaskRepository(db: Db): TaskRepository {
     .set(Object.fromEntries(MUTABLE_COLUMNS.map((column) => [column, sql`${sql.placeholder(column)}`])))
     .where(eq(tasks.id, sql.placeholder('id')))
     .prepare();
+  const targetById = db
+    .select({ id: tasks.id, tenant: tasks.tenant, status: tasks.status, workerId: tasks.workerId, outputSeq: tasks.outputSeq, outputBytes: tasks.outputBytes })
+    .from(tasks)
+    .where(eq(tasks.id, sql.placeholder('id')))
+    .prepare();
+  const countOutput = db
+    .update(tasks)
+    .set({ outputSeq: sql`${tasks.outputSeq} + 1`, outputBytes: sql`${tasks.outputBytes} + ${sql.placeholder('bytes')}` })
+    .where(eq(tasks.id, sql.placeholder('id')))
+    .returning({ seq: tasks.outputSeq })
+    .prepare();
+  const insertOutput = db
+    .insert(taskOutput)
+    .values({ taskId: sql.placeholder('taskId'), seq: sql.placeholder('seq'), stream: sql.placeholder('stream'), data: sql.placeholder('data'), at: sql.placeholder('at') })
+    .prepare();
+  // The first `limit` chunks after `after`, cut after the one that reaches `budget` bytes: a read
+  // holds a bounded amount of output, whatever the chunks' sizes (the first always comes).
+  const outputAfter = db.$client.prepare<[string, number, number, number], OutputRow>(`
+    SELECT seq, stream, data, at FROM (
+      SELECT seq, stream, data, at, bytes, sum(bytes) OVER (ORDER BY seq) AS upto FROM (
+        SELECT seq, stream, data, at, length(CAST(data AS BLOB)) AS bytes FROM task_output
+        WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?
+      )
+    ) WHERE upto - bytes < ? ORDER BY seq`);
   const statements = new Map<string, { all(values: Record<string, unknown>): TaskRow[] }>();
   const prepared = (shape: string, build: () => { all(values: Record<string, unknown>): TaskRow[] }) => {
     let statement = statements.get(shape);
@@ -146,6 +179,17 @@ export function createTaskRepository(db: Db): TaskRepository {
     save(task) {
       saveTask.run({ id: task.id, ...toChanges(task) });
     },
+
+    outputTarget: (id) => targetById.get({ id }) ?? null,
+
+    appendOutput(id, { stream, data, at, bytes }) {
+      const counted = countOutput.get({ id, bytes });
+      if (!counted) throw new Error(`task ${id} does not exist, yet output was appended to it`);
+      insertOutput.run({ taskId: id, seq: counted.seq, stream, data, at: at.getTime() });
+      return counted.seq;
+    },
+
+    readOutput: (id, after, limit, budget) => outputAfter.all(id, after, limit, budget).map((row) => ({ ...row, at: new Date(row.at) })),
 
     expiredLeases: (now, limit) =>
       db

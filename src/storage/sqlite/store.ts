@@ -81,6 +81,14 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
       return result;
     },
 
+    appendOutput: (id, chunk, check) =>
+      commits.run(() => {
+        check(repo.outputTarget(id));
+        return repo.appendOutput(id, chunk);
+      }),
+
+    readOutput: async (id, after, limit, budget) => repo.readOutput(id, after, limit, budget),
+
     async claim(tenant, kinds, change) {
       const claimed = await commits.run(() => {
         const task = repo.oldestQueued(tenant, kinds);

@@ -33,6 +33,10 @@ export const tasks = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     startedAt: integer('started_at'),
     completedAt: integer('completed_at'),
+    /** The seq of the task's last output chunk; 0 when none. */
+    outputSeq: integer('output_seq').notNull().default(0),
+    /** UTF-8 bytes of all the task's output chunks, checked against MAX_OUTPUT_BYTES_PER_TASK without reading them. */
+    outputBytes: integer('output_bytes').notNull().default(0),
   },
   (t) => [
     uniqueIndex('tasks_seq_uq').on(t.seq),
@@ -64,6 +68,21 @@ export const taskTags = sqliteTable(
     // An admin's listing by tag, over every tenant.
     index('task_tags_tag_seq_idx').on(t.tag, t.seq),
   ],
+);
+
+/** A task's output, one row per chunk, `seq` 1, 2, 3 … per task; deleted with its task. */
+export const taskOutput = sqliteTable(
+  'task_output',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    stream: text('stream').notNull(),
+    data: text('data').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] })],
 );
 
 export type SqliteTaskRow = typeof tasks.$inferSelect;

@@ -2,7 +2,7 @@ import { useMutation } from '@apollo/client/react';
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { breakable, formatAgo, formatDuration, formatJson, formatTime, shortId } from '../format';
 import type { TaskFieldsFragment } from '../gql/graphql';
-import { useFollowTask, useNow } from '../live';
+import { useFollowTask, useNow, useTaskOutput } from '../live';
 import { CANCEL_TASK } from '../operations';
 import { DEMO_KIND } from './CreateTaskButton';
 import { ProgressBar } from './ProgressBar';
@@ -79,6 +79,8 @@ export function TaskCard({ task }: { task: TaskFieldsFragment }) {
         </div>
       )}
 
+      <TaskOutputLog id={task.id} label={label} />
+
       <footer className="task__foot">
         {task.input != null ? (
           <details className="task__input">
@@ -91,6 +93,47 @@ export function TaskCard({ task }: { task: TaskFieldsFragment }) {
         {!task.done && <CancelTask id={task.id} label={label} />}
       </footer>
     </article>
+  );
+}
+
+/**
+ * The task's output, followed live while the log is open; it keeps to the newest line unless
+ * the reader scrolled up.
+ */
+function TaskOutputLog({ id, label }: { id: string; label: string }) {
+  const [open, setOpen] = useState(false);
+  const chunks = useTaskOutput(id, open);
+  const log = useRef<HTMLPreElement>(null);
+  const atEnd = useRef(true);
+  useEffect(() => {
+    if (atEnd.current && log.current) log.current.scrollTop = log.current.scrollHeight;
+  }, [chunks]);
+
+  return (
+    <details className="task__output" onToggle={(event) => setOpen(event.currentTarget.open)} data-testid="task-output">
+      <summary>Output</summary>
+      <pre
+        ref={log}
+        tabIndex={0}
+        aria-label={`Output of ${label}`}
+        aria-live="off"
+        data-testid="task-output-log"
+        onScroll={(event) => {
+          const pre = event.currentTarget;
+          atEnd.current = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        }}
+      >
+        {chunks.length === 0 ? (
+          <span className="muted">No output yet</span>
+        ) : (
+          chunks.map((chunk) => (
+            <span key={chunk.seq} className={`task__chunk task__chunk--${chunk.stream === 'log' ? 'log' : 'other'}`} data-seq={chunk.seq}>
+              {chunk.data}
+            </span>
+          ))
+        )}
+      </pre>
+    </details>
   );
 }
 

@@ -20,6 +20,9 @@ type Documents = {
     "\n  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {\n    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n": typeof types.AwaitTaskDocument,
     "\n  mutation CreateTask($kind: String!, $input: JSON, $maxAttempts: Int) {\n    createTask(kind: $kind, input: $input, maxAttempts: $maxAttempts) {\n      ...TaskFields\n    }\n  }\n": typeof types.CreateTaskDocument,
     "\n  mutation CancelTask($id: ID!, $reason: String) {\n    cancelTask(id: $id, reason: $reason) {\n      ...TaskFields\n    }\n  }\n": typeof types.CancelTaskDocument,
+    "\n  fragment OutputFields on TaskOutput {\n    seq\n    stream\n    data\n  }\n": typeof types.OutputFieldsFragmentDoc,
+    "\n  subscription TaskOutput($id: ID!, $after: Int) {\n    taskOutput(id: $id, after: $after) {\n      ...OutputFields\n    }\n  }\n": typeof types.TaskOutputDocument,
+    "\n  query AwaitTaskOutput($id: ID!, $after: Int, $timeout: Float) {\n    awaitTaskOutput(id: $id, after: $after, timeout: $timeout) {\n      ...OutputFields\n    }\n    task(id: $id) {\n      id\n      done\n      outputSeq\n    }\n  }\n": typeof types.AwaitTaskOutputDocument,
 };
 const documents: Documents = {
     "\n  fragment TaskFields on Task {\n    id\n    kind\n    tags\n    status\n    done\n    progress\n    message\n    input\n    result\n    error {\n      message\n      code\n    }\n    attempts\n    maxAttempts\n    revision\n    createdAt\n    updatedAt\n    startedAt\n    completedAt\n  }\n": types.TaskFieldsFragmentDoc,
@@ -28,6 +31,9 @@ const documents: Documents = {
     "\n  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {\n    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n": types.AwaitTaskDocument,
     "\n  mutation CreateTask($kind: String!, $input: JSON, $maxAttempts: Int) {\n    createTask(kind: $kind, input: $input, maxAttempts: $maxAttempts) {\n      ...TaskFields\n    }\n  }\n": types.CreateTaskDocument,
     "\n  mutation CancelTask($id: ID!, $reason: String) {\n    cancelTask(id: $id, reason: $reason) {\n      ...TaskFields\n    }\n  }\n": types.CancelTaskDocument,
+    "\n  fragment OutputFields on TaskOutput {\n    seq\n    stream\n    data\n  }\n": types.OutputFieldsFragmentDoc,
+    "\n  subscription TaskOutput($id: ID!, $after: Int) {\n    taskOutput(id: $id, after: $after) {\n      ...OutputFields\n    }\n  }\n": types.TaskOutputDocument,
+    "\n  query AwaitTaskOutput($id: ID!, $after: Int, $timeout: Float) {\n    awaitTaskOutput(id: $id, after: $after, timeout: $timeout) {\n      ...OutputFields\n    }\n    task(id: $id) {\n      id\n      done\n      outputSeq\n    }\n  }\n": types.AwaitTaskOutputDocument,
 };
 
 /**
@@ -68,6 +74,18 @@ export function graphql(source: "\n  mutation CreateTask($kind: String!, $input:
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation CancelTask($id: ID!, $reason: String) {\n    cancelTask(id: $id, reason: $reason) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  mutation CancelTask($id: ID!, $reason: String) {\n    cancelTask(id: $id, reason: $reason) {\n      ...TaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment OutputFields on TaskOutput {\n    seq\n    stream\n    data\n  }\n"): (typeof documents)["\n  fragment OutputFields on TaskOutput {\n    seq\n    stream\n    data\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TaskOutput($id: ID!, $after: Int) {\n    taskOutput(id: $id, after: $after) {\n      ...OutputFields\n    }\n  }\n"): (typeof documents)["\n  subscription TaskOutput($id: ID!, $after: Int) {\n    taskOutput(id: $id, after: $after) {\n      ...OutputFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AwaitTaskOutput($id: ID!, $after: Int, $timeout: Float) {\n    awaitTaskOutput(id: $id, after: $after, timeout: $timeout) {\n      ...OutputFields\n    }\n    task(id: $id) {\n      id\n      done\n      outputSeq\n    }\n  }\n"): (typeof documents)["\n  query AwaitTaskOutput($id: ID!, $after: Int, $timeout: Float) {\n    awaitTaskOutput(id: $id, after: $after, timeout: $timeout) {\n      ...OutputFields\n    }\n    task(id: $id) {\n      id\n      done\n      outputSeq\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
