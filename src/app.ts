@@ -3,13 +3,13 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openStorage, type Storage } from './storage/index.js';
-import { createGraphQLServer, GRAPHIQL_OPTIONS } from './graphql/yoga.js';
+import { createGraphQLServer, GRAPHIQL_OPTIONS } from './graphql/pipeline.js';
 import { createAuthenticator } from './http/auth.js';
 import { DASHBOARD_CSP, GRAPHIQL_CSP, mayBeGraphiQL, setNoSniff, setPageHeaders } from './http/browser-headers.js';
 import { BodyRefusedError, BodyTooLargeError, bodyForYoga, ClientGoneError, readBody } from './http/body.js';
 import { createDashboardHandler, type DashboardHandler } from './http/dashboard.js';
 import { createGraphiQLPage } from './http/graphiql-page.js';
-import { createGraphQLHttpHandler } from './http/graphql-fast-path.js';
+import { createGraphQLHttpHandler } from './http/graphql-http.js';
 import { createMetrics, type Route } from './http/metrics.js';
 import { createMetricsGate } from './http/metrics-access.js';
 import { corsForOrigins, createRequestGuard } from './http/origins.js';
@@ -199,7 +199,14 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       log,
     });
     webSocketConnections = ws.connectionCount;
-    const graphql = createGraphQLHttpHandler({ yoga, endpoint: GRAPHQL_PATH, fastPath: config.graphqlFastPath, registry: metrics.registry });
+    const graphql = createGraphQLHttpHandler({
+      yoga,
+      endpoint: GRAPHQL_PATH,
+      fastPath: config.graphqlFastPath,
+      authenticate,
+      notesOf: traceOf,
+      registry: metrics.registry,
+    });
 
     return {
       server,

@@ -85,7 +85,7 @@ export interface Config {
   /** `Authorization: Bearer <token>` that `/metrics` requires; null: open on a loopback `host`, refused on any other. @default null */
   metricsToken: string | null;
   /**
-   * Serve plain JSON GraphQL requests through the lean path (`src/http/graphql-fast-path.ts`);
+   * Serve plain JSON GraphQL requests through the lean route (`src/http/graphql-http.ts`);
    * `false` sends every request through `yoga.handle`. @default true
    */
   graphqlFastPath: boolean;

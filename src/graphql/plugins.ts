@@ -1,4 +1,4 @@
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, type DocumentNode, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError, unauthenticated } from '../tasks/errors.js';
@@ -92,16 +92,8 @@ export function useUnstreamableSubscriptionRefusal(): Plugin {
       'application/json',
     );
   };
-  STREAMED_RESULTS_ONLY.add(onResultProcess);
   return { onResultProcess };
 }
-
-/**
- * onResultProcess hooks that act on streamed results (an async iterable) only. The lean HTTP
- * path (`src/http/graphql-fast-path.ts`) answers single results alone, so it may run without
- * them; any other hook of that kind turns it off.
- */
-export const STREAMED_RESULTS_ONLY = new WeakSet<object>();
 
 /**
  * Yoga's GET and form parsers read `variables` and `extensions` with a bare `JSON.parse`: text
@@ -241,23 +233,25 @@ export function useNoIntrospection(): Plugin {
 /**
  * Logs each error a resolver threw that is not a DomainError (the ones clients see only as
  * "Unexpected error."), with its request's id, operation and path, before Yoga masks it;
- * `logged` tells Yoga's logger not to log it a second time without them.
+ * `logged` tells Yoga's logger not to log it a second time without them. A subscription's
+ * events too: an event's result is shared by the operation's subscribers
+ * (`createSharedSubscribe`), so its errors are logged once, not once per subscriber.
  */
 export function useUnexpectedErrorLog(log: Logger, logged: WeakSet<object>): Plugin {
   const logUnexpected = (result: ExecutionResult, context: Partial<GraphQLContext>, operationName: string | null | undefined) => {
     for (const error of result.errors ?? []) {
-      if (!error.originalError || error.originalError instanceof DomainError || 'extensions' in error.originalError) continue;
+      if (!error.originalError || error.originalError instanceof DomainError || 'extensions' in error.originalError || logged.has(error)) continue;
       logged.add(error);
       log.error({ err: error.originalError, reqId: context.trace?.id, operationName, path: error.path?.join('.') }, 'unexpected error in a resolver');
     }
   };
-  // Made once: the done and result hooks get the operation's args themselves.
-  type Done = { result: unknown; args: { contextValue: unknown; operationName?: string | null } };
-  const logFrom = ({ result, args }: Done) => {
-    if (!isAsyncIterable(result)) logUnexpected(result as ExecutionResult, args.contextValue as Partial<GraphQLContext>, args.operationName);
-  };
+  // Made once: the done, result and next hooks get the operation's args themselves.
+  type Done = { result: unknown; args: { contextValue: unknown; document: DocumentNode; operationName?: string | null } };
+  const logFrom = ({ result, args }: Done) =>
+    logUnexpected(result as ExecutionResult, args.contextValue as Partial<GraphQLContext>, args.operationName ?? getOperationAST(args.document)?.name?.value);
+  const onEvents = { onNext: logFrom };
   const onExecuteHooks = { onExecuteDone: logFrom };
-  const onSubscribeHooks = { onSubscribeResult: logFrom };
+  const onSubscribeHooks = { onSubscribeResult: (done: Done) => (isAsyncIterable(done.result) ? onEvents : logFrom(done)) };
   return {
     onExecute: () => onExecuteHooks,
     onSubscribe: () => onSubscribeHooks,

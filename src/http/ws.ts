@@ -1,23 +1,20 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { GraphQLContext } from '../graphql/context.js';
-import { maskError, withCode } from '../graphql/errors.js';
-import { labelVariableErrors } from '../graphql/plugins.js';
+import { withCode } from '../graphql/errors.js';
+import { executeOperation, prepareOperation, subscribeOperation, type GraphQLServer } from '../graphql/pipeline.js';
 import { DomainError } from '../tasks/errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../tasks/json-depth.js';
 import type { Principal } from '../tasks/principal.js';
 import type { StreamSlot } from '../tasks/service.js';
 import type { Authenticate } from './auth.js';
-import { createSharedSubscribe } from './shared-subscribe.js';
 
 export interface WebSocketOptions {
   server: Server;
-  yoga: YogaServerInstance<Record<string, unknown>, Partial<GraphQLContext>>;
+  yoga: GraphQLServer;
   authenticate: Authenticate;
   /** Checks an upgrade's `Host` and `Origin`: null to go on, or the status to refuse it with (browsers send `Origin` on every upgrade). */
   admit: (request: IncomingMessage) => { status: number } | null;
@@ -55,7 +52,8 @@ interface Connection {
 }
 
 /**
- * graphql-ws on the HTTP server's port, sharing Yoga's plugins through `getEnveloped`.
+ * graphql-ws on the HTTP server's port. Every operation goes through the GraphQL pipeline
+ * (`prepareOperation`, then envelop's execute or subscribe), with every plugin HTTP has.
  * A bad operation gets its errors without closing the socket, and every operation has its
  * own AbortSignal so a held `awaitTask` is released when the client completes it or leaves.
  *
@@ -83,7 +81,6 @@ export function attachWebSockets({
   log,
 }: WebSocketOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes, handleProtocols });
-  const sharedSubscribe = createSharedSubscribe(finishResult);
   const connections = new WeakMap<WebSocket, Connection>();
   /** Each accepted operation's controller, by the `subscribe` message's payload (graphql-ws hands the same object to onComplete). */
   const controllers = new WeakMap<object, AbortController>();
@@ -154,31 +151,20 @@ export function attachWebSockets({
         if (jsonDepthExceeds(payload.variables) || jsonDepthExceeds(payload.extensions)) {
           return [new GraphQLError(`Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`, { extensions: { code: 'BAD_USER_INPUT' } })];
         }
-        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-        });
-        const document = parse(payload.query);
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map(withCode);
         const client = ctx.extra.request.socket.remoteAddress ?? '';
+        const principal = connection.principal!;
+        // graphql-ws's request and socket ride along on the context, as Yoga's recipe passes them.
+        const caller = { req: ctx.extra.request, socket: ctx.extra.socket, principal, signal: controller.signal, client };
+        const prepared = prepareOperation(yoga, caller, payload);
+        if (!('operation' in prepared)) return prepared.map(withCode);
         let streamSlot: StreamSlot | undefined;
-        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+        if (prepared.operation === 'subscription') {
           // Taken before the first await, like the operation's slot; its stream takes it over,
           // and the operation's end gives it back if no stream ever did.
-          streamSlot = reserveStream(connection.principal!, client);
+          streamSlot = reserveStream(principal, client);
           controller.signal.addEventListener('abort', streamSlot, { once: true });
         }
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await contextFactory({ principal: connection.principal!, signal: controller.signal, client, streamSlot }),
-          rootValue: { execute, shareKey: shareKeyOf(payload, connection.principal!) },
-        };
+        const args = await prepared.args(streamSlot);
         accepted = true;
         return args;
       } catch (error) {
@@ -190,11 +176,12 @@ export function attachWebSockets({
       }
     },
 
-    execute: (args) => (args.rootValue as OperationRoot).execute(args),
-    subscribe: (args) => sharedSubscribe({ ...args, rootValue: undefined }, (args.rootValue as OperationRoot).shareKey),
+    execute: executeOperation,
+    subscribe: subscribeOperation,
 
-    // `extensions.http` tells Yoga an HTTP status; it has no place in a WebSocket message.
-    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutHttpStatus(result) : undefined),
+    // `extensions.http` (an HTTP status) and `extensions.unexpected` (a masked error) are notes
+    // to Yoga's HTTP answer, which strips them; they have no place in a WebSocket message.
+    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutYogaNotes(result) : undefined),
 
     // Also for an operation the client completed early, whose id it may have used again since:
     // only this operation's own slot is freed.
@@ -265,31 +252,14 @@ export function attachWebSockets({
   };
 }
 
-/** What onSubscribe hands to execute/subscribe through graphql-ws's `rootValue`. */
-interface OperationRoot {
-  execute: (args: ExecutionArgs) => ReturnType<typeof import('graphql').execute>;
-  shareKey: string;
-}
-
-/** Subscribers whose results are the same for the same event: same operation, variables and caller. */
-const shareKeyOf = (payload: { query: string; operationName?: string | null; variables?: unknown }, principal: Principal) =>
-  JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null, principal.tenant, principal.role]);
-
-/** The codes and masking Yoga's plugins give results over HTTP, for shared subscription results. */
-function finishResult(result: ExecutionResult): ExecutionResult {
-  if (!result.errors?.length) return result;
-  labelVariableErrors(result.errors);
-  return { ...result, errors: result.errors.map((error) => withCode(maskError(error, 'Unexpected error.') as GraphQLError)) };
-}
-
 const isPeerGone = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' || error.code === 'ECONNRESET';
 
-/** The result as sent, its errors without the `http` extension (what Yoga strips over HTTP). */
-function withoutHttpStatus(result: ExecutionResult): FormattedExecutionResult {
+/** The result as sent, its errors without the extensions Yoga strips over HTTP (`http`, `unexpected`). */
+function withoutYogaNotes(result: ExecutionResult): FormattedExecutionResult {
   return {
     ...result,
     errors: result.errors?.map((error) => {
-      const { http: _http, ...extensions } = error.extensions;
+      const { http: _http, unexpected: _unexpected, ...extensions } = error.extensions;
       return { ...error.toJSON(), extensions };
     }),
   };

@@ -122,7 +122,8 @@ export function createWaits({
     let timer: NodeJS.Timeout | undefined;
     let end: (() => void) | undefined;
     try {
-      // The promise's own resolve is what is registered, not a closure around it: it is held for the whole wait.
+      // The promise's own resolve is what is registered, not a closure around it: whatever is
+      // registered is held for the whole wait.
       const publishedAt = await new Promise<unknown>((resolve) => {
         end = resolve as () => void;
         armed(resolve);

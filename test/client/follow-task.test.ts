@@ -120,7 +120,10 @@ describe('followTask', () => {
     const id = await runningTask(t.url);
     const abort = new AbortController();
     const follower = follow(t.url, id, { signal: abort.signal });
-    await expect.poll(() => t!.app.tasks.stats().subscriptions).toBe(1);
+    // The first state received, not only the stream registered: under load the abort could
+    // otherwise come between the two, before any state.
+    await expect.poll(() => follower.states.length).toBe(1);
+    expect(t!.app.tasks.stats().subscriptions).toBe(1);
     abort.abort();
     await follower.finished;
     expect(follower.states).toHaveLength(1);

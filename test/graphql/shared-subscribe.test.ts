@@ -1,6 +1,6 @@
-import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import { execute, GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionArgs } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { createSharedSubscribe } from '../../src/http/shared-subscribe.js';
+import { createSharedSubscribe } from '../../src/graphql/execution.js';
 import { createTaskEvents } from '../../src/tasks/events.js';
 import { createTaskStream } from '../../src/tasks/stream.js';
 import type { Task } from '../../src/tasks/task.js';
@@ -37,12 +37,14 @@ function fixture() {
   return { events, schema, resolutions: () => resolutions };
 }
 
+const interpretOn = (args: ExecutionArgs, rootValue: unknown) => execute({ ...args, rootValue });
+
 const row = (revision: number) => ({ id: 't1', revision, status: revision < 3 ? 'RUNNING' : 'COMPLETED' }) as Task;
 
 describe('shared subscription execution', () => {
   it('executes each published row once per operation, however many subscribers', async () => {
     const { events, schema, resolutions } = fixture();
-    const subscribe = createSharedSubscribe((result) => result);
+    const subscribe = createSharedSubscribe(interpretOn);
     const document = parse('subscription { updated { revision status } }');
     const subscribers = await Promise.all(
       Array.from({ length: 50 }, () => subscribe({ schema, document }, 'same operation') as Promise<AsyncIterableIterator<unknown>>),
@@ -59,10 +61,11 @@ describe('shared subscription execution', () => {
     expect(events.listenerCount()).toBe(0);
   });
 
-  it('passes source-stream errors through finish', async () => {
-    const { schema } = fixture();
-    const subscribe = createSharedSubscribe((result) => ({ ...result, extensions: { finished: true } }));
+  it('answers a source stream that cannot start with its errors, executing nothing', async () => {
+    const { schema, resolutions } = fixture();
+    const subscribe = createSharedSubscribe(interpretOn);
     const result = await subscribe({ schema, document: parse('subscription { nope }') }, 'k');
-    expect(result).toMatchObject({ errors: [expect.anything()], extensions: { finished: true } });
+    expect(result).toMatchObject({ errors: [expect.anything()] });
+    expect(resolutions()).toBe(0);
   });
 });

@@ -2,15 +2,16 @@ import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, type CORSOptions, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import { createYoga, type CORSOptions, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type OperationTypeNode, type ValidationContext } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { unauthenticated } from '../tasks/errors.js';
-import type { TaskService } from '../tasks/service.js';
+import type { StreamSlot, TaskService } from '../tasks/service.js';
 import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext, RequestNotes } from './context.js';
 import { maskError, toGraphQLError } from './errors.js';
+import { useCompiledExecution } from './execution.js';
 import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnbufferedEventStreams, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
 import { useSubscriptionRootDirectivesRule } from './validation.js';
@@ -110,7 +111,15 @@ function yogaLogger(log: Logger, alreadyLogged: WeakSet<object>): YogaLogger {
 /** GraphiQL as this service serves it: its page's title, and subscriptions over graphql-ws. */
 export const GRAPHIQL_OPTIONS = { title: 'Task status API', subscriptionsProtocol: 'WS' } as const;
 
-/** Yoga with the task schema; over WebSocket the caller passes principal, signal and client itself. */
+export type GraphQLServer = YogaServerInstance<ServerContext & Record<string, unknown>, Partial<GraphQLContext>>;
+
+/**
+ * The one GraphQL operation pipeline, for every transport: Yoga with the task schema and every
+ * plugin (graphql-armor's limits, error codes and masking, the unexpected-error log,
+ * Prometheus metrics, compiled execution, shared subscription events). Yoga serves HTTP and
+ * SSE itself; graphql-ws and the lean HTTP route run operations through the same plugins with
+ * `prepareOperation`, on Yoga's `getEnveloped`.
+ */
 export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors, notesOf }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
     maxDepth: { n: limits.maxDepth, ...REPORT_IN_VALIDATION },
@@ -162,6 +171,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     }),
   ];
   if (!introspection) plugins.push(useNoIntrospection());
+  plugins.push(useCompiledExecution());
 
   return createYoga<ServerContext & Record<string, unknown>, Partial<GraphQLContext>>({
     schema,
@@ -174,11 +184,9 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     logging: yogaLogger(log, loggedErrors),
     plugins,
     context: (initial): Partial<GraphQLContext> => {
-      const fromWebSocket = initial as Partial<GraphQLContext>;
-      if (fromWebSocket.principal && fromWebSocket.signal) {
-        const { principal, signal, client = '', streamSlot } = fromWebSocket;
-        return { tasks, principal, signal, client, streamSlot };
-      }
+      // A transport of ours (graphql-ws, the lean HTTP route) has put the caller on the initial
+      // context itself (`Caller`): the context is that object, extended.
+      if ((initial as unknown as Partial<Caller>).principal) return { tasks };
       const principal = principals.get(initial.request) ?? authenticate(initial.request.headers.get('authorization'));
       if (!principal) throw toGraphQLError(unauthenticated());
       // The request's signal is taken on first use, by the context itself (the object resolvers
@@ -189,3 +197,81 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     },
   });
 }
+
+/**
+ * Who runs an operation, as a transport of ours knows it before the pipeline runs it: put on
+ * the initial context, which becomes the operation's context. `signal` may be a getter (the
+ * lean HTTP route makes its AbortController only when a resolver asks).
+ */
+export interface Caller {
+  principal: Principal;
+  signal: AbortSignal;
+  client: string;
+  trace?: RequestNotes;
+}
+
+/** An operation as a client sends it (GraphQL over HTTP's parameters, graphql-ws's `subscribe` payload). */
+export interface OperationParams {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+/** An operation parsed and validated, ready to run. */
+export interface PreparedOperation {
+  operation: OperationTypeNode;
+  /**
+   * Builds the operation's context (with the subscription's stream slot, reserved by the
+   * caller) and the arguments `executeOperation` or `subscribeOperation` takes.
+   */
+  args(streamSlot?: StreamSlot): Promise<ExecutionArgs>;
+}
+
+/** What `prepareOperation` hands `executeOperation` and `subscribeOperation`, in `rootValue` (Yoga's graphql-ws recipe). */
+interface Runners {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * Parses and validates one operation through Yoga's `getEnveloped` (armor's limits, the parse
+ * and validation caches, the suggestion stripping of every plugin): the operation to run, or
+ * the errors that refuse it. `initial` is the transport's own context (`req`, `socket`…) with
+ * the caller on it. `refuse` may refuse an operation type before validation, as Yoga refuses
+ * a mutation over GET. A document that does not parse throws its GraphQLError.
+ */
+export function prepareOperation(
+  yoga: GraphQLServer,
+  initial: Caller,
+  params: OperationParams,
+  refuse: (operation: OperationTypeNode) => GraphQLError | null = () => null,
+): PreparedOperation | readonly GraphQLError[] {
+  const { schema, parse, validate, contextFactory, execute, subscribe } = yoga.getEnveloped(Object.assign(initial as Caller & Record<string, unknown>, { params }));
+  const document = parse(params.query);
+  const operation = getOperationAST(document, params.operationName)?.operation;
+  if (!operation) return [new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } })];
+  const refusal = refuse(operation);
+  if (refusal) return [refusal];
+  const errors = validate(schema, document);
+  if (errors.length > 0) return errors;
+  const runners: Runners = { execute, subscribe };
+  return {
+    operation,
+    args: async (streamSlot) => ({
+      schema,
+      document,
+      operationName: params.operationName,
+      variableValues: params.variables,
+      contextValue: await contextFactory(streamSlot ? { streamSlot } : undefined),
+      rootValue: runners,
+    }),
+  };
+}
+
+/** Runs a prepared query or mutation through envelop's execute (its hooks: masking, logging, metrics). */
+export const executeOperation = (args: ExecutionArgs) => (args.rootValue as Runners).execute(args) as Promise<ExecutionResult> | ExecutionResult;
+
+/** Runs a prepared subscription through envelop's subscribe (its hooks: masking, logging, metrics). */
+export const subscribeOperation = (args: ExecutionArgs) =>
+  (args.rootValue as Runners).subscribe(args) as Promise<ExecutionResult | AsyncGenerator<ExecutionResult>> | ExecutionResult | AsyncGenerator<ExecutionResult>;

@@ -1,0 +1,142 @@
+import { createSourceEventStream, execute as interpret, GraphQLError, type DocumentNode, type Source, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
+import type { GraphQLContext } from './context.js';
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/** Runs an operation's selection on `rootValue` (a subscription's: on one event). */
+export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
+
+/**
+ * Operations executed by graphql-jit: each validated document is compiled once, on its first
+ * execution, to a function that runs its selection (and checks its variables), and to a JSON
+ * serializer for its answer. Queries, mutations and every subscription event run compiled;
+ * subscriptions are shared (`createSharedSubscribe`).
+ *
+ * Compiled per document object: Yoga's parse cache hands the same DocumentNode to every
+ * request with the same text, so the compiled function is found by identity, with no printing
+ * or hashing of the document per request. A document graphql-jit cannot compile runs on
+ * graphql-js, which then reports whatever stopped the compiler.
+ *
+ * The compiled serializer rides on the result as `stringify`, where Yoga's result processors
+ * (and the lean HTTP route) look for one; over graphql-ws the result is serialized inside the
+ * protocol message, by JSON.stringify.
+ */
+export function useCompiledExecution(): Plugin {
+  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+
+  function compiledFor({ schema, document, operationName }: ExecutionArgs): CompiledQuery | null {
+    let byOperation = compiled.get(document);
+    if (!byOperation) compiled.set(document, (byOperation = new Map()));
+    const key = operationName ?? '';
+    let entry = byOperation.get(key);
+    if (entry === undefined) {
+      // The compiled serializer knows graphql-js's own scalars only: with DateTime or JSON in
+      // the selection, the answer is serialized by JSON.stringify.
+      const compile = (customJSONSerializer: boolean) => compileQuery(schema, document, operationName ?? undefined, { customJSONSerializer });
+      let made = compile(true);
+      if (!isCompiledQuery(made)) made = compile(false);
+      entry = isCompiledQuery(made) ? made : null;
+      byOperation.set(key, entry);
+    }
+    return entry;
+  }
+
+  const runCompiled = (query: CompiledQuery, args: ExecutionArgs, rootValue: unknown): Result => {
+    const result = query.query(rootValue, args.contextValue, args.variableValues);
+    return result instanceof Promise ? result.then((done) => finished(done, query, args.document)) : finished(result, query, args.document);
+  };
+  const executeEvent: ExecuteOn = (args, event) => {
+    const query = compiledFor(args);
+    return query ? runCompiled(query, args, event) : interpret({ ...args, rootValue: event });
+  };
+  const subscribe = createSharedSubscribe(executeEvent);
+  const subscribeShared = (args: ExecutionArgs) => subscribe(args, shareKeyOf(args));
+  /** The engine's own execute (Yoga's), for what the compiler leaves: set by the first operation. */
+  let engineExecute: (args: ExecutionArgs) => unknown;
+  const execute = (args: ExecutionArgs) => {
+    const query = compiledFor(args);
+    if (!query) return engineExecute(args);
+    const result = runCompiled(query, args, args.rootValue);
+    // No data at all: the variables did not coerce, and nothing ran. The engine reports that
+    // in its own words (graphql-js's messages, Yoga's HTTP status).
+    const orEngine = (done: ExecutionResult) => ('data' in done ? done : engineExecute(args));
+    return result instanceof Promise ? result.then(orEngine) : orEngine(result);
+  };
+
+  return {
+    onExecute: ({ executeFn, setExecuteFn }) => {
+      engineExecute ??= executeFn as typeof engineExecute;
+      setExecuteFn(execute as never);
+    },
+    onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribeShared as never),
+  };
+}
+
+/**
+ * A result of the compiled query as graphql-js would give it: graphql-jit's errors are of its
+ * own making (no `extensions` unless the original error had some, no source nodes), which
+ * Yoga's masking and status rules do not take for GraphQL errors; each becomes graphql-js's
+ * GraphQLError with the same message, path, locations and original error. graphql-jit keeps
+ * no original error where graphql-js has one: a null in a non-null field, a scalar's
+ * serializer that throws ("Invalid time value"). Given one, they are masked and logged as
+ * unexpected, as graphql-js's are, instead of showing the client their message. The compiled
+ * serializer rides on the result, not enumerable (never sent).
+ */
+function finished(result: ExecutionResult, query: CompiledQuery, document: DocumentNode): ExecutionResult {
+  const done = result.errors?.length ? { ...result, errors: result.errors.map((error) => asGraphQLJsError(error, document.loc?.source)) } : result;
+  Object.defineProperty(done, 'stringify', { value: query.stringify, configurable: true });
+  return done;
+}
+
+/** graphql-jit's error as graphql-js's, its locations given as positions in the document's source (as graphql-js keeps them). */
+function asGraphQLJsError(error: GraphQLError, source: Source | undefined): GraphQLError {
+  return new GraphQLError(error.message, {
+    source,
+    positions: source && error.locations?.map(({ line, column }) => positionOf(source.body, line, column)),
+    path: error.path,
+    originalError: error.originalError ?? new Error(error.message),
+    extensions: error.extensions,
+  });
+}
+
+/** The offset of a 1-based line and column in `body`. */
+function positionOf(body: string, line: number, column: number): number {
+  let offset = 0;
+  for (let at = 1; at < line; at++) offset = body.indexOf('\n', offset) + 1;
+  return offset + column - 1;
+}
+
+/** Subscribers whose results are the same for the same event: same operation, variables and caller. */
+function shareKeyOf({ operationName, variableValues, contextValue }: ExecutionArgs): string {
+  const { principal } = contextValue as GraphQLContext;
+  return JSON.stringify([operationName ?? null, variableValues ?? null, principal.tenant, principal.role]);
+}
+
+/**
+ * Subscriptions for fan-out: every subscriber of a task is handed the same published row, so
+ * the result of executing one operation (same document, and same `shareKey`) on that row is
+ * computed once and shared by all its subscribers, instead of once per socket. Envelop's
+ * hooks (masking, logging) then see the shared result for each subscriber.
+ */
+export function createSharedSubscribe(executeOn: ExecuteOn) {
+  const executions = new WeakMap<object, WeakMap<DocumentNode, Map<string, Result>>>();
+
+  const executeShared = (args: ExecutionArgs, shareKey: string, event: object): Result => {
+    let byDocument = executions.get(event);
+    if (!byDocument) executions.set(event, (byDocument = new WeakMap()));
+    let byKey = byDocument.get(args.document);
+    if (!byKey) byDocument.set(args.document, (byKey = new Map()));
+    let result = byKey.get(shareKey);
+    if (!result) byKey.set(shareKey, (result = executeOn(args, event)));
+    return result;
+  };
+
+  /** `shareKey` must tell apart everything the result depends on besides the document and the event. */
+  return async (args: ExecutionArgs, shareKey: string) => {
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    return mapAsyncIterator(source as AsyncIterableIterator<object>, (event) => executeShared(args, shareKey, event));
+  };
+}
