@@ -60,10 +60,10 @@ const LIST = gql`query List { tasks(first: 50) { edges { node { ${FIELDS} } } ch
 const CHANGES = gql`subscription Changes($after: String) { taskChanges(after: $after) { cursor task { ${FIELDS} } } }`;
 
 interface ListData {
-  tasks: { edges: { __typename?: 'TaskEdge'; node: { id: string } }[]; changesCursor: string };
+  tasks: { edges: { __typename?: 'TaskEdge'; node: { id: string; status: string } }[]; changesCursor: string };
 }
 interface ChangeData {
-  taskChanges: { cursor: string; task: { id: string } };
+  taskChanges: { cursor: string; task: { id: string; status: string } };
 }
 
 describe('Apollo Client: the list, then subscribeToMore from its changesCursor', () => {
@@ -95,7 +95,7 @@ describe('Apollo Client: the list, then subscribeToMore from its changesCursor',
     await expect.poll(ids).toEqual([later, between, listed.createTask.id]);
 
     await t.gql(`mutation($id: ID!) { cancelTask(id: $id) { id } }`, { id: listed.createTask.id });
-    const statusOf = (id: string) => (views.at(-1)!.tasks.edges.find((edge) => edge.node.id === id)!.node as { status: string }).status;
+    const statusOf = (id: string) => views.at(-1)!.tasks.edges.find((edge) => edge.node.id === id)!.node.status;
     await expect.poll(() => statusOf(listed.createTask.id)).toBe('CANCELLED');
     expect(ids()).toEqual([later, between, listed.createTask.id]);
     // Normalized like any other Task: the change went into the cache entry every view reads.
