@@ -371,7 +371,15 @@ describe('dashboard: the live list', () => {
       });
       const kind = 'browser.restart';
       const ids = [await create(own, kind)];
-      const { page, errors } = await openDashboard(setup, own.url);
+      const { page, errors, posts } = await openDashboard(setup, own.url);
+      // Where each taskChanges subscription (sent over the WebSocket) starts.
+      const subscribedAfter: string[] = [];
+      page.on('websocket', (ws) =>
+        ws.on('framesent', ({ payload }) => {
+          const message = JSON.parse(String(payload)) as { type: string; payload?: { query?: string; variables?: { after?: string } } };
+          if (message.type === 'subscribe' && message.payload?.query?.includes('taskChanges')) subscribedAfter.push(message.payload.variables!.after!);
+        }),
+      );
       await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe(`live: ${transport}`);
       await expect.poll(() => shown(page), WAIT).toEqual(ids);
       ids.unshift(await create(own, kind));
@@ -385,6 +393,11 @@ describe('dashboard: the live list', () => {
       await expect.poll(() => shown(page), { timeout: 30_000 }).toEqual(ids);
       ids.unshift(await create(own, kind));
       await expect.poll(() => shown(page), WAIT).toEqual(ids);
+      // It went on from the last change it had, not from where the list was read.
+      const pollsAfter = posts.filter((body) => body.includes('"operationName":"AwaitTaskChanges"')).map((body) => (JSON.parse(body) as { variables: { after: string } }).variables.after);
+      const afters = [...subscribedAfter, ...pollsAfter];
+      expect(afters.length).toBeGreaterThan(1);
+      expect(afters.filter((after) => after === afters[0])).toHaveLength(1);
       expect(errors).toEqual([]);
     }, 90_000);
   }
