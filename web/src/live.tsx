@@ -68,6 +68,9 @@ export function useFollowTask(task: { id: string; revision: number; done: boolea
   return task.done ? 'final' : mode;
 }
 
+/** Most tasks the list keeps from the feed besides its pages (the newest): a page open for days stays bounded. */
+const MAX_FEED_TASKS = 1_000;
+
 export interface ListFilters {
   status?: TaskStatus;
   kind?: string;
@@ -102,7 +105,7 @@ export function useTaskListFeed({ status, kind, tag }: ListFilters, changesCurso
       client.cache.writeFragment({ fragment: TASK_FIELDS, fragmentName: 'TaskFields', data: change.task });
       setArrived((shown) => {
         const tasks = shown.key === key ? shown.tasks.filter((task) => task.id !== change.task.id) : [];
-        return { key, tasks: newestFirst([change.task, ...tasks]) };
+        return { key, tasks: newestFirst([change.task, ...tasks]).slice(0, MAX_FEED_TASKS) };
       });
     },
     [client, key],
