@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { followTask, type TaskState } from '../src/client/follow-task.js';
+import { followTask, followTasks, type TaskChange, type TaskState } from '../src/client/follow-task.js';
 import { startBalancer } from './helpers/balancer.js';
 import { collect, wsClient } from './helpers/clients.js';
 import { codes, gqlRequest, metric } from './helpers/graphql.js';
@@ -162,6 +162,62 @@ describeWithPostgres('three instances on one PostgreSQL database', () => {
       expect(lost).toEqual([]);
       console.log(`killed an instance after ${acknowledged.length} acknowledged creates: lost 0; ${followers.length} followers finished through the balancer`);
     } finally {
+      await balancer.close();
+    }
+  }, 60_000);
+
+  it('a change-feed follower whose instance is killed carries on through another: every change, in order, once', async () => {
+    const [victim, ...others] = servers as [ServerProcess, ServerProcess, ServerProcess];
+    // The balancer hands its first connection to the victim: the follower's WebSocket.
+    const balancer = await startBalancer(servers.map((server) => server.url));
+    const abort = new AbortController();
+    let following: Promise<void> | undefined;
+    try {
+      const start = (await gql(others[0]!.url, '{ tasks(first: 1) { changesCursor } }')).data!.tasks.changesCursor as string;
+      const changes: TaskChange[] = [];
+      following = (async () => {
+        const feed = followTasks({ url: `${balancer.url}/graphql`, after: start, webSocketImpl: WebSocket, retryDelayMs: 100, pollTimeoutSeconds: 5, signal: abort.signal });
+        for await (const change of feed) changes.push(change);
+      })();
+      await expect.poll(() => metric(victim.url, 'task_api_subscriptions')).toBe(1);
+
+      // Writers on both survivors, concurrently, before, during and after the kill; then a claim
+      // of one task per writer, so the feed holds changes of tasks it already delivered once.
+      const perWriter = 60;
+      let killed = false;
+      const writers = others.map(async (server, w) => {
+        for (let n = 0; n < perWriter; n++) {
+          await gql(server.url, 'mutation($kind: String!) { createTask(kind: $kind) { id } }', { kind: `feed.${w}` });
+          if (n === perWriter / 3 && !killed) {
+            killed = true;
+            victim.child.kill('SIGKILL');
+          }
+        }
+        await gql(server.url, 'mutation($kinds: [String!]) { claimTask(kinds: $kinds, workerId: "w", leaseSeconds: 600) { id } }', { kinds: [`feed.${w}`] });
+      });
+      await Promise.all(writers);
+      expect((await victim.exited).signal).toBe('SIGKILL');
+
+      // The feed from the same start, read afresh from a survivor: the follower ends with exactly these, in this order.
+      const expected: string[] = [];
+      for (let after: string = start; ; ) {
+        const page = (await gql(others[1]!.url, 'query($after: String) { taskChanges(after: $after, first: 100) { cursor changes { cursor } } }', { after })).data!.taskChanges;
+        if (page.changes.length === 0) break;
+        expected.push(...page.changes.map((change: { cursor: string }) => change.cursor));
+        after = page.cursor;
+      }
+      expect(expected.length).toBeGreaterThanOrEqual(2 * perWriter);
+      await expect.poll(() => changes.at(-1)?.cursor, { timeout: 20_000 }).toBe(expected.at(-1));
+      const ids = changes.map((change) => `${change.task.id}@${change.task.revision}`);
+      expect(new Set(ids).size).toBe(ids.length);
+      // A task created then claimed while the follower was away comes once, at its latest state: drop
+      // the creations it superseded from the follower's list and it is the fresh read, in order.
+      const latest = changes.filter((change, i) => !changes.slice(i + 1).some((later) => later.task.id === change.task.id));
+      expect(latest.map((change) => change.cursor)).toEqual(expected);
+      expect(changes.filter((change) => change.task.status === 'RUNNING')).toHaveLength(2);
+    } finally {
+      abort.abort();
+      await following;
       await balancer.close();
     }
   }, 60_000);

@@ -1,7 +1,11 @@
-import { createClient } from 'graphql-ws';
 import { graphql } from './gql/index.js';
-import type { FollowedOutputFragment, FollowedTaskFragment, FollowOutputSubscription, FollowTaskSubscription } from './gql/graphql.js';
+import type { FollowedOutputFragment, FollowedTaskFragment } from './gql/graphql.js';
 import { sleep } from './sleep.js';
+import { overSse as sseResults, overWebSocket as wsResults, post, type Endpoint, type GraphQLResult, type Transport } from './transport.js';
+
+export type { Endpoint, Transport } from './transport.js';
+// The feed of every task, followed the same way.
+export { followTasks, FeedRefusedError, type FollowTasksOptions, type TaskChange, type TaskFilter } from './follow-tasks.js';
 
 /** A task's state as `followTask` yields it (the fields of the contract's `Task`). */
 export type TaskState = FollowedTaskFragment;
@@ -12,16 +16,8 @@ export type OutputChunk = FollowedOutputFragment;
 /** What `followTask` yields with `output: true`: the task's states and its output chunks, as they come. */
 export type FollowEvent = { type: 'task'; task: TaskState } | { type: 'output'; chunk: OutputChunk };
 
-export type Transport = 'ws' | 'sse' | 'poll';
-
-export interface FollowTaskOptions {
-  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
-  url: string;
+export interface FollowTaskOptions extends Endpoint {
   id: string;
-  /** Sent as `Authorization: Bearer <key>` (and in graphql-ws's `connection_init`). */
-  apiKey?: string;
-  /** Ends the iteration (without an error) and closes whatever connection is open. */
-  signal?: AbortSignal;
   /** Start after this revision: states at or below it are not yielded. */
   afterRevision?: number;
   /**
@@ -34,10 +30,6 @@ export interface FollowTaskOptions {
   afterSeq?: number;
   /** Tried in this order; the next one when a transport cannot connect. @default ['ws', 'sse', 'poll'] */
   transports?: Transport[];
-  /** The WebSocket URL. @default `url` with ws(s):// */
-  wsUrl?: string;
-  /** A WebSocket constructor where there is no global one (Node 20: the `ws` package). */
-  webSocketImpl?: unknown;
   /** Long-poll timeout per request. @default 30 // seconds */
   pollTimeoutSeconds?: number;
   /** Wait between rounds when every transport failed (the server is down). @default 1000 // ms */
@@ -229,59 +221,18 @@ async function isOutputEnd(options: FollowTaskOptions, last: number): Promise<bo
   return task.done && task.outputSeq <= last;
 }
 
-async function post(options: FollowTaskOptions, query: string, variables: Record<string, unknown>): Promise<GraphQLResult> {
-  const response = await fetch(options.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...authorization(options) },
-    body: JSON.stringify({ query, variables }),
-    signal: options.signal,
-  });
-  if (!response.ok) throw new Error(`${options.url} answered ${response.status}.`);
-  return (await response.json()) as GraphQLResult;
-}
-
 async function* overWebSocket<T = TaskState>(options: FollowTaskOptions, query: string, field: string, after: number): AsyncGenerator<T, boolean> {
-  const client = createClient({
-    url: options.wsUrl ?? options.url.replace(/^http/, 'ws'),
-    webSocketImpl: options.webSocketImpl,
-    connectionParams: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : undefined,
-    retryAttempts: 0,
-    lazy: true,
-  });
-  const iterator = client.iterate<FollowTaskSubscription | FollowOutputSubscription>({ query, variables: { id: options.id, after } });
-  const stop = () => void iterator.return?.();
-  options.signal?.addEventListener('abort', stop, { once: true });
   try {
-    for await (const result of iterator) yield fromResult<T>(result as GraphQLResult, field, options.id);
+    for await (const result of wsResults(options, query, { id: options.id, after })) yield fromResult<T>(result, field, options.id);
     return false;
   } catch (error) {
     throw asNotFound(error, options.id);
-  } finally {
-    options.signal?.removeEventListener('abort', stop);
-    await client.dispose();
   }
 }
 
 async function* overSse<T = TaskState>(options: FollowTaskOptions, query: string, field: string, after: number): AsyncGenerator<T, boolean> {
-  const search = new URLSearchParams({ query, variables: JSON.stringify({ id: options.id, after }) });
-  const response = await fetch(`${options.url}?${search}`, {
-    headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1', ...authorization(options) },
-    signal: options.signal,
-  });
-  if (!response.ok || !response.body) throw new Error(`SSE answered ${response.status}.`);
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (/^event: complete$/m.test(block)) return false;
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (data) yield fromResult<T>(JSON.parse(data) as GraphQLResult, field, options.id);
-    }
-  }
-  throw new Error('SSE stream ended before the task did.');
+  for await (const result of sseResults(options, query, { id: options.id, after })) yield fromResult<T>(result, field, options.id);
+  return false;
 }
 
 async function* byLongPolling(options: FollowTaskOptions, after: number): AsyncGenerator<TaskState, boolean> {
@@ -296,11 +247,6 @@ async function* byLongPolling(options: FollowTaskOptions, after: number): AsyncG
   }
 }
 
-interface GraphQLResult {
-  data?: Record<string, unknown> | null;
-  errors?: readonly { message: string; extensions?: { code?: string } }[];
-}
-
 function fromResult<T>(result: GraphQLResult, field: string, id: string): T {
   if (result.errors?.some((error) => error.extensions?.code === 'NOT_FOUND')) throw new TaskNotFoundError(id, { cause: result.errors });
   if (result.errors?.length) throw new Error(result.errors.map((error) => error.message).join('; '), { cause: result.errors });
@@ -313,6 +259,3 @@ function asNotFound(error: unknown, id: string): unknown {
   const errors = Array.isArray(error) ? (error as GraphQLResult['errors']) : null;
   return errors?.some((e) => e.extensions?.code === 'NOT_FOUND') ? new TaskNotFoundError(id, { cause: errors }) : error;
 }
-
-const authorization = (options: FollowTaskOptions): Record<string, string> =>
-  options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};

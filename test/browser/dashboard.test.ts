@@ -3,6 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../tooling/ports.js';
 import { metric } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { collectPageErrors, cspViolations, ensureDashboardBuilt, gql, launchChromium, recordCspViolations, screenshot, stopServer } from './browser.js';
@@ -40,7 +44,7 @@ afterAll(async () => {
 });
 
 /** A fresh page at 1280×900, with every GraphQL POST body it sends recorded. */
-async function openDashboard(setup?: (context: BrowserContext) => Promise<void>) {
+async function openDashboard(setup?: (context: BrowserContext) => Promise<void>, url = server.url) {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
   await setup?.(context);
   const page = await context.newPage();
@@ -50,7 +54,7 @@ async function openDashboard(setup?: (context: BrowserContext) => Promise<void>)
   page.on('request', (request) => {
     if (request.method() === 'POST' && request.url().endsWith('/graphql')) posts.push(request.postData() ?? '');
   });
-  await page.goto(`${server.url}/`);
+  await page.goto(`${url}/`);
   return { page, errors, posts };
 }
 
@@ -132,7 +136,7 @@ describe('dashboard', () => {
     await screenshot(page, 'dashboard-websocket');
 
     // Every update came over the WebSocket: the page never long-polled.
-    expect(posts.filter((body) => body.includes('awaitTask'))).toEqual([]);
+    expect(posts.filter((body) => body.includes('awaitTask('))).toEqual([]);
     expect(await page.getByTestId('transport-badge').textContent()).toBe('live: WebSocket');
     expect(errors).toEqual([]);
   }, 60_000);
@@ -156,12 +160,12 @@ describe('dashboard', () => {
     await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED' });
     await expect.poll(() => card(page, id).getByTestId('task-follow').getAttribute('data-follow'), WAIT).toBe('long-polling');
     // The long-poll is held by the server before the worker does anything.
-    await expect.poll(() => posts.filter((body) => body.includes('awaitTask')).length, WAIT).toBeGreaterThan(0);
+    await expect.poll(() => posts.filter((body) => body.includes('awaitTask(')).length, WAIT).toBeGreaterThan(0);
 
     await runTaskAndWatch(page, id);
     await screenshot(page, 'dashboard-long-polling');
 
-    const longPolls = posts.filter((body) => body.includes('awaitTask'));
+    const longPolls = posts.filter((body) => body.includes('awaitTask('));
     expect(longPolls.every((body) => body.includes(id) && body.includes('"timeout":25'))).toBe(true);
     // Held requests, not a busy loop: about one per revision (claim, 2 progress, complete).
     expect(longPolls.length).toBeLessThanOrEqual(8);
@@ -192,7 +196,7 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
 
     await runTaskAndWatch(page, id);
-    expect(posts.filter((body) => body.includes('awaitTask'))).toEqual([]);
+    expect(posts.filter((body) => body.includes('awaitTask('))).toEqual([]);
     await screenshot(page, 'dashboard-reconnected');
     expect(errors).toEqual([]);
   }, 60_000);
@@ -254,7 +258,7 @@ describe('dashboard', () => {
     expect(delays.filter((ms) => ms > 2_000), `delays (ms): ${delays.join(', ')}`).toEqual([]);
     // Every task had long-polls of its own, and never more than 4 were in flight at once: a
     // browser has 6 connections to one origin, and the rest stay free for the page's other requests.
-    for (const id of ids) expect(posts.some((body) => body.includes('awaitTask') && body.includes(id)), id).toBe(true);
+    for (const id of ids) expect(posts.some((body) => body.includes('awaitTask(') && body.includes(id)), id).toBe(true);
     expect(mostInFlight).toBeGreaterThan(0);
     expect(mostInFlight).toBeLessThanOrEqual(4);
     await screenshot(page, 'dashboard-many-long-polls');
@@ -292,6 +296,111 @@ describe('dashboard', () => {
     await screenshot(page, 'dashboard-filtered');
     expect(errors).toEqual([]);
   }, 60_000);
+});
+
+describe('dashboard: the live list', () => {
+  const BLOCK_WEBSOCKET = (context: BrowserContext) => context.routeWebSocket(/\/graphql$/, (ws) => ws.close());
+  const shown = (page: Page) => page.getByTestId('task-card').evaluateAll((cards) => cards.map((element) => element.getAttribute('data-task-id')));
+  const create = async (target: ServerProcess, kind: string) => (await gql(target, `mutation($k: String!) { createTask(kind: $k) { id } }`, { k: kind })).createTask.id as string;
+  /** Reads of a list page: nothing polls them. */
+  const listReads = (posts: string[]) => posts.filter((body) => body.includes('"operationName":"Tasks"')).length;
+
+  for (const [transport, setup] of [
+    ['WebSocket', undefined],
+    ['long-polling', BLOCK_WEBSOCKET],
+  ] as const) {
+    it(`a task created elsewhere joins the top of the list within a second, without a reload (${transport})`, async () => {
+      const kind = `browser.live.${transport}`;
+      const before = await create(server, kind);
+      const { page, errors, posts } = await openDashboard(setup);
+      await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe(`live: ${transport}`);
+      await page.getByTestId('filter-kind').fill(kind);
+      await expect.poll(() => page.getByTestId('task-section').getAttribute('data-filter-kind'), WAIT).toBe(kind);
+      await expect.poll(() => shown(page), WAIT).toEqual([before]);
+      if (transport === 'long-polling') await expect.poll(() => posts.filter((body) => body.includes('awaitTaskChanges')).length, WAIT).toBeGreaterThan(0);
+      const reads = listReads(posts);
+
+      const made = await create(server, kind);
+      await expect.poll(() => shown(page), { timeout: 1_000 }).toEqual([made, before]);
+      await create(server, 'browser.live.other');
+      const another = await create(server, kind);
+      await expect.poll(() => shown(page), { timeout: 1_000 }).toEqual([another, made, before]);
+      expect(listReads(posts)).toBe(reads);
+      expect(await page.getByTestId('list-end').textContent()).toContain('3 tasks');
+      expect(errors).toEqual([]);
+    }, 60_000);
+  }
+
+  it('a task that stops matching the status filter leaves the list; one that starts matching joins it', async () => {
+    const kind = 'browser.live.status';
+    const first = await create(server, kind);
+    const second = await create(server, kind);
+    const { page, errors, posts } = await openDashboard();
+    await page.getByTestId('filter-kind').fill(kind);
+    await expect.poll(() => page.getByTestId('task-section').getAttribute('data-filter-kind'), WAIT).toBe(kind);
+    await page.getByTestId('filter-status').selectOption('QUEUED');
+    await expect.poll(() => page.getByTestId('task-section').getAttribute('data-filter-status'), WAIT).toBe('QUEUED');
+    await expect.poll(() => shown(page), WAIT).toEqual([second, first]);
+    const reads = listReads(posts);
+
+    await gql(server, `mutation($k: [String!]) { claimTask(kinds: $k, workerId: "w", leaseSeconds: 60) { id } }`, { k: [kind] });
+    await expect.poll(() => shown(page), WAIT).toEqual([second]);
+    await page.getByTestId('filter-status').selectOption('RUNNING');
+    await expect.poll(() => shown(page), WAIT).toEqual([first]);
+    // Only the new filter's page was read.
+    expect(listReads(posts)).toBe(reads + 1);
+    await gql(server, `mutation($k: [String!]) { claimTask(kinds: $k, workerId: "w", leaseSeconds: 60) { id } }`, { k: [kind] });
+    await expect.poll(() => shown(page), WAIT).toEqual([second, first]);
+    await gql(server, `mutation($id: ID!) { completeTask(id: $id, result: 1, workerId: "w") { id } }`, { id: second });
+    await expect.poll(() => shown(page), WAIT).toEqual([first]);
+    expect(listReads(posts)).toBe(reads + 1);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  for (const [transport, setup] of [
+    ['WebSocket', undefined],
+    ['long-polling', BLOCK_WEBSOCKET],
+  ] as const) {
+    it(`survives a server restart: what was made while it was down or after it is back joins the list (${transport})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
+      const env = { DATABASE_URL: join(dir, 'tasks.db'), PORT: String(await freePort()) };
+      let own = await startServerProcess(env);
+      onTestFinished(async () => {
+        await stopServer(own);
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const kind = 'browser.restart';
+      const ids = [await create(own, kind)];
+      const { page, errors, posts } = await openDashboard(setup, own.url);
+      // Where each taskChanges subscription (sent over the WebSocket) starts.
+      const subscribedAfter: string[] = [];
+      page.on('websocket', (ws) =>
+        ws.on('framesent', ({ payload }) => {
+          const message = JSON.parse(String(payload)) as { type: string; payload?: { query?: string; variables?: { after?: string } } };
+          if (message.type === 'subscribe' && message.payload?.query?.includes('taskChanges')) subscribedAfter.push(message.payload.variables!.after!);
+        }),
+      );
+      await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe(`live: ${transport}`);
+      await expect.poll(() => shown(page), WAIT).toEqual(ids);
+      ids.unshift(await create(own, kind));
+      await expect.poll(() => shown(page), WAIT).toEqual(ids);
+
+      own.child.kill('SIGTERM');
+      expect((await own.exited).code).toBe(0);
+      own = await startServerProcess(env);
+      // Made as soon as the server is back, before the page has reconnected, and after.
+      ids.unshift(await create(own, kind));
+      await expect.poll(() => shown(page), { timeout: 30_000 }).toEqual(ids);
+      ids.unshift(await create(own, kind));
+      await expect.poll(() => shown(page), WAIT).toEqual(ids);
+      // It went on from the last change it had, not from where the list was read.
+      const pollsAfter = posts.filter((body) => body.includes('"operationName":"AwaitTaskChanges"')).map((body) => (JSON.parse(body) as { variables: { after: string } }).variables.after);
+      const afters = [...subscribedAfter, ...pollsAfter];
+      expect(afters.length).toBeGreaterThan(1);
+      expect(afters.filter((after) => after === afters[0])).toHaveLength(1);
+      expect(errors).toEqual([]);
+    }, 90_000);
+  }
 });
 
 describe('dashboard: task output', () => {

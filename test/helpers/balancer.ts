@@ -43,6 +43,10 @@ export async function startBalancer(backends: string[]) {
 
   return {
     url: `http://127.0.0.1:${port}`,
+    /** Cuts every open connection (as a proxy that restarts would), and keeps accepting new ones. */
+    drop() {
+      for (const socket of open) socket.destroy();
+    },
     async close() {
       for (const socket of open) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

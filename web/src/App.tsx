@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { CreateTaskButton, DEMO_KIND } from './components/CreateTaskButton';
 import { Filters, type FilterValues } from './components/Filters';
-import { LIST_REFRESH_MS, TaskList } from './components/TaskList';
+import { TaskList } from './components/TaskList';
 import { FallbackNotice, TransportBadge } from './components/TransportBadge';
 
 export function App() {
@@ -40,7 +40,7 @@ export function App() {
 
       <footer className="page-foot">
         <p>
-          Unfinished tasks update live; the list picks up tasks created elsewhere every {LIST_REFRESH_MS / 1000} s. Tasks
+          Tasks update live, and tasks created elsewhere join the list as they are made. Tasks
           of kind <code>{DEMO_KIND}</code> are run by the built-in demo worker (<code>npm run demo</code>).
         </p>
       </footer>

@@ -1,9 +1,9 @@
 import { useApolloClient, useSubscription } from '@apollo/client/react';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import type { OutputFieldsFragment } from './gql/graphql';
-import { followByLongPolling, followOutputByLongPolling } from './longPoll';
+import type { OutputFieldsFragment, TaskFieldsFragment, TaskStatus } from './gql/graphql';
+import { followByLongPolling, followChangesByLongPolling, followOutputByLongPolling, type TaskChange } from './longPoll';
 import { LongPollPool } from './longPollPool';
-import { TASK_OUTPUT, TASK_UPDATED } from './operations';
+import { TASK_CHANGES, TASK_FIELDS, TASK_OUTPUT, TASK_UPDATED } from './operations';
 import type { Transport, TransportMode } from './transport';
 
 interface Live {
@@ -66,6 +66,76 @@ export function useFollowTask(task: { id: string; revision: number; done: boolea
   }, [client, pool, task.id, following, mode]);
 
   return task.done ? 'final' : mode;
+}
+
+/** Most tasks the list keeps from the feed besides its pages (the newest): a page open for days stays bounded. */
+const MAX_FEED_TASKS = 1_000;
+
+export interface ListFilters {
+  status?: TaskStatus;
+  kind?: string;
+  tag?: string;
+}
+
+/**
+ * Keeps a task list live from the change feed, starting at `changesCursor` (the position the
+ * list was read at): a `taskChanges` subscription over the WebSocket, or awaitTaskChanges
+ * long-polls when the page fell back to HTTP. Either (re)starts after the last change received,
+ * so a reconnect, a server restart or a switch of transport misses nothing. Kind and tag
+ * filter on the server; the status is not sent, so that the list hears of a task leaving it.
+ * Each change goes into Apollo's cache (every card of the task re-renders); returns the
+ * latest state of every task changed since the list was read, newest first.
+ */
+export function useTaskListFeed({ status, kind, tag }: ListFilters, changesCursor: string | undefined): TaskFieldsFragment[] {
+  const { pool } = useLive();
+  const { mode } = useTransport();
+  const client = useApolloClient();
+  const key = JSON.stringify([status, kind, tag]);
+  const filter = useMemo(() => ({ kinds: kind ? [kind] : null, tags: tag ? [tag] : null }), [kind, tag]);
+  const [arrived, setArrived] = useState<{ key: string; tasks: TaskFieldsFragment[] }>({ key, tasks: [] });
+  // Where the feed resumes: the list's changesCursor once it is read, then each change's cursor.
+  const cursor = useRef<{ key: string; after: string } | null>(null);
+  if (changesCursor !== undefined && cursor.current?.key !== key) cursor.current = { key, after: changesCursor };
+  const ready = changesCursor !== undefined;
+
+  const onChange = useCallback(
+    (change: TaskChange) => {
+      if (cursor.current?.key !== key) return;
+      cursor.current.after = change.cursor;
+      client.cache.writeFragment({ fragment: TASK_FIELDS, fragmentName: 'TaskFields', data: change.task });
+      setArrived((shown) => {
+        const tasks = shown.key === key ? shown.tasks.filter((task) => task.id !== change.task.id) : [];
+        return { key, tasks: newestFirst([change.task, ...tasks]).slice(0, MAX_FEED_TASKS) };
+      });
+    },
+    [client, key],
+  );
+
+  useEffect(() => {
+    if (!ready || mode !== 'websocket') return;
+    const subscription = client.subscribe({ query: TASK_CHANGES, variables: { filter, after: cursor.current!.after } }).subscribe({
+      next: ({ data }) => {
+        if (data) onChange(data.taskChanges);
+      },
+      // A dropped connection: the transport goes to `connecting`, and this resubscribes after it.
+      error: () => {},
+    });
+    return () => subscription.unsubscribe();
+  }, [client, filter, ready, mode, onChange]);
+
+  useEffect(() => {
+    if (!ready || mode !== 'long-polling') return;
+    const controller = new AbortController();
+    void followChangesByLongPolling({ client, pool, filter, after: cursor.current!.after, onChange, signal: controller.signal });
+    return () => controller.abort();
+  }, [client, pool, filter, ready, mode, onChange]);
+
+  return arrived.key === key ? arrived.tasks : [];
+}
+
+/** Tasks newest first, as the list orders them. */
+export function newestFirst<T extends { createdAt: string }>(tasks: T[]): T[] {
+  return [...tasks].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
 }
 
 /** Most output chunks a card keeps on screen: the oldest go first. */

@@ -1,8 +1,8 @@
 import type { ApolloClient } from '@apollo/client';
 import { sleep } from '../../src/client/sleep';
 import type { LongPollPool } from './longPollPool';
-import type { OutputFieldsFragment } from './gql/graphql';
-import { AWAIT_TASK, AWAIT_TASK_OUTPUT } from './operations';
+import type { OutputFieldsFragment, TaskChangesSubscription, TaskFilter } from './gql/graphql';
+import { AWAIT_TASK, AWAIT_TASK_CHANGES, AWAIT_TASK_OUTPUT } from './operations';
 
 /**
  * Follows one task with `awaitTask(id, timeout, afterRevision)` until it is done, the task
@@ -138,6 +138,75 @@ export async function followOutputByLongPolling({
           failures++;
           backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
           console.warn(`output long-poll for task ${id} failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
+        }
+      } finally {
+        signal.removeEventListener('abort', abort);
+        slot.release();
+      }
+      if (backoffMs > 0) await sleep(backoffMs, signal);
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  } finally {
+    stop();
+  }
+}
+
+export type TaskChange = TaskChangesSubscription['taskChanges'];
+
+/**
+ * Follows the change feed with `awaitTaskChanges(filter, after, timeout)`, sharing the pool's
+ * connections with the cards' long-polls, until `signal` aborts. Each request starts after the
+ * cursor of the last page received (`after` first), so a retry (a restarted server, a dropped
+ * connection) repeats nothing and misses nothing; `onChange` gets each change in feed order.
+ */
+export async function followChangesByLongPolling({
+  client,
+  pool,
+  filter,
+  after,
+  onChange,
+  signal,
+}: {
+  client: ApolloClient;
+  pool: LongPollPool;
+  filter: TaskFilter;
+  after: string;
+  onChange: (change: TaskChange) => void;
+  signal: AbortSignal;
+}): Promise<void> {
+  const stop = pool.follow();
+  let cursor = after;
+  let failures = 0;
+  try {
+    while (!signal.aborted) {
+      const slot = await pool.acquire(signal);
+      if (signal.aborted || slot.signal.aborted) {
+        slot.release();
+        continue;
+      }
+      const request = new AbortController();
+      const abort = () => request.abort();
+      signal.addEventListener('abort', abort);
+      slot.signal.addEventListener('abort', abort);
+      let backoffMs = 0;
+      try {
+        const { data } = await client.query({
+          query: AWAIT_TASK_CHANGES,
+          variables: { filter, after: cursor, timeout: slot.seconds },
+          fetchPolicy: 'no-cache',
+          context: { fetchOptions: { signal: request.signal } },
+        });
+        failures = 0;
+        if (!data) continue;
+        for (const change of data.awaitTaskChanges.changes) onChange(change);
+        cursor = data.awaitTaskChanges.cursor;
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!slot.signal.aborted) {
+          failures++;
+          backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
+          console.warn(`change-feed long-poll failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
         }
       } finally {
         signal.removeEventListener('abort', abort);

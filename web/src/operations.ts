@@ -45,6 +45,32 @@ export const TASKS = graphql(`
         hasNextPage
         endCursor
       }
+      changesCursor
+    }
+  }
+`);
+
+export const TASK_CHANGES = graphql(`
+  subscription TaskChanges($filter: TaskFilter, $after: String) {
+    taskChanges(filter: $filter, after: $after) {
+      cursor
+      task {
+        ...TaskFields
+      }
+    }
+  }
+`);
+
+export const AWAIT_TASK_CHANGES = graphql(`
+  query AwaitTaskChanges($filter: TaskFilter, $after: String!, $timeout: Float) {
+    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout) {
+      cursor
+      changes {
+        cursor
+        task {
+          ...TaskFields
+        }
+      }
     }
   }
 `);

@@ -22,6 +22,10 @@ type Documents = {
     "\n  subscription FollowOutput($id: ID!, $after: Int) { taskOutput(id: $id, after: $after) { ...FollowedOutput } }\n": typeof types.FollowOutputDocument,
     "\n  query AwaitOutput($id: ID!, $after: Int, $timeout: Float) { awaitTaskOutput(id: $id, after: $after, timeout: $timeout) { ...FollowedOutput } }\n": typeof types.AwaitOutputDocument,
     "\n  query OutputEnd($id: ID!) { task(id: $id) { done outputSeq } }\n": typeof types.OutputEndDocument,
+    "\n  fragment FollowedChange on TaskChange { cursor task { ...FollowedTask tags } }\n": typeof types.FollowedChangeFragmentDoc,
+    "\n  subscription FollowChanges($filter: TaskFilter, $after: String) { taskChanges(filter: $filter, after: $after) { ...FollowedChange } }\n": typeof types.FollowChangesDocument,
+    "\n  query ReadChanges($filter: TaskFilter, $after: String, $first: Int) { taskChanges(filter: $filter, after: $after, first: $first) { cursor changes { ...FollowedChange } } }\n": typeof types.ReadChangesDocument,
+    "\n  query AwaitChanges($filter: TaskFilter, $after: String!, $timeout: Float, $first: Int) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout, first: $first) { cursor changes { ...FollowedChange } }\n  }\n": typeof types.AwaitChangesDocument,
 };
 const documents: Documents = {
     "\n  fragment FollowedTask on Task {\n    id kind status done progress message result error { message code details }\n    attempts maxAttempts revision createdAt updatedAt startedAt completedAt\n  }\n": types.FollowedTaskFragmentDoc,
@@ -31,6 +35,10 @@ const documents: Documents = {
     "\n  subscription FollowOutput($id: ID!, $after: Int) { taskOutput(id: $id, after: $after) { ...FollowedOutput } }\n": types.FollowOutputDocument,
     "\n  query AwaitOutput($id: ID!, $after: Int, $timeout: Float) { awaitTaskOutput(id: $id, after: $after, timeout: $timeout) { ...FollowedOutput } }\n": types.AwaitOutputDocument,
     "\n  query OutputEnd($id: ID!) { task(id: $id) { done outputSeq } }\n": types.OutputEndDocument,
+    "\n  fragment FollowedChange on TaskChange { cursor task { ...FollowedTask tags } }\n": types.FollowedChangeFragmentDoc,
+    "\n  subscription FollowChanges($filter: TaskFilter, $after: String) { taskChanges(filter: $filter, after: $after) { ...FollowedChange } }\n": types.FollowChangesDocument,
+    "\n  query ReadChanges($filter: TaskFilter, $after: String, $first: Int) { taskChanges(filter: $filter, after: $after, first: $first) { cursor changes { ...FollowedChange } } }\n": types.ReadChangesDocument,
+    "\n  query AwaitChanges($filter: TaskFilter, $after: String!, $timeout: Float, $first: Int) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout, first: $first) { cursor changes { ...FollowedChange } }\n  }\n": types.AwaitChangesDocument,
 };
 
 /**
@@ -61,6 +69,22 @@ export function graphql(source: "\n  query AwaitOutput($id: ID!, $after: Int, $t
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query OutputEnd($id: ID!) { task(id: $id) { done outputSeq } }\n"): typeof import('./graphql.js').OutputEndDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment FollowedChange on TaskChange { cursor task { ...FollowedTask tags } }\n"): typeof import('./graphql.js').FollowedChangeFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription FollowChanges($filter: TaskFilter, $after: String) { taskChanges(filter: $filter, after: $after) { ...FollowedChange } }\n"): typeof import('./graphql.js').FollowChangesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ReadChanges($filter: TaskFilter, $after: String, $first: Int) { taskChanges(filter: $filter, after: $after, first: $first) { cursor changes { ...FollowedChange } } }\n"): typeof import('./graphql.js').ReadChangesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AwaitChanges($filter: TaskFilter, $after: String!, $timeout: Float, $first: Int) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout, first: $first) { cursor changes { ...FollowedChange } }\n  }\n"): typeof import('./graphql.js').AwaitChangesDocument;
 
 
 export function graphql(source: string) {

@@ -1,24 +1,26 @@
 import { NetworkStatus } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
 import { useState } from 'react';
-import type { TaskStatus } from '../gql/graphql';
+import { newestFirst, useTaskListFeed, type ListFilters } from '../live';
 import { TASKS } from '../operations';
 import { TaskCard } from './TaskCard';
 
 const PAGE_SIZE = 12;
-/** New tasks made elsewhere (a worker, another tab) show up within this long. */
-export const LIST_REFRESH_MS = 10_000;
 
-/** The `tasks` connection, newest first, with "Load more" and a periodic first-page refresh. */
-export function TaskList({ status, kind, tag }: { status?: TaskStatus; kind?: string; tag?: string }) {
+/**
+ * The `tasks` connection, newest first, with "Load more", kept live by the change feed from
+ * the position it was read at: tasks created elsewhere (a worker, another tab) join it at the
+ * top, and a task that no longer matches the status filter leaves it.
+ */
+export function TaskList({ status, kind, tag }: ListFilters) {
   const { data, error, networkStatus, fetchMore } = useQuery(TASKS, {
     variables: { status, kind, tag, first: PAGE_SIZE },
-    pollInterval: LIST_REFRESH_MS,
     notifyOnNetworkStatusChange: true,
   });
   const [moreError, setMoreError] = useState<string>();
   const connection = data?.tasks;
   const loadingMore = networkStatus === NetworkStatus.fetchMore;
+  const changed = useTaskListFeed({ status, kind, tag }, connection?.changesCursor);
 
   if (!connection) {
     if (error) return <Problem message={error.message} />;
@@ -28,6 +30,11 @@ export function TaskList({ status, kind, tag }: { status?: TaskStatus; kind?: st
       </p>
     );
   }
+
+  // The listed tasks read from the cache (kept current there); the others the feed brought.
+  const listed = connection.edges.map(({ node }) => node);
+  const listedIds = new Set(listed.map((task) => task.id));
+  const tasks = newestFirst([...changed.filter((task) => !listedIds.has(task.id)), ...listed]).filter((task) => !status || task.status === status);
 
   const loadMore = () => {
     setMoreError(undefined);
@@ -39,7 +46,7 @@ export function TaskList({ status, kind, tag }: { status?: TaskStatus; kind?: st
   return (
     <section aria-label="Tasks" className="list" data-testid="task-section" data-filter-status={status ?? ''} data-filter-kind={kind ?? ''} data-filter-tag={tag ?? ''}>
       {error && <Problem message={error.message} />}
-      {connection.edges.length === 0 ? (
+      {tasks.length === 0 ? (
         <div className="list-state list-state--empty" data-testid="task-list-empty">
           <p>{status || kind || tag ? 'No task matches these filters.' : 'No tasks yet.'}</p>
           <p className="muted">
@@ -55,9 +62,9 @@ export function TaskList({ status, kind, tag }: { status?: TaskStatus; kind?: st
         </div>
       ) : (
         <ul className="tasks" data-testid="task-list">
-          {connection.edges.map(({ node }) => (
-            <li key={node.id}>
-              <TaskCard task={node} />
+          {tasks.map((task) => (
+            <li key={task.id}>
+              <TaskCard task={task} />
             </li>
           ))}
         </ul>
@@ -68,9 +75,9 @@ export function TaskList({ status, kind, tag }: { status?: TaskStatus; kind?: st
             {loadingMore ? 'Loading…' : 'Load more'}
           </button>
         ) : (
-          connection.edges.length > 0 && (
+          tasks.length > 0 && (
             <span className="muted" data-testid="list-end">
-              {connection.edges.length === 1 ? 'The only task' : `All ${connection.edges.length} tasks`} shown
+              {tasks.length === 1 ? 'The only task' : `All ${tasks.length} tasks`} shown
             </span>
           )
         )}

@@ -1,0 +1,92 @@
+import { createClient } from 'graphql-ws';
+
+/** How `followTask` and `followTasks` reach the server, tried in the order given. */
+export type Transport = 'ws' | 'sse' | 'poll';
+
+/** Where the server is and how to reach it. */
+export interface Endpoint {
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  url: string;
+  /** Sent as `Authorization: Bearer <key>` (and in graphql-ws's `connection_init`). */
+  apiKey?: string;
+  /** Ends the iteration (without an error) and closes whatever connection is open. */
+  signal?: AbortSignal;
+  /** The WebSocket URL. @default `url` with ws(s):// */
+  wsUrl?: string;
+  /** A WebSocket constructor where there is no global one (Node 20: the `ws` package). */
+  webSocketImpl?: unknown;
+}
+
+export interface GraphQLResult {
+  data?: Record<string, unknown> | null;
+  errors?: readonly { message: string; extensions?: { code?: string } }[];
+}
+
+/** One GraphQL request over HTTP POST; throws when the server does not answer 2xx. */
+export async function post(endpoint: Endpoint, query: string, variables: Record<string, unknown>): Promise<GraphQLResult> {
+  const response = await fetch(endpoint.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authorization(endpoint) },
+    body: JSON.stringify({ query, variables }),
+    signal: endpoint.signal,
+  });
+  if (!response.ok) throw new Error(`${endpoint.url} answered ${response.status}.`);
+  return (await response.json()) as GraphQLResult;
+}
+
+/**
+ * A subscription's results over graphql-ws, on a connection of its own that it closes however it
+ * ends; returns when the server completes it. Throws the `errors` array graphql-ws hands over
+ * when the server answers with an error, and an error when the connection is lost or refused.
+ * `onOpen` is called once the server acknowledged the connection.
+ */
+export async function* overWebSocket(endpoint: Endpoint, query: string, variables: Record<string, unknown>, onOpen?: () => void): AsyncGenerator<GraphQLResult, void> {
+  const client = createClient({
+    url: endpoint.wsUrl ?? endpoint.url.replace(/^http/, 'ws'),
+    webSocketImpl: endpoint.webSocketImpl,
+    connectionParams: endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : undefined,
+    retryAttempts: 0,
+    lazy: true,
+    on: onOpen ? { connected: () => onOpen() } : undefined,
+  });
+  const iterator = client.iterate<Record<string, unknown>>({ query, variables });
+  const stop = () => void iterator.return?.();
+  endpoint.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const result of iterator) yield result as GraphQLResult;
+  } finally {
+    endpoint.signal?.removeEventListener('abort', stop);
+    await client.dispose();
+  }
+}
+
+/**
+ * A subscription's results over Server-Sent Events (Yoga's GET form); returns when the server
+ * sends `complete`, throws when the stream ends without it or the request is refused.
+ * `onOpen` is called once the server accepted the request.
+ */
+export async function* overSse(endpoint: Endpoint, query: string, variables: Record<string, unknown>, onOpen?: () => void): AsyncGenerator<GraphQLResult, void> {
+  const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+  const response = await fetch(`${endpoint.url}?${search}`, {
+    headers: { accept: 'text/event-stream', 'x-graphql-yoga-csrf': '1', ...authorization(endpoint) },
+    signal: endpoint.signal,
+  });
+  if (!response.ok || !response.body) throw new Error(`SSE answered ${response.status}.`);
+  onOpen?.();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (/^event: complete$/m.test(block)) return;
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (data) yield JSON.parse(data) as GraphQLResult;
+    }
+  }
+  throw new Error('The SSE stream ended before the subscription did.');
+}
+
+const authorization = (endpoint: Endpoint): Record<string, string> =>
+  endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {};
