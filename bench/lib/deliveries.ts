@@ -15,6 +15,8 @@ export interface DeliveryRound {
   reordered: number;
   /** Deliveries received, duplicates included. */
   received: number;
+  /** The server's CPU from the first write to the last delivery, in % of one core (set by the scenario). */
+  serverCpuPercent?: number;
 }
 
 /** The deliveries of several load processes as one, each process's receivers numbered after the previous one's. */

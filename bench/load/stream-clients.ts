@@ -94,7 +94,7 @@ async function subscribe({ url, query, variables, record }: SubscribeArgs): Prom
 
 const POLL = (kinds: string[], after: string) =>
   JSON.stringify({
-    query: 'query Changes($kinds: [String!], $after: String!) { awaitTaskChanges(filter: { kinds: $kinds }, after: $after, timeout: 600, first: 1000) { cursor changes { task { id input } } } }',
+    query: 'query Changes($kinds: [String!], $after: String!) { awaitTaskChanges(filter: { kinds: $kinds }, after: $after, timeout: 600, first: 100) { cursor changes { task { id input } } } }',
     variables: { kinds, after },
   });
 

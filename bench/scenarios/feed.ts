@@ -4,12 +4,13 @@ import { wallNow } from '../lib/clock.js';
 import { awaitCount, gather, judge, withRssPeak, type DeliveryRound } from '../lib/deliveries.js';
 import { gql, graphqlPost } from '../lib/graphql.js';
 import { forkLoad, forkLoads, type LoadProcess } from '../lib/processes.js';
+import { measureCpu, percentOfCore } from '../lib/procfs.js';
 import { quiesce } from '../lib/quiesce.js';
 import { row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import { seedDatabase } from '../lib/seed.js';
 import { startApiServer, type Server } from '../lib/servers.js';
-import { percentile } from '../lib/stats.js';
+import { median, percentile } from '../lib/stats.js';
 
 const KINDS = Array.from({ length: 100 }, (_, k) => `k${k}`);
 /** Subscribers and long-poll waiters per kind. */
@@ -58,11 +59,13 @@ async function deliveryRound(
   await quiesce();
   await Promise.all(receivers.map(({ load }) => load.call('mark')));
   const since = wallNow();
-  await write(writer, server, template, ids, RATE);
   const loads = receivers.map(({ load }) => load);
-  await awaitCount(loads, expectedItems, COLLECT_TIMEOUT_MS);
-  await settle(loads);
-  return judge(await gather(receivers), ids.length, perWrite, since);
+  const { cpuNs, wallMs } = await measureCpu(server.pid, async () => {
+    await write(writer, server, template, ids, RATE);
+    await awaitCount(loads, expectedItems, COLLECT_TIMEOUT_MS);
+    await settle(loads);
+  });
+  return { ...judge(await gather(receivers), ids.length, perWrite, since), serverCpuPercent: percentOfCore(cpuNs, wallMs) };
 }
 
 /** Write latency (send → answer) p50 of paced createTask calls, in ms. */
@@ -160,6 +163,7 @@ export const feed: Scenario = {
     }
     const crowdDelivered = (await Promise.all(crowdLoads.map((load) => load.call<{ count: number }>('count')))).reduce((sum, { count }) => sum + count, 0);
 
+    const cpu = (rounds: DeliveryRound[]) => median(rounds.map((r) => r.serverCpuPercent!)).toFixed(0);
     const lost = wake.feed.reduce((sum, r) => sum + r.lost, 0);
     const baselineLost = wake.taskUpdated.reduce((sum, r) => sum + r.lost, 0);
     const label = `Feed, ${(KINDS.length * PER_KIND).toLocaleString('en-US')} subscribers + ${(KINDS.length * PER_KIND).toLocaleString('en-US')} long-polls over ${KINDS.length} kinds, ${RATE}/s`;
@@ -205,7 +209,8 @@ export const feed: Scenario = {
           `each kind has ${PER_KIND} graphql-ws subscribers (taskChanges, filter by kind) and ${PER_KIND} awaitTaskChanges long-polls (HTTP, re-issued from ` +
           "the answer's cursor), so each write is expected at 20 receivers; latency runs from the write's send to the last of them. " +
           `Baseline in the same rounds: reportProgress on one task paced at ${RATE}/s, ${PER_KIND} taskUpdated subscribers. SQLITE_SYNCHRONOUS=NORMAL. ` +
-          `Lost: feed ${lost}, taskUpdated ${baselineLost} (taskUpdated may conflate by design); long-poll errors ${pollErrors}.`,
+          `Lost: feed ${lost}, taskUpdated ${baselineLost} (taskUpdated may conflate by design); long-poll errors ${pollErrors}. ` +
+          `Server CPU over the rounds (median): feed ${cpu(wake.feed)} %, taskUpdated ${cpu(wake.taskUpdated)} % of a core.`,
         `Catch-up: ${CATCH_UP.toLocaleString('en-US')} tasks seeded before the server started (one change each); a new subscription from the first change's cursor, ` +
           'changes/s from its subscribe to the last frame; RSS growth = peak RSS (sampled every 20 ms) − RSS before.',
         `Filter cost: ${filterWrites} createTask per round paced at ${FILTER_RATE}/s (send → answer p50), on the scenario's server with ` +

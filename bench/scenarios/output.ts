@@ -6,11 +6,13 @@ import { awaitCount, gather, judge, withRssPeak, type DeliveryRound } from '../l
 import { gql, graphqlPost } from '../lib/graphql.js';
 import { measureHttp, warmUp, type HttpMeasurement } from '../lib/http-bench.js';
 import { forkLoad, type LoadProcess } from '../lib/processes.js';
+import { measureCpu, percentOfCore } from '../lib/procfs.js';
 import { quiesce } from '../lib/quiesce.js';
 import { row } from '../lib/report.js';
 import type { Scenario } from '../lib/scenario.js';
 import { seedDatabase } from '../lib/seed.js';
 import { startApiServer, type Server } from '../lib/servers.js';
+import { median } from '../lib/stats.js';
 
 const CHUNK_BYTES = 1_024;
 const CONNECTIONS = 50;
@@ -54,10 +56,12 @@ async function deliveryRound(writer: LoadProcess, clients: LoadProcess, server: 
   await clients.call('mark');
   const since = wallNow();
   const template = append(id, `@@sentAt@@ ${'x'.repeat(CHUNK_BYTES - 20)}`);
-  const results = await writer.call<WriteResults>('run', { port: server.port, template, ids: Array<string>(chunks).fill(id), ratePerSecond: RATE });
-  if (results.failed > 0) throw new Error(`appends failed: ${results.failures.join('; ')}`);
-  await awaitCount([clients], chunks * SUBSCRIBERS, COLLECT_TIMEOUT_MS);
-  return judge(await gather([{ load: clients, receivers: SUBSCRIBERS }]), chunks, SUBSCRIBERS, since);
+  const { cpuNs, wallMs } = await measureCpu(server.pid, async () => {
+    const results = await writer.call<WriteResults>('run', { port: server.port, template, ids: Array<string>(chunks).fill(id), ratePerSecond: RATE });
+    if (results.failed > 0) throw new Error(`appends failed: ${results.failures.join('; ')}`);
+    await awaitCount([clients], chunks * SUBSCRIBERS, COLLECT_TIMEOUT_MS);
+  });
+  return { ...judge(await gather([{ load: clients, receivers: SUBSCRIBERS }]), chunks, SUBSCRIBERS, since), serverCpuPercent: percentOfCore(cpuNs, wallMs) };
 }
 
 /**
@@ -162,7 +166,8 @@ export const output: Scenario = {
           `same server (SQLITE_SYNCHRONOUS=FULL), in turns. Appends answered 2xx: ${appendedOk}; chunks committed meanwhile: ${committed}` +
           ` (warm-up excluded); non-2xx or errors: ${failed}.`,
         `Delivery: ${chunks} appends per round paced at ${RATE}/s (the chunk's data starts with its send time), server SQLITE_SYNCHRONOUS=NORMAL; ` +
-          `latency from the send to the last of the ${SUBSCRIBERS} subscribers. Lost ${lost}, reordered ${reordered} over all rounds.`,
+          `latency from the send to the last of the ${SUBSCRIBERS} subscribers. Lost ${lost}, reordered ${reordered} over all rounds. ` +
+          `Server CPU from the first append to the last delivery (median): ${median(delivery.map((r) => r.serverCpuPercent!)).toFixed(0)} % of a core.`,
         `Catch-up: ${CATCH_UP.toLocaleString('en-US')} chunks seeded before the server started; a new taskOutput(after: 0) subscription per round, ` +
           'chunks/s from its subscribe to the last frame; RSS growth = peak RSS (sampled every 20 ms) − RSS before.',
       ],
