@@ -40,9 +40,14 @@ async function feedPosition(server: Server): Promise<string> {
   return data.tasks.changesCursor;
 }
 
+/** Writes not answered within the writer's minute (an overloaded server) are counted, not fatal: they are part of the measurement. */
+let unanswered = 0;
+
 async function write(writer: LoadProcess, server: Server, template: typeof CREATE, ids: string[], rate: number): Promise<WriteResults> {
   const results = await writer.call<WriteResults>('run', { port: server.port, template, ids, ratePerSecond: rate });
-  if (results.failed > 0) throw new Error(`writes failed: ${results.failures.join('; ')}`);
+  const refused = results.failures.filter((failure) => failure !== '');
+  if (refused.length > 0) throw new Error(`writes failed: ${refused.join('; ')}`);
+  unanswered += results.failed;
   return results;
 }
 
@@ -73,7 +78,7 @@ async function writeLatency(writer: LoadProcess, server: Server, kind: string, c
   await quiesce();
   const { sentAt, answeredAt } = await write(writer, server, CREATE, Array<string>(count).fill(kind), FILTER_RATE);
   return percentile(
-    answeredAt.map((answered, i) => answered - sentAt[i]!),
+    answeredAt.map((answered, i) => answered - sentAt[i]!).filter((ms) => !Number.isNaN(ms)),
     50,
   );
 }
@@ -88,7 +93,8 @@ export const feed: Scenario = {
   title: 'Change feeds: wake (subscribers and long-polls vs taskUpdated), catch-up, filter cost',
   async run({ settings, dir, log }) {
     const { rounds, quick } = settings;
-    const writes = quick ? 500 : 1_500;
+    unanswered = 0;
+    const writes = quick ? 500 : 1_000;
     const crowd = quick ? 2_000 : CROWD;
     const database = join(dir, 'feed.db');
     seedDatabase(database, { live: { status: 'QUEUED', count: CATCH_UP + 1 } });
@@ -209,7 +215,7 @@ export const feed: Scenario = {
           `each kind has ${PER_KIND} graphql-ws subscribers (taskChanges, filter by kind) and ${PER_KIND} awaitTaskChanges long-polls (HTTP, re-issued from ` +
           "the answer's cursor), so each write is expected at 20 receivers; latency runs from the write's send to the last of them. " +
           `Baseline in the same rounds: reportProgress on one task paced at ${RATE}/s, ${PER_KIND} taskUpdated subscribers. SQLITE_SYNCHRONOUS=NORMAL. ` +
-          `Lost: feed ${lost}, taskUpdated ${baselineLost} (taskUpdated may conflate by design); long-poll errors ${pollErrors}. ` +
+          `Lost: feed ${lost}, taskUpdated ${baselineLost} (taskUpdated may conflate by design); long-poll errors ${pollErrors}; writes unanswered after a minute ${unanswered}. ` +
           `Server CPU over the rounds (median): feed ${cpu(wake.feed)} %, taskUpdated ${cpu(wake.taskUpdated)} % of a core.`,
         `Catch-up: ${CATCH_UP.toLocaleString('en-US')} tasks seeded before the server started (one change each); a new subscription from the first change's cursor, ` +
           'changes/s from its subscribe to the last frame; RSS growth = peak RSS (sampled every 20 ms) − RSS before.',
