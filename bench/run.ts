@@ -15,8 +15,10 @@ import type { Scenario, ScenarioResult } from './lib/scenario.js';
 import { quickReductions, settingsFor } from './lib/settings.js';
 import { bullmq } from './scenarios/bullmq.js';
 import { fanout } from './scenarios/fanout.js';
+import { feed } from './scenarios/feed.js';
 import { growth } from './scenarios/growth.js';
 import { memoryIdle } from './scenarios/memory-idle.js';
+import { output } from './scenarios/output.js';
 import { polling } from './scenarios/polling.js';
 import { read } from './scenarios/read.js';
 import { scale } from './scenarios/scale.js';
@@ -25,7 +27,7 @@ import { wake } from './scenarios/wake.js';
 import { writes } from './scenarios/writes.js';
 
 /** In the order; each can be run alone by name. */
-const SCENARIOS: readonly Scenario[] = [read, wake, polling, bullmq, memoryIdle, fanout, writes, growth, scale, soak];
+const SCENARIOS: readonly Scenario[] = [read, wake, polling, bullmq, memoryIdle, fanout, writes, growth, scale, soak, feed, output];
 
 interface Outcome extends Partial<ScenarioResult> {
   name: string;
