@@ -23,58 +23,24 @@ export async function followByLongPolling({
   revision: number;
   signal: AbortSignal;
 }): Promise<void> {
-  const stop = pool.follow();
   let afterRevision = revision;
-  let failures = 0;
-  try {
-    while (!signal.aborted) {
-      const slot = await pool.acquire(signal);
-      if (signal.aborted) {
-        // The card went away while the connection was being handed over: give it back.
-        slot.release();
-        return;
-      }
-      if (slot.signal.aborted) {
-        // The pool cut this hold before it was sent (more tasks came): ask again, for a short one.
-        slot.release();
-        continue;
-      }
-      const request = new AbortController();
-      const abort = () => request.abort();
-      signal.addEventListener('abort', abort);
-      slot.signal.addEventListener('abort', abort);
-      let backoffMs = 0;
-      try {
-        const { data } = await client.query({
-          query: AWAIT_TASK,
-          variables: { id, timeout: slot.seconds, afterRevision },
-          fetchPolicy: 'network-only',
-          context: { fetchOptions: { signal: request.signal } },
-        });
-        failures = 0;
-        const task = data?.awaitTask;
-        if (!task || task.done) return;
-        afterRevision = Math.max(afterRevision, task.revision);
-      } catch (error) {
-        if (signal.aborted) return;
-        // Unless the pool cut the hold short (then ask again at once, with a shorter hold),
-        // wait a little longer after each failure.
-        if (!slot.signal.aborted) {
-          failures++;
-          backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
-          console.warn(`long-poll for task ${id} failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
-        }
-      } finally {
-        signal.removeEventListener('abort', abort);
-        slot.release();
-      }
-      if (backoffMs > 0) await sleep(backoffMs, signal);
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  } finally {
-    stop();
-  }
+  await pollInPool({
+    pool,
+    signal,
+    label: `long-poll for task ${id}`,
+    poll: async (seconds, requestSignal) => {
+      const { data } = await client.query({
+        query: AWAIT_TASK,
+        variables: { id, timeout: seconds, afterRevision },
+        fetchPolicy: 'network-only',
+        context: { fetchOptions: { signal: requestSignal } },
+      });
+      const task = data?.awaitTask;
+      if (!task || task.done) return true;
+      afterRevision = Math.max(afterRevision, task.revision);
+      return false;
+    },
+  });
 }
 
 /**
@@ -100,56 +66,29 @@ export async function followOutputByLongPolling({
   onChunks: (chunks: OutputFieldsFragment[]) => void;
   signal: AbortSignal;
 }): Promise<void> {
-  const stop = pool.follow();
   let last = after;
-  let failures = 0;
-  try {
-    while (!signal.aborted) {
-      const slot = await pool.acquire(signal);
-      if (signal.aborted || slot.signal.aborted) {
-        slot.release();
-        continue;
+  await pollInPool({
+    pool,
+    signal,
+    label: `output long-poll for task ${id}`,
+    poll: async (seconds, requestSignal) => {
+      const { data } = await client.query({
+        query: AWAIT_TASK_OUTPUT,
+        variables: { id, after: last, timeout: seconds },
+        fetchPolicy: 'no-cache',
+        context: { fetchOptions: { signal: requestSignal } },
+      });
+      const chunks = data?.awaitTaskOutput;
+      if (!chunks) return true;
+      const fresh = chunks.filter((chunk) => chunk.seq > last);
+      if (fresh.length > 0) {
+        last = fresh.at(-1)!.seq;
+        onChunks(fresh);
+        return false;
       }
-      const request = new AbortController();
-      const abort = () => request.abort();
-      signal.addEventListener('abort', abort);
-      slot.signal.addEventListener('abort', abort);
-      let backoffMs = 0;
-      try {
-        const { data } = await client.query({
-          query: AWAIT_TASK_OUTPUT,
-          variables: { id, after: last, timeout: slot.seconds },
-          fetchPolicy: 'no-cache',
-          context: { fetchOptions: { signal: request.signal } },
-        });
-        failures = 0;
-        const chunks = data?.awaitTaskOutput;
-        if (!chunks) return;
-        const fresh = chunks.filter((chunk) => chunk.seq > last);
-        if (fresh.length > 0) {
-          last = fresh.at(-1)!.seq;
-          onChunks(fresh);
-        } else if (data.task?.done && data.task.outputSeq <= last) {
-          return;
-        }
-      } catch (error) {
-        if (signal.aborted) return;
-        if (!slot.signal.aborted) {
-          failures++;
-          backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
-          console.warn(`output long-poll for task ${id} failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
-        }
-      } finally {
-        signal.removeEventListener('abort', abort);
-        slot.release();
-      }
-      if (backoffMs > 0) await sleep(backoffMs, signal);
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  } finally {
-    stop();
-  }
+      return Boolean(data.task?.done && data.task.outputSeq <= last);
+    },
+  });
 }
 
 export type TaskChange = TaskChangesSubscription['taskChanges'];
@@ -175,13 +114,54 @@ export async function followChangesByLongPolling({
   onChange: (change: TaskChange) => void;
   signal: AbortSignal;
 }): Promise<void> {
-  const stop = pool.follow();
   let cursor = after;
+  await pollInPool({
+    pool,
+    signal,
+    label: 'change-feed long-poll',
+    poll: async (seconds, requestSignal) => {
+      const { data } = await client.query({
+        query: AWAIT_TASK_CHANGES,
+        variables: { filter, after: cursor, timeout: seconds },
+        fetchPolicy: 'no-cache',
+        context: { fetchOptions: { signal: requestSignal } },
+      });
+      if (!data) return false;
+      for (const change of data.awaitTaskChanges.changes) onChange(change);
+      cursor = data.awaitTaskChanges.cursor;
+      return false;
+    },
+  });
+}
+
+/**
+ * The loop every long-poll of the page runs: take a hold from the pool, run one request with
+ * the hold's length (`poll`, aborted when the page or the pool cuts it), and go on until `poll`
+ * says it is done or `signal` aborts. A hold the pool cut before it was sent is asked for again
+ * at once (for a shorter one); a failed request is retried after a backoff that grows with
+ * each failure in a row.
+ */
+async function pollInPool({
+  pool,
+  signal,
+  label,
+  poll,
+}: {
+  pool: LongPollPool;
+  signal: AbortSignal;
+  /** Names the long-poll in the console's warnings. */
+  label: string;
+  /** One request; resolves true when there is nothing more to follow. */
+  poll: (seconds: number, requestSignal: AbortSignal) => Promise<boolean>;
+}): Promise<void> {
+  const stop = pool.follow();
   let failures = 0;
   try {
     while (!signal.aborted) {
       const slot = await pool.acquire(signal);
       if (signal.aborted || slot.signal.aborted) {
+        // Given back: the follower went away while the connection was being handed over, or
+        // the pool cut this hold before it was sent (more followers came).
         slot.release();
         continue;
       }
@@ -191,22 +171,17 @@ export async function followChangesByLongPolling({
       slot.signal.addEventListener('abort', abort);
       let backoffMs = 0;
       try {
-        const { data } = await client.query({
-          query: AWAIT_TASK_CHANGES,
-          variables: { filter, after: cursor, timeout: slot.seconds },
-          fetchPolicy: 'no-cache',
-          context: { fetchOptions: { signal: request.signal } },
-        });
+        const done = await poll(slot.seconds, request.signal);
         failures = 0;
-        if (!data) continue;
-        for (const change of data.awaitTaskChanges.changes) onChange(change);
-        cursor = data.awaitTaskChanges.cursor;
+        if (done) return;
       } catch (error) {
         if (signal.aborted) return;
+        // Unless the pool cut the hold short (then ask again at once, with a shorter hold),
+        // wait a little longer after each failure.
         if (!slot.signal.aborted) {
           failures++;
           backoffMs = Math.min(1_000 * 2 ** (failures - 1), 15_000);
-          console.warn(`change-feed long-poll failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
+          console.warn(`${label} failed ${failures} time(s); retrying in ${backoffMs} ms`, error);
         }
       } finally {
         signal.removeEventListener('abort', abort);
