@@ -117,20 +117,26 @@ export function createFollows({
     });
     unsubscribe = events.subscribe(id, stream.offer);
     streams.add(stream);
+    const current = await currentOrEnd(stream, principal, id);
+    stream.offer(current);
+    if (isFinal(current.status)) stream.end();
+    return stream;
+  }
+
+  /** The task's state to start a stream from; when it cannot be read or is unknown (NOT_FOUND), the stream ends first. */
+  async function currentOrEnd(stream: AsyncIterator<unknown>, principal: Principal, id: string): Promise<Task> {
     let current: Task | null;
     try {
       current = await visible(principal, id);
     } catch (error) {
-      await stream.return!();
+      await stream.return?.();
       throw error;
     }
     if (!current) {
-      await stream.return!();
+      await stream.return?.();
       throw notFound(id);
     }
-    stream.offer(current);
-    if (isFinal(current.status)) stream.end();
-    return stream;
+    return current;
   }
 
   /**
@@ -166,17 +172,7 @@ export function createFollows({
       unsubscribeTask();
     };
     streams.add(stream);
-    let current: Task | null;
-    try {
-      current = await visible(principal, id);
-    } catch (error) {
-      await stream.return!();
-      throw error;
-    }
-    if (!current) {
-      await stream.return!();
-      throw notFound(id);
-    }
+    const current = await currentOrEnd(stream, principal, id);
     stream.offerTask(current);
     return stream;
   }
