@@ -186,7 +186,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     context: (initial): Partial<GraphQLContext> => {
       // A transport of ours (graphql-ws, the lean HTTP route) has put the caller on the initial
       // context itself (`Caller`): the context is that object, extended.
-      if ((initial as unknown as Partial<Caller>).principal) return { tasks };
+      if ('principal' in initial && initial.principal) return { tasks };
       const principal = principals.get(initial.request) ?? authenticate(initial.request.headers.get('authorization'));
       if (!principal) throw toGraphQLError(unauthenticated());
       // The request's signal is taken on first use, by the context itself (the object resolvers

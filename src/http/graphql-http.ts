@@ -124,7 +124,7 @@ function postParams(req: IncomingMessage): OperationParams | null {
   const { query, variables, operationName, extensions } = body;
   if (typeof query !== 'string' || !isObjectOrNone(variables) || !isObjectOrNone(extensions)) return null;
   if (operationName != null && typeof operationName !== 'string') return null;
-  return body as unknown as OperationParams;
+  return { query, variables, operationName, extensions };
 }
 
 /** A GET's parameters, read as Yoga's GET parser reads them; null for Yoga to answer (or refuse). */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError, statusOf, unauthenticated } from '../tasks/errors.js';
 import type { Principal } from '../tasks/principal.js';
-import type { TaskService } from '../tasks/service.js';
-import type { OutputChunk } from '../tasks/service.js';
+import { MAX_OUTPUT_PAGE } from '../tasks/output.js';
+import type { OutputChunk, TaskService } from '../tasks/service.js';
 import { isFinal, type Task } from '../tasks/task.js';
 import type { Authenticate } from './auth.js';
 import { traceOf } from './request-trace.js';
@@ -11,7 +11,6 @@ import { sendJson } from './respond.js';
 export const REST_PREFIX = '/api/queue/poll/';
 
 /** Most chunks one `/output` response carries. */
-const OUTPUT_PAGE = 1000;
 
 /**
  * The original polling API: `GET /api/queue/poll/:taskId`,
@@ -45,12 +44,12 @@ export function createRestHandler({ tasks, authenticate }: { tasks: TaskService;
       const wait = url.searchParams.get('wait');
       if (wait === null) {
         const task = await tasks.get(principal, id);
-        return task && { task, chunks: await tasks.output(task, { after, first: OUTPUT_PAGE }) };
+        return task && { task, chunks: await tasks.output(task, { after, first: MAX_OUTPUT_PAGE }) };
       }
       const { task, chunks, wokenAt } = await tasks.awaitOutput(principal, {
         id,
         after,
-        first: OUTPUT_PAGE,
+        first: MAX_OUTPUT_PAGE,
         timeoutSeconds: parseSeconds(wait, 30),
         signal: abort.signal,
         client: req.socket.remoteAddress ?? '',
