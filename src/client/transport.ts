@@ -75,15 +75,22 @@ export async function* overSse(endpoint: Endpoint, query: string, variables: Rec
   onOpen?.();
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (/^event: complete$/m.test(block)) return;
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (data) yield JSON.parse(data) as GraphQLResult;
+  const reader = response.body.getReader();
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      buffer += decoder.decode(read.value, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^event: complete$/m.test(block)) return;
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (data) yield JSON.parse(data) as GraphQLResult;
+      }
     }
+  } finally {
+    // However it ends (complete, the consumer stopped, an error), the response is let go; a
+    // stream that already failed cannot be cancelled, and its own error is the one to throw.
+    await reader.cancel().catch(() => {});
   }
   throw new Error('The SSE stream ended before the subscription did.');
 }
