@@ -1,4 +1,20 @@
-import { createSourceEventStream, execute as interpret, GraphQLError, type DocumentNode, type Source, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  BREAK,
+  createSourceEventStream,
+  execute as interpret,
+  getNullableType,
+  GraphQLError,
+  isScalarType,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type Source,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from './context.js';
@@ -16,8 +32,8 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  *
  * Compiled per document object: Yoga's parse cache hands the same DocumentNode to every
  * request with the same text, so the compiled function is found by identity, with no printing
- * or hashing of the document per request. A document graphql-jit cannot compile runs on
- * graphql-js, which then reports whatever stopped the compiler.
+ * or hashing of the document per request. A document graphql-jit cannot compile, or must not
+ * (`compilable`), runs on graphql-js, which then reports whatever stopped the compiler.
  *
  * The compiled serializer rides on the result as `stringify`, where Yoga's result processors
  * (and the lean HTTP route) look for one; over graphql-ws the result is serialized inside the
@@ -31,6 +47,7 @@ export function useCompiledExecution(): Plugin {
     if (!byOperation) compiled.set(document, (byOperation = new Map()));
     const key = operationName ?? '';
     let entry = byOperation.get(key);
+    if (entry === undefined && !compilable(schema, document)) byOperation.set(key, (entry = null));
     if (entry === undefined) {
       // The compiled serializer knows graphql-js's own scalars only: with DateTime or JSON in
       // the selection, the answer is serialized by JSON.stringify.
@@ -72,6 +89,43 @@ export function useCompiledExecution(): Plugin {
     },
     onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribeShared as never),
   };
+}
+
+/** The prefix of the markers graphql-jit's generated code rewrites inside argument literals (`__MAGIC_DATE__…`, `__MAGIC_NAN__…`). */
+const JIT_MARKER = '__MAGIC_';
+
+/**
+ * Whether graphql-jit gives this document's literals graphql-js's meaning. It writes each
+ * argument literal into the generated code as JSON, and then rewrites its marker strings (a
+ * Date as `"__MAGIC_DATE__<uuid><ms>"` becomes `new Date(<ms>)`): a string literal that starts
+ * like a marker would become code. And it parses a custom scalar's literal once, at compile
+ * time, without the variables: `input: { s: $s }` (JSON) would lose `s`, and a JSON object
+ * written as a JS object literal takes a `__proto__` key for its prototype. Such documents run
+ * on graphql-js; the check runs once per document.
+ */
+function compilable(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let safe = true;
+  const typeInfo = new TypeInfo(schema);
+  const composite = () => {
+    if (isScalarType(getNullableType(typeInfo.getInputType()))) {
+      safe = false;
+      return BREAK;
+    }
+    return undefined;
+  };
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      StringValue(node) {
+        if (!node.value.includes(JIT_MARKER)) return undefined;
+        safe = false;
+        return BREAK;
+      },
+      [Kind.OBJECT]: composite,
+      [Kind.LIST]: composite,
+    }),
+  );
+  return safe;
 }
 
 /**
