@@ -1,6 +1,6 @@
 import type { Cursors } from './cursors.js';
 import { badInput } from './errors.js';
-import type { TaskEvents } from './events.js';
+import type { FeedListener, TaskEvents } from './events.js';
 import type { StreamSlot } from './follow.js';
 import type { Principal } from './principal.js';
 import type { TaskStore } from './store.js';
@@ -17,8 +17,8 @@ const READ_BATCH = 1000;
  * up to: a filter that matches little costs each request a bounded read.
  */
 const MAX_SCAN = 10_000;
-/** Rows a subscription stream takes from the store at once: all it ever holds undelivered. */
-const STREAM_BATCH = 100;
+/** Changes a subscription stream holds undelivered at most: rows queued as published, or one read from the store. */
+export const FEED_STREAM_QUEUE = 100;
 
 /** Which changes a feed reader wants; each list, when given and not empty, admits any of its values. */
 export interface FeedFilter {
@@ -138,7 +138,19 @@ export function createFeeds({
     return { tasks: [...found.values()], upTo, cut };
   }
 
-  const changeOf = (principal: Principal, task: Task): FeedChange => ({ cursor: cursors.encodeFeed(principal, task.feedPos), task });
+  /**
+   * A row published to many readers of its tenant's feed becomes one change for all of them:
+   * its cursor is sealed once, and subscribers of the same operation share its execution.
+   */
+  const published = new WeakMap<Task, FeedChange>();
+  const changeOf = (principal: Principal, task: Task): FeedChange => {
+    let change = published.get(task);
+    if (!change || principal.tenant !== task.tenant) {
+      change = { cursor: cursors.encodeFeed(principal, task.feedPos), task };
+      if (principal.tenant === task.tenant) published.set(task, change);
+    }
+    return change;
+  };
 
   function checkFeedPageSize(first: number): void {
     if (!Number.isInteger(first) || first < 0 || first > MAX_FEED_PAGE_SIZE) throw badInput(`first must be an integer from 0 to ${MAX_FEED_PAGE_SIZE}.`);
@@ -158,32 +170,53 @@ export function createFeeds({
    * `changes`, but when nothing matching changed after `after` it holds, like `awaitTask`, until
    * the first matching change or the timeout (then an empty page with `cursor` equal to `after`).
    * It listens to the tenant's feed before it reads, so a change committed in between ends the
-   * wait; while held it reads nothing until a change that may match is published.
+   * wait. While held it reads nothing: once its read has caught up with the feed's chain
+   * (`FeedHead`), the matching rows published next are the answer as they are; anything else
+   * (a change announced without its row, a broken chain) sends it back to the store.
    */
   async function awaitChanges(principal: Principal, { filter, after, timeoutSeconds, first, signal, client = '' }: AwaitChangesOptions): Promise<AwaitChangesResult> {
     const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
     checkFeedPageSize(first);
     const matches = matcher(filter);
+    const { tenant } = principal;
     let scanned = cursors.decodeFeed(principal, after);
     const startedAt = performance.now();
     let stale = false;
+    let chain: number | null = null;
+    /** Matching rows published after `scanned`, in position order, a task once (its latest). */
+    const fresh = new Map<string, Task>();
     let wake: ((publishedAt: number) => void) | null = null;
     let wokenAt: number | null = null;
-    const unsubscribe = events.subscribeFeed(principal.tenant, (position, task) => {
-      if (position <= scanned || (task && !matches(task))) return;
-      stale = true;
-      wake?.(performance.now());
+    const unsubscribe = events.subscribeFeed(
+      tenant,
+      (position, task, link) => {
+        if (position <= scanned || (task && !matches(task))) return;
+        if (task && link === chain && !stale) {
+          if (fresh.size === first) return;
+          fresh.delete(task.id);
+          fresh.set(task.id, task);
+        } else {
+          stale = true;
+        }
+        wake?.(performance.now());
+      },
+      filter?.kinds,
+    );
+    const answer = (tasks: Task[], upTo: number): AwaitChangesResult => ({
+      page: { changes: tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, upTo) },
+      wokenAt,
     });
     let release: (() => void) | null = null;
     try {
       for (;;) {
         stale = false;
-        const page = await read(principal.tenant, scanned, first, matches);
-        if (page.tasks.length > 0 || page.cut || first === 0) {
-          return { page: { changes: page.tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, page.upTo) }, wokenAt };
-        }
+        chain = null;
+        fresh.clear();
+        const page = await read(tenant, scanned, first, matches);
+        if (page.tasks.length > 0 || page.cut || first === 0) return answer(page.tasks, page.upTo);
         scanned = page.upTo;
         if (stale) continue;
+        chain = events.joinFeed(tenant, scanned);
         const remaining = timeoutMs - (performance.now() - startedAt);
         if (timeoutMs === 0 || remaining <= 0 || signal?.aborted || isClosed()) break;
         release ??= waits.admit(client);
@@ -191,6 +224,10 @@ export function createFeeds({
           wake = armed;
         });
         if (wokenAt === null) break;
+        if (!stale && fresh.size > 0) {
+          const tasks = [...fresh.values()];
+          return answer(tasks, Math.max(...tasks.map((task) => task.feedPos)));
+        }
       }
       return { page: { changes: [], cursor: after }, wokenAt: null };
     } finally {
@@ -204,11 +241,13 @@ export function createFeeds({
    * from the store), then each new one as it commits; without, only changes committed after
    * it started. Cursors strictly increase along the stream; it never ends by itself.
    *
-   * A subscriber that keeps up is handed each published row directly, when its position is
-   * exactly the next one. Otherwise (a slow subscriber, a change it did not hear of, events
-   * out of order) a published change is only a wake-up, and the stream reads the store from
-   * the last position it covered, STREAM_BATCH rows at a time: a task's intermediate states
-   * merge into its latest, nothing is left out, and the stream holds at most one batch.
+   * A stream listens only to its filter's kinds. While it is caught up with the feed's chain
+   * here, each published row is handed to it directly, and queued while the subscriber is
+   * busy, up to FEED_STREAM_QUEUE. Otherwise (a subscriber that far behind, a change it did
+   * not hear of, events out of order) a published change is only a wake-up, and the stream
+   * reads the store from the last position it covered, FEED_STREAM_QUEUE rows at a time: a
+   * task's intermediate states merge into its latest, nothing is left out, and the stream
+   * holds at most FEED_STREAM_QUEUE changes.
    */
   async function follow(principal: Principal, { filter, after, client, slot }: FollowChangesOptions): Promise<FeedStream> {
     let release = slot;
@@ -221,9 +260,10 @@ export function createFeeds({
       stream = createFeedStream({
         matches,
         backlog: start !== null,
-        read: (from) => store.changes(principal.tenant, from, STREAM_BATCH),
+        read: (from) => store.changes(principal.tenant, from, FEED_STREAM_QUEUE),
         changeOf: (task) => changeOf(principal, task),
-        subscribe: (listener) => events.subscribeFeed(principal.tenant, listener),
+        subscribe: (listener) => events.subscribeFeed(principal.tenant, listener, filter?.kinds),
+        join: (position) => events.joinFeed(principal.tenant, position),
         released: () => {
           streams.delete(stream!);
           release!();
@@ -275,34 +315,39 @@ interface FeedStreamParts {
   matches: (task: Task) => boolean;
   /** Whether changes may already be stored after the start position (a stream that resumes from a cursor). */
   backlog: boolean;
-  /** Up to STREAM_BATCH of the tenant's tasks changed after `from`, in position order. */
+  /** Up to FEED_STREAM_QUEUE of the tenant's tasks changed after `from`, in position order. */
   read: (from: number) => Promise<Task[]>;
   changeOf: (task: Task) => FeedChange;
-  subscribe: (listener: (position: number, task: Task | null) => void) => () => void;
+  subscribe: (listener: FeedListener) => () => void;
+  /** The feed's chain when `position` is its head here (`TaskEvents.joinFeed`). */
+  join: (position: number) => number | null;
   /** Called once, when the stream ends however it ends. */
   released: () => void;
 }
 
 /**
  * One feed subscription. `covered` is the position up to which every change was delivered or
- * passed over (not matching); `heard` the highest position published to it. While they are
- * equal and nothing is held, the next published row is handed over as is; once they differ
- * (or at a start with a backlog) the store is read from `covered`.
+ * passed over (not matching); `heard` the highest position published to it. While the stream
+ * has caught up with its feed's chain (`chain`, see `FeedHead`) and is not reading, each
+ * published row is taken as is, and queued (up to FEED_STREAM_QUEUE) while the subscriber is busy.
+ * Anything else (a change announced without its row, a broken chain, a full queue, a start
+ * with a backlog) makes it read the store from `covered` once the queue is empty.
  */
 function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(position: number): void } {
   const { matches, read, changeOf } = parts;
   let covered: number | null = null;
   let heard = 0;
+  let chain: number | null = null;
   let backlog = parts.backlog;
   const ready: FeedChange[] = [];
   let reading = false;
   let waiting: { resolve: (result: IteratorResult<FeedChange>) => void; reject: (error: unknown) => void } | null = null;
   let ended = false;
 
-  const unsubscribe = parts.subscribe((position, task) => {
+  const unsubscribe = parts.subscribe((position, task, link) => {
     if (ended) return;
     if (covered !== null && position <= covered) return;
-    if (covered !== null && task && !backlog && !reading && ready.length === 0 && heard <= covered && position === covered + 1) {
+    if (task && link === chain && !reading && ready.length < FEED_STREAM_QUEUE) {
       covered = heard = position;
       if (matches(task)) {
         ready.push(changeOf(task));
@@ -310,6 +355,7 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
       }
       return;
     }
+    chain = null;
     heard = Math.max(heard, position);
     if (waiting) void pump();
   });
@@ -357,9 +403,10 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
         covered = task.feedPos;
         if (matches(task)) ready.push(changeOf(task));
       }
-      if (rows.length < STREAM_BATCH) {
+      if (rows.length < FEED_STREAM_QUEUE) {
         backlog = false;
         covered = Math.max(covered, target);
+        if (heard <= covered) chain = parts.join(covered);
       }
       heard = Math.max(heard, covered);
       deliver();
@@ -370,6 +417,7 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
     startAt(position) {
       if (ended) return;
       covered = position;
+      if (!backlog && heard <= position) chain = parts.join(position);
       heard = Math.max(heard, position);
       if (waiting) void pump();
     },

@@ -9,6 +9,7 @@ import { createTask, type Task } from '../../src/tasks/task.js';
 const t0 = new Date('2026-11-05T10:00:00.000Z');
 const base = createTask({ id: 'a', tenant: 't', kind: 'k', input: null, idempotencyKey: null, maxAttempts: 1 }, t0);
 const row = (id: string, revision: number): Task => ({ ...base, id, revision });
+const at = (id: string, kind: string, feedPos: number): Task => ({ ...base, id, kind, feedPos, revision: feedPos });
 
 describe('task events', () => {
   it('a publish reaches only the listeners of its own task', () => {
@@ -118,4 +119,45 @@ describe('task events', () => {
     expect([...events.watched()]).toEqual([]);
     expect(events.listenerCount()).toBe(0);
   });
+
+  it('a feed listener of some kinds hears only those kinds; an announcement reaches every listener once', () => {
+    const events = createTaskEvents();
+    const heard: string[] = [];
+    const stopSome = events.subscribeFeed('t', (position, task) => heard.push(`some:${position}:${task?.kind ?? '-'}`), ['a', 'b', 'a']);
+    const stopAll = events.subscribeFeed('t', (position, task) => heard.push(`all:${position}:${task?.kind ?? '-'}`));
+    events.publish(at('x', 'a', 1));
+    events.publish(at('y', 'c', 2));
+    events.publish({ ...at('z', 'b', 3), tenant: 'other' });
+    events.announceFeed('t', 5);
+    expect(heard).toEqual(['all:1:a', 'some:1:a', 'all:2:c', 'some:5:-', 'all:5:-']);
+    stopSome();
+    stopAll();
+    expect(events.listenerCount()).toBe(0);
+    expect(events.isFeedWatched('t')).toBe(false);
+  });
+
+  it('a feed chain goes on while positions come one after another with their rows, and breaks on a jump or an announcement', () => {
+    const events = createTaskEvents();
+    const chains: number[] = [];
+    const stop = events.subscribeFeed('t', (_position, _task, chain) => chains.push(chain));
+    expect(events.joinFeed('t', 10)).not.toBeNull();
+    const joined = events.joinFeed('t', 10);
+    expect(events.joinFeed('t', 9)).toBeNull();
+    events.publish(at('x', 'a', 11));
+    events.publish(at('y', 'a', 12));
+    // A position again (an instance's notice of a row already published): the chain holds.
+    events.publish(at('x', 'a', 11));
+    expect(events.joinFeed('t', 12)).toBe(joined);
+    events.publish(at('z', 'a', 14));
+    events.publish(at('w', 'a', 15));
+    events.announceFeed('t', 16);
+    expect(chains.slice(0, 3)).toEqual([joined, joined, joined]);
+    expect(new Set(chains.slice(3)).size).toBe(2);
+    expect(chains[3]).not.toBe(joined);
+    expect(events.joinFeed('t', 15)).toBeNull();
+    expect(events.joinFeed('t', 16)).toBe(chains[5]);
+    stop();
+    expect(events.joinFeed('t', 16)).toBeNull();
+  });
 });
+
