@@ -138,17 +138,18 @@ export function createFeeds({
     return { tasks: [...found.values()], upTo, cut };
   }
 
+  const changeOf = (principal: Principal, task: Task): FeedChange => ({ cursor: cursors.encodeFeed(principal, task.feedPos), task });
+
   /**
    * A row published to many readers of its tenant's feed becomes one change for all of them:
    * its cursor is sealed once, and subscribers of the same operation share its execution.
+   * (Rows read from the store are each one reader's, and not kept here.)
    */
   const published = new WeakMap<Task, FeedChange>();
-  const changeOf = (principal: Principal, task: Task): FeedChange => {
+  const publishedChangeOf = (principal: Principal, task: Task): FeedChange => {
+    if (principal.tenant !== task.tenant) return changeOf(principal, task);
     let change = published.get(task);
-    if (!change || principal.tenant !== task.tenant) {
-      change = { cursor: cursors.encodeFeed(principal, task.feedPos), task };
-      if (principal.tenant === task.tenant) published.set(task, change);
-    }
+    if (!change) published.set(task, (change = changeOf(principal, task)));
     return change;
   };
 
@@ -202,8 +203,8 @@ export function createFeeds({
       },
       filter?.kinds,
     );
-    const answer = (tasks: Task[], upTo: number): AwaitChangesResult => ({
-      page: { changes: tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, upTo) },
+    const answer = (changes: FeedChange[], upTo: number): AwaitChangesResult => ({
+      page: { changes, cursor: cursors.encodeFeed(principal, upTo) },
       wokenAt,
     });
     let release: (() => void) | null = null;
@@ -213,7 +214,7 @@ export function createFeeds({
         chain = null;
         fresh.clear();
         const page = await read(tenant, scanned, first, matches);
-        if (page.tasks.length > 0 || page.cut || first === 0) return answer(page.tasks, page.upTo);
+        if (page.tasks.length > 0 || page.cut || first === 0) return answer(page.tasks.map((task) => changeOf(principal, task)), page.upTo);
         scanned = page.upTo;
         if (stale) continue;
         chain = events.joinFeed(tenant, scanned);
@@ -226,7 +227,10 @@ export function createFeeds({
         if (wokenAt === null) break;
         if (!stale && fresh.size > 0) {
           const tasks = [...fresh.values()];
-          return answer(tasks, Math.max(...tasks.map((task) => task.feedPos)));
+          return answer(
+            tasks.map((task) => publishedChangeOf(principal, task)),
+            Math.max(...tasks.map((task) => task.feedPos)),
+          );
         }
       }
       return { page: { changes: [], cursor: after }, wokenAt: null };
@@ -262,6 +266,7 @@ export function createFeeds({
         backlog: start !== null,
         read: (from) => store.changes(principal.tenant, from, FEED_STREAM_QUEUE),
         changeOf: (task) => changeOf(principal, task),
+        publishedChangeOf: (task) => publishedChangeOf(principal, task),
         subscribe: (listener) => events.subscribeFeed(principal.tenant, listener, filter?.kinds),
         join: (position) => events.joinFeed(principal.tenant, position),
         released: () => {
@@ -318,6 +323,8 @@ interface FeedStreamParts {
   /** Up to FEED_STREAM_QUEUE of the tenant's tasks changed after `from`, in position order. */
   read: (from: number) => Promise<Task[]>;
   changeOf: (task: Task) => FeedChange;
+  /** The change of a published row, shared by every reader handed that row. */
+  publishedChangeOf: (task: Task) => FeedChange;
   subscribe: (listener: FeedListener) => () => void;
   /** The feed's chain when `position` is its head here (`TaskEvents.joinFeed`). */
   join: (position: number) => number | null;
@@ -350,7 +357,7 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
     if (task && link === chain && !reading && ready.length < FEED_STREAM_QUEUE) {
       covered = heard = position;
       if (matches(task)) {
-        ready.push(changeOf(task));
+        ready.push(parts.publishedChangeOf(task));
         deliver();
       }
       return;
