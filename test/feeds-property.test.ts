@@ -1,8 +1,8 @@
 /**
  * Property: whatever writes hit the tasks of two tenants, some of them fired together, a feed
- * subscriber that reads at its own pace, disconnects and resumes from any cursor it was given,
- * ends with exactly the latest state of every task of its tenant that its filter matches, and
- * nothing else; along each connection the cursors strictly increase.
+ * subscriber (or long-poller) that reads at its own pace, disconnects and resumes from any
+ * cursor it was given, ends with exactly the latest state of every task of its tenant that its
+ * filter matches, and nothing else; along each connection the positions strictly increase.
  */
 import fc from 'fast-check';
 import { afterEach, expect, it } from 'vitest';
@@ -46,17 +46,23 @@ const write: fc.Arbitrary<Write> = fc.oneof(
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: write.map((w) => ({ type: 'write' as const, write: w })) },
   { weight: 2, arbitrary: fc.array(write, { minLength: 2, maxLength: 4 }).map((writes) => ({ type: 'together' as const, writes })) },
-  { weight: 3, arbitrary: fc.record({ type: fc.constant('read' as const), subscriber: fc.nat(3), count: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('resume' as const), subscriber: fc.nat(3), from: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ type: fc.constant('read' as const), subscriber: fc.nat(5), count: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('resume' as const), subscriber: fc.nat(5), from: fc.nat() }) },
 );
 
-/** Four subscribers: two per tenant, one unfiltered and one filtered by kind or tag (properties a task never changes). */
-const SUBSCRIBERS: { tenant: string; filter: FeedFilter | null }[] = [
+/**
+ * Four subscribers: two per tenant, one unfiltered and one filtered by kind or tag (properties a
+ * task never changes); and two long-pollers (`awaitChanges`, two changes a page at most).
+ */
+const SUBSCRIBERS: { tenant: string; filter: FeedFilter | null; polls?: true }[] = [
   { tenant: 'a', filter: null },
   { tenant: 'a', filter: { kinds: ['x'] } },
   { tenant: 'b', filter: null },
   { tenant: 'b', filter: { tags: ['red'] } },
+  { tenant: 'a', filter: { kinds: ['y'] }, polls: true },
+  { tenant: 'b', filter: null, polls: true },
 ];
+const POLL_PAGE = 2;
 
 const matches = (filter: FeedFilter | null, task: Task) =>
   (!filter?.kinds || filter.kinds.includes(task.kind)) && (!filter?.tags || task.tags.some((tag) => filter.tags!.includes(tag)));
@@ -64,7 +70,10 @@ const matches = (filter: FeedFilter | null, task: Task) =>
 interface Subscriber {
   tenant: string;
   filter: FeedFilter | null;
-  stream: FeedStream;
+  /** A subscription; or null for a long-poller, which asks from `cursors.at(-1)`. */
+  stream: FeedStream | null;
+  /** Ends the long-poll held for a poller. */
+  abort: AbortController;
   /** The next() asked for and not yet settled. */
   pending: Promise<void> | null;
   /** The latest state received of each task. */
@@ -94,22 +103,35 @@ describeEngines('feed property', (engine) => {
         const start = await tasks.changes(principal('a'), { first: 0 });
         const subscribers: Subscriber[] = [];
         try {
-          for (const { tenant, filter } of SUBSCRIBERS) {
+          const follow = (tenant: string, filter: FeedFilter | null, polls: boolean | undefined, from: string) =>
+            polls ? null : tasks.followChanges(principal(tenant), { filter, after: from });
+          for (const { tenant, filter, polls } of SUBSCRIBERS) {
             // From the beginning of the feed: every task of the tenant is to be delivered.
             const from = (await tasks.changes(principal(tenant), { first: 0 })).cursor;
-            subscribers.push({ tenant, filter, stream: await tasks.followChanges(principal(tenant), { filter, after: from }), pending: null, seen: new Map(), cursors: [from], last: 0, problems: [], closing: false });
+            const stream = await follow(tenant, filter, polls, from);
+            subscribers.push({ tenant, filter, stream, abort: new AbortController(), pending: null, seen: new Map(), cursors: [from], last: 0, problems: [], closing: false });
           }
           expect(start.changes).toEqual([]);
 
           const pull = (subscriber: Subscriber) => {
-            subscriber.pending ??= subscriber.stream.next().then((next) => {
-              subscriber.pending = null;
-              if (next.done) {
-                if (!subscriber.closing) subscriber.problems.push('the stream ended');
-                return;
-              }
-              received(subscriber, next.value);
-            });
+            const { stream, tenant, filter, abort } = subscriber;
+            subscriber.pending ??= stream
+              ? stream.next().then((next) => {
+                  subscriber.pending = null;
+                  if (next.done) {
+                    if (!subscriber.closing) subscriber.problems.push('the stream ended');
+                    return;
+                  }
+                  received(subscriber, next.value);
+                })
+              : tasks.awaitChanges(principal(tenant), { filter, after: subscriber.cursors.at(-1)!, timeoutSeconds: 60, first: POLL_PAGE, signal: abort.signal }).then(({ page }) => {
+                  subscriber.pending = null;
+                  if (abort.signal.aborted) return;
+                  if (page.changes.length > POLL_PAGE) subscriber.problems.push(`a page of ${page.changes.length}`);
+                  for (const change of page.changes) received(subscriber, change);
+                  if (page.changes.length === 0) subscriber.problems.push('a held long-poll ended with nothing');
+                  subscriber.cursors.push(page.cursor);
+                });
             return subscriber.pending;
           };
           const received = (subscriber: Subscriber, { cursor, task }: FeedChange) => {
@@ -120,7 +142,8 @@ describeEngines('feed property', (engine) => {
             if (before && before.revision > task.revision) subscriber.problems.push(`${task.id} went back from ${before.revision} to ${task.revision}`);
             subscriber.last = task.feedPos;
             subscriber.seen.set(task.id, task);
-            subscriber.cursors.push(cursor);
+            // A poller goes on from its page's cursor.
+            if (subscriber.stream) subscriber.cursors.push(cursor);
           };
 
           const run = async (w: Write) => {
@@ -158,13 +181,16 @@ describeEngines('feed property', (engine) => {
               }
             } else {
               const subscriber = subscribers[s.subscriber]!;
-              const { stream, pending } = subscriber;
+              const { stream, pending, abort } = subscriber;
               subscriber.closing = true;
-              await stream.return!();
+              await stream?.return!();
+              abort.abort();
               await pending;
               subscriber.closing = false;
+              subscriber.abort = new AbortController();
               const from = subscriber.cursors[s.from % subscriber.cursors.length]!;
-              subscriber.stream = await tasks.followChanges(principal(subscriber.tenant), { filter: subscriber.filter, after: from });
+              subscriber.cursors.push(from);
+              subscriber.stream = await follow(subscriber.tenant, subscriber.filter, !stream, from);
               subscriber.last = 0;
             }
           }
@@ -192,7 +218,9 @@ describeEngines('feed property', (engine) => {
         } finally {
           for (const subscriber of subscribers) {
             subscriber.closing = true;
-            await subscriber.stream.return!();
+            await subscriber.stream?.return!();
+            subscriber.abort.abort();
+            await subscriber.pending;
           }
           await ctx.close();
           ctx = undefined;

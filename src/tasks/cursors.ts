@@ -30,6 +30,9 @@ export function createCursors(key: Uint8Array) {
   if (key.length !== 32) throw new Error('the cursor key must be 32 bytes');
   const list = sealer(key, 'task cursors');
   const feed = sealer(key, 'task feed cursors');
+  // Every reader of a feed is handed the cursor of the same few positions, and comes back with it.
+  const sealedFeed = remembered<string>(FEED_CURSORS_REMEMBERED);
+  const openedFeed = remembered<number | null>(FEED_CURSORS_REMEMBERED);
   return {
     encode: (principal: Principal, task: Task): string => list.seal(listScope(principal), task.seq),
 
@@ -40,11 +43,12 @@ export function createCursors(key: Uint8Array) {
     },
 
     /** A cursor naming `position` in the feed of `principal`'s tenant. */
-    encodeFeed: (principal: Principal, position: number): string => feed.seal(feedScope(principal), position),
+    encodeFeed: (principal: Principal, position: number): string =>
+      sealedFeed(`${principal.tenant.length}:${principal.tenant}${position}`, () => feed.seal(feedScope(principal), position)),
 
     /** The position a feed cursor of `principal`'s tenant names; BAD_USER_INPUT for anything else. */
     decodeFeed(principal: Principal, cursor: string): number {
-      const position = feed.open(feedScope(principal), cursor);
+      const position = openedFeed(`${principal.tenant.length}:${principal.tenant}${cursor}`, () => feed.open(feedScope(principal), cursor));
       if (position === null) throw badInput('after is not a cursor of this tenant\'s change feed.');
       return position;
     },
@@ -52,6 +56,23 @@ export function createCursors(key: Uint8Array) {
 }
 
 export type Cursors = ReturnType<typeof createCursors>;
+
+/** Feed cursors kept sealed and opened, each way: sealing or opening one costs an HMAC or an AES-GCM pass. */
+const FEED_CURSORS_REMEMBERED = 4096;
+
+/** Remembers up to `size` computed values by key, the oldest forgotten first; null (a cursor refused) is not remembered. */
+function remembered<T>(size: number) {
+  const values = new Map<string, T>();
+  return (key: string, compute: () => T): T => {
+    const known = values.get(key);
+    if (known !== undefined) return known;
+    const value = compute();
+    if (value === null) return value;
+    if (values.size >= size) values.delete(values.keys().next().value!);
+    values.set(key, value);
+    return value;
+  };
+}
 
 /** Seals and opens positions for one kind of cursor, with keys derived for it alone from the configured one. */
 function sealer(key: Uint8Array, purpose: string) {

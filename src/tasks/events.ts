@@ -51,6 +51,8 @@ export interface TaskEvents {
    * otherwise, or when nobody listens to the feed.
    */
   joinFeed(tenant: string, position: number): number | null;
+  /** Where the tenant's feed has come to here; null when nobody listens to it. */
+  feedHead(tenant: string): FeedHead | null;
   /** Whether anyone listens to this tenant's feed. */
   isFeedWatched(tenant: string): boolean;
   /** Each tenant whose feed someone listens to. */
@@ -170,6 +172,8 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
     },
 
     subscribeFeed,
+
+    feedHead: (tenant) => byTenant.get(tenant)?.head ?? null,
 
     joinFeed(tenant, position) {
       const feed = byTenant.get(tenant);

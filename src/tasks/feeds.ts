@@ -227,9 +227,13 @@ export function createFeeds({
         if (wokenAt === null) break;
         if (!stale && fresh.size > 0) {
           const tasks = [...fresh.values()];
+          // Still on the chain, with room to spare: every change up to the feed's head here was
+          // heard, so the cursor goes there and the next request reads none of the others.
+          const head = events.feedHead(tenant);
+          const upTo = head?.chain === chain && fresh.size < first ? head.position : Math.max(...tasks.map((task) => task.feedPos));
           return answer(
             tasks.map((task) => publishedChangeOf(principal, task)),
-            Math.max(...tasks.map((task) => task.feedPos)),
+            upTo,
           );
         }
       }
