@@ -197,16 +197,44 @@ export function attachWebSockets({
     const connection: Connection = { principal: null, operations: new Map() };
     connections.set(socket, connection);
     socket.on('error', (error) => log.debug({ err: error }, 'a WebSocket frame was refused; the socket is closed'));
+    const tcp = request.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      tcp.uncork();
+    };
+    /** A write that failed while the socket was open, for a reason other than the client leaving. */
+    const failed = (error: Error | null | undefined) => error != null && socket.readyState === socket.OPEN && !isPeerGone(error);
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
+        // Frames sent in one turn of the event loop go out in one write (the socket is corked
+        // until the turn's microtasks are done): a subscriber that fell behind, or a stream
+        // served a page from storage, costs one system call per turn, not one per frame. The
+        // next result is pulled at once while little is buffered for the socket; past
+        // SEND_BUFFER_BYTES, only once this frame is written (a client that reads slowly holds
+        // back its own operations, and the server holds a bounded amount for it).
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          if (!corked) {
+            corked = true;
+            tcp.cork();
+            process.nextTick(uncork);
+          }
+          if (socket.bufferedAmount < SEND_BUFFER_BYTES) {
+            socket.send(data, (error) => {
+              if (!failed(error)) return;
+              log.error({ err: error }, 'a WebSocket write failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+            return;
+          }
+          return new Promise<void>((resolve, reject) => {
             // A socket that closed meanwhile, or whose peer is gone while ws still calls it open
             // (its FIN, then a reset: EPIPE, ECONNRESET), is a client gone, not a failure of ours.
-            socket.send(data, (error) => (error && socket.readyState === socket.OPEN && !isPeerGone(error) ? reject(error) : resolve()));
-          }),
+            socket.send(data, (error) => (failed(error) ? reject(error) : resolve()));
+          });
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data, isBinary) => {
@@ -251,6 +279,9 @@ export function attachWebSockets({
     },
   };
 }
+
+/** Bytes buffered for a socket (sent, not yet written) past which the next frame waits for its write. */
+const SEND_BUFFER_BYTES = 64 * 1024;
 
 const isPeerGone = (error: NodeJS.ErrnoException) => error.code === 'EPIPE' || error.code === 'ECONNRESET';
 

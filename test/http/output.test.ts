@@ -104,6 +104,22 @@ describe('task output over GraphQL', () => {
     }
   });
 
+  it('taskOutput over graphql-ws: a subscriber far behind gets its backlog, frames written together, in order', async () => {
+    const id = await runningTask(t.url, { headers: worker, leaseSeconds: 3_600 });
+    for (let n = 0; n < 300; n += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => t.app.tasks.appendOutput(alice, { id, data: `${n + i}`, stream: 'log', workerId: 'w1' })));
+    }
+    await complete(id);
+    const ws = wsClient(t.wsUrl, { authorization: `Bearer ${KEYS.aliceClient}` });
+    try {
+      const backlog = collect(ws, OUTPUT, { id });
+      await backlog.finished;
+      expect(backlog.results.map((result) => result.data.taskOutput.seq)).toEqual(Array.from({ length: 300 }, (_, n) => n + 1));
+    } finally {
+      await ws.dispose();
+    }
+  });
+
   it('taskOutput over SSE sends each chunk and ends after the final state; an unknown id is NOT_FOUND', async () => {
     const id = await started();
     await append(id, 'a');
