@@ -81,6 +81,22 @@ describe('taskUpdated over graphql-ws', () => {
     await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(0);
     void b;
   });
+
+  it('an operation completed while it starts, its id at once used again, leaves no stream behind when the socket closes', async () => {
+    const id = await runningTask();
+    const raw = await ackedSocket(t.wsUrl);
+    const subscribe = { id: 'x', type: 'subscribe', payload: { query: SUBSCRIBE, variables: { id } } };
+    // One write, read at once: the complete and the second subscribe arrive while the first is being set up.
+    raw.send(subscribe);
+    raw.send({ id: 'x', type: 'complete' });
+    raw.send(subscribe);
+    // Then one more operation, answered after both were set up: the socket is closed once they run.
+    raw.send({ ...subscribe, id: 'y' });
+    await expect.poll(() => raw.messages.some((m) => m.id === 'y' && m.type === 'next')).toBe(true);
+    raw.socket.close();
+    await raw.closed;
+    await expect.poll(() => ({ subscriptions: t.app.tasks.stats().subscriptions, listeners: t.app.events.listenerCount() })).toEqual({ subscriptions: 0, listeners: 0 });
+  });
 });
 
 describe('queries and long-polls over graphql-ws', () => {
