@@ -61,9 +61,16 @@ export async function* overWebSocket(endpoint: Endpoint, query: string, variable
 }
 
 /**
+ * The longest Server-Sent Event `overSse` takes, in characters (so at least 16 MiB): a server
+ * that never ends an event with a blank line cannot make the reader's buffer grow without end.
+ * The server's largest event, a task with its input, result and a page of output, is a few MiB.
+ */
+export const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
+
+/**
  * A subscription's results over Server-Sent Events (Yoga's GET form); returns when the server
- * sends `complete`, throws when the stream ends without it or the request is refused.
- * `onOpen` is called once the server accepted the request.
+ * sends `complete`, throws when the stream ends without it, the request is refused, or an event
+ * grows past MAX_SSE_EVENT_CHARS. `onOpen` is called once the server accepted the request.
  */
 export async function* overSse(endpoint: Endpoint, query: string, variables: Record<string, unknown>, onOpen?: () => void): AsyncGenerator<GraphQLResult, void> {
   const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
@@ -74,18 +81,37 @@ export async function* overSse(endpoint: Endpoint, query: string, variables: Rec
   if (!response.ok || !response.body) throw new Error(`SSE answered ${response.status}.`);
   onOpen?.();
   const decoder = new TextDecoder();
-  let buffer = '';
   const reader = response.body.getReader();
+  // The event under way: its lines, the start of its next one (a read may end mid-line), its size.
+  let lines: string[] = [];
+  let partial = '';
+  let size = 0;
   try {
     for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      buffer += decoder.decode(read.value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (/^event: complete$/m.test(block)) return;
-        const data = /^data: (.*)$/m.exec(block)?.[1];
+      // Only the new text is searched: a long event costs its length once, not once per read.
+      const text = decoder.decode(read.value, { stream: true });
+      let from = 0;
+      let eventFrom = 0;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', from)) {
+        const line = partial + text.slice(from, end);
+        partial = '';
+        from = end + 1;
+        if (line !== '') {
+          lines.push(line);
+          continue;
+        }
+        // A blank line ends the event.
+        const event = lines;
+        lines = [];
+        size = 0;
+        eventFrom = from;
+        if (event.includes('event: complete')) return;
+        const data = event.find((field) => field.startsWith('data: '))?.slice('data: '.length);
         if (data) yield JSON.parse(data) as GraphQLResult;
       }
+      partial += text.slice(from);
+      size += text.length - eventFrom;
+      if (size > MAX_SSE_EVENT_CHARS) throw new Error(`An event of the SSE stream grew past ${MAX_SSE_EVENT_CHARS} characters without ending; stopped reading.`);
     }
   } finally {
     // However it ends (complete, the consumer stopped, an error), the response is let go; a
