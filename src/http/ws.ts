@@ -89,28 +89,28 @@ export function attachWebSockets({
   /** Sockets per client address, from the upgrade until the TCP connection closes, whether the handshake succeeded or not. */
   const socketsByAddress = new Map<string, number>();
 
+  /**
+   * Answers an upgrade with `status` and closes. Node's HTTP server no longer listens for errors
+   * on a socket it hands over: a client that resets the connection meanwhile (read ECONNRESET)
+   * is a client gone, where an `error` event nobody listened to would end the process.
+   */
+  const refuse = (socket: Duplex, status: number, headers = '') => {
+    socket.on('error', (error) => log.debug({ err: error }, 'a client whose WebSocket upgrade was refused went away'));
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n${headers}\r\n`);
+  };
+
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = request.url ?? '/';
     // Node lets through targets URL cannot parse: thrown here, that would end the process.
-    if (!URL.canParse(target, 'http://localhost')) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    if (new URL(target, 'http://localhost').pathname !== path) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
+    if (!URL.canParse(target, 'http://localhost')) return refuse(socket, 400);
+    if (new URL(target, 'http://localhost').pathname !== path) return refuse(socket, 404);
     const refusal = admit(request);
-    if (refusal) {
-      socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nConnection: close\r\n\r\n`);
-      return;
-    }
+    if (refusal) return refuse(socket, refusal.status);
     const address = request.socket.remoteAddress ?? '';
     const held = socketsByAddress.get(address) ?? 0;
     if (held >= maxConnectionsPerClient) {
       onRefused('connections_per_client');
-      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 5\r\n\r\n');
-      return;
+      return refuse(socket, 429, 'Retry-After: 5\r\n');
     }
     socketsByAddress.set(address, held + 1);
     socket.once('close', () => {
@@ -118,10 +118,7 @@ export function attachWebSockets({
       if (left === 0) socketsByAddress.delete(address);
       else socketsByAddress.set(address, left);
     });
-    if (wss.clients.size >= maxConnections) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n\r\n');
-      return;
-    }
+    if (wss.clients.size >= maxConnections) return refuse(socket, 503, 'Retry-After: 5\r\n');
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);

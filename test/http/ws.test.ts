@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL } from '../../src/tasks/principal.js';
 import { useApp } from '../helpers/app.js';
@@ -161,4 +162,17 @@ describe('a subscriber that never reads', () => {
     await raw.closed;
     // 5,000 writes one after another: seconds on PostgreSQL, several times that on a loaded machine.
   }, 60_000);
+});
+
+describe('refused upgrades', () => {
+  it('a client that resets its connection once its upgrade was refused is a client gone: the server goes on', async () => {
+    const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+    const answer = new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(String(chunk))));
+    socket.write(`GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    expect(await answer).toMatch(/^HTTP\/1\.1 404 /);
+    // Unheard by the server, the reset was an uncaught `error` event: the process ended (here, vitest fails the run).
+    socket.resetAndDestroy();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect((await t.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
 });
