@@ -12,7 +12,7 @@ import type { Principal } from '../tasks/principal.js';
 import type { GraphQLContext, RequestNotes } from './context.js';
 import { maskError, toGraphQLError } from './errors.js';
 import { useCompiledExecution } from './execution.js';
-import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useUnbufferedEventStreams, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
+import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useStreamsEndWithTheirClients, useUnbufferedEventStreams, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
 import { useSubscriptionRootDirectivesRule } from './validation.js';
 import { schema } from './schema.js';
@@ -147,6 +147,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useVariableErrorCodes(),
     useUnstreamableSubscriptionRefusal(),
     useUnbufferedEventStreams(),
+    useStreamsEndWithTheirClients(),
     useUnexpectedErrorLog(log, loggedErrors),
     // Operations counted and timed by type and outcome; not by operation name or error path
     // (response keys, so aliases), which a client could make up without end.

@@ -55,6 +55,31 @@ export function useUnsupportedMediaTypeError(): Plugin {
 }
 
 /**
+ * Every subscription stream ends when its operation's `signal` aborts (the client went away, or
+ * completed it over graphql-ws), also when that happened while the stream was being set up.
+ * Nothing else would end such a stream, and a change feed never ends by itself:
+ * - over SSE, @whatwg-node/server drops the answer to a request whose client has gone
+ *   (`sendNodeResponse` returns early on a closed response) without cancelling its body;
+ * - graphql-ws's core knows a running operation by its id alone: when the client completes an
+ *   operation while it starts and at once sends another under the same id, the core keeps one
+ *   of the two streams and loses the other, which its socket's close then does not end either.
+ */
+export function useStreamsEndWithTheirClients(): Plugin {
+  // Made once: the result hook gets the operation's args itself.
+  const onSubscribeHooks = {
+    onSubscribeResult: ({ result, args }: { result: unknown; args: { contextValue: unknown } }) => {
+      const { signal } = args.contextValue as Partial<GraphQLContext>;
+      if (!signal || !isAsyncIterable(result)) return;
+      const stream = result[Symbol.asyncIterator]();
+      const end = () => void stream.return?.();
+      if (signal.aborted) end();
+      else signal.addEventListener('abort', end, { once: true });
+    },
+  };
+  return { onSubscribe: () => onSubscribeHooks };
+}
+
+/**
  * Server-Sent Events pass through buffering proxies: nginx (and proxies that follow it) hold a
  * response back until it is done unless told `X-Accel-Buffering: no`, and a stream held back
  * delivers nothing. Yoga already sends `Cache-Control: no-cache` and a keep-alive comment every

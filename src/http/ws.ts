@@ -2,10 +2,8 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionResult, type FormattedExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import { isAsyncIterable } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { GraphQLContext } from '../graphql/context.js';
 import { withCode } from '../graphql/errors.js';
 import { executeOperation, prepareOperation, subscribeOperation, type GraphQLServer } from '../graphql/pipeline.js';
 import { DomainError } from '../tasks/errors.js';
@@ -176,16 +174,7 @@ export function attachWebSockets({
     },
 
     execute: executeOperation,
-    // graphql-ws's core knows a running operation by its id alone: when the client completes an
-    // operation while it starts and at once sends a new one under the same id, the core keeps
-    // one of the two streams and loses the other, which nothing would ever end (not even the
-    // socket's close). So each stream ends when its own operation is aborted (completed, or its
-    // socket closed), whoever holds it.
-    subscribe: async (args) => {
-      const result = await subscribeOperation(args);
-      if (isAsyncIterable(result)) endOnAbort(result, (args.contextValue as GraphQLContext).signal, log);
-      return result;
-    },
+    subscribe: subscribeOperation,
 
     // `extensions.http` (an HTTP status) and `extensions.unexpected` (a masked error) are notes
     // to Yoga's HTTP answer, which strips them; they have no place in a WebSocket message.
@@ -302,15 +291,6 @@ function withoutYogaNotes(result: ExecutionResult): FormattedExecutionResult {
       return { ...error.toJSON(), extensions };
     }),
   };
-}
-
-/** Ends `stream` when `signal` aborts, or at once if it has. */
-function endOnAbort(stream: AsyncGenerator<unknown>, signal: AbortSignal, log: Logger): void {
-  const end = () => {
-    stream.return(undefined).catch((error: unknown) => log.error({ err: error }, 'ending a subscription stream failed'));
-  };
-  if (signal.aborted) end();
-  else signal.addEventListener('abort', end, { once: true });
 }
 
 /** Aborts an operation and frees its slot, unless its id already names a later operation. */

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
 import { openSse } from '../helpers/clients.js';
@@ -72,5 +73,30 @@ describe('taskUpdated over Server-Sent Events', () => {
     sse.abort();
     await sse.done;
     await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(0);
+  });
+
+  it('a client that leaves while its stream is being set up leaves no stream behind (a feed never ends by itself)', async () => {
+    const { store } = t.app.storage;
+    const feedPosition = store.feedPosition.bind(store);
+    let started = () => {};
+    const reading = new Promise<void>((resolve) => (started = resolve));
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The stream's first read (where its feed starts) is held until the client is gone.
+    store.feedPosition = async (tenant) => {
+      started();
+      await released;
+      return feedPosition(tenant);
+    };
+    const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+    const query = encodeURIComponent('subscription { taskChanges { cursor } }');
+    socket.write(`GET /graphql?query=${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+    await reading;
+    socket.resetAndDestroy();
+    const connections = () => new Promise<number>((resolve, reject) => t.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    await expect.poll(connections).toBe(0);
+    release();
+    store.feedPosition = feedPosition;
+    await expect.poll(() => ({ subscriptions: t.app.tasks.stats().subscriptions, listeners: t.app.events.listenerCount() })).toEqual({ subscriptions: 0, listeners: 0 });
   });
 });
