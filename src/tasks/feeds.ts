@@ -181,6 +181,8 @@ export function createFeeds({
     const matches = matcher(filter);
     const { tenant } = principal;
     let scanned = cursors.decodeFeed(principal, after);
+    /** The highest position published or announced: committed, with every position before it. */
+    let heard = scanned;
     const startedAt = performance.now();
     let stale = false;
     let chain: number | null = null;
@@ -191,6 +193,7 @@ export function createFeeds({
     const unsubscribe = events.subscribeFeed(
       tenant,
       (position, task, link) => {
+        heard = Math.max(heard, position);
         if (position <= scanned || (task && !matches(task))) return;
         if (task && link === chain && !stale) {
           if (fresh.size === first) return;
@@ -213,9 +216,12 @@ export function createFeeds({
         stale = false;
         chain = null;
         fresh.clear();
+        const target = heard;
         const page = await read(tenant, scanned, first, matches);
         if (page.tasks.length > 0 || page.cut || first === 0) return answer(page.tasks.map((task) => changeOf(principal, task)), page.upTo);
-        scanned = page.upTo;
+        // Read to the end of the feed: that covers every position heard of before the read began,
+        // also one no task holds any more (deleted), which would otherwise wake it at every announce.
+        scanned = Math.max(page.upTo, target);
         if (stale) continue;
         chain = events.joinFeed(tenant, scanned);
         const remaining = timeoutMs - (performance.now() - startedAt);

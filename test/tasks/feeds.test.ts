@@ -207,6 +207,32 @@ describeEngines('change feeds', (engine) => {
     expect(await timed).toEqual({ page: { changes: [], cursor: at }, wokenAt: null });
   });
 
+  it('awaitTaskChanges: a position no task holds any more (retention deleted it) wakes a held request once, not at every announce (the resync every few seconds)', async () => {
+    let now = new Date('2026-11-05T10:00:00.000Z');
+    const { tasks, store, events } = await start({ clock: () => now, limits: { retentionHours: 1 } });
+    await tasks.create(alice, { kind: 'k', maxAttempts: 1 });
+    const at = (await tasks.changes(alice, { first: 10 })).cursor;
+    const gone = await tasks.create(alice, { kind: 'k', maxAttempts: 1 });
+    await tasks.cancel(alice, { id: gone.id });
+    now = new Date(now.getTime() + 2 * 3_600_000);
+    await tasks.purgeExpired();
+    const top = await store.feedPosition('alice');
+
+    const reads = countReads(store);
+    const abort = new AbortController();
+    const held = tasks.awaitChanges(alice, { after: at, first: 10, timeoutSeconds: 60, signal: abort.signal });
+    await untilHeld(tasks, 1);
+    // What the resync does: tells the feed's listeners the position their tenant has reached.
+    events.announceFeed('alice', top);
+    await until(() => reads.reads === 2 && tasks.stats().waiters === 1, 'the read after the first announce');
+    events.announceFeed('alice', top);
+    // A wake-up would have read at once (the read is asked for before anything is awaited).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reads.reads).toBe(2);
+    abort.abort();
+    expect((await held).page).toEqual({ changes: [], cursor: at });
+  });
+
   it('a subscription with a cursor: the backlog first (as the query pages it), then each change as it commits, cursors increasing', async () => {
     const { tasks } = await start();
     const one = await tasks.create(alice, { kind: 'k', maxAttempts: 1 });
