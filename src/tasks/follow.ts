@@ -158,6 +158,7 @@ export function createFollows({
       after: after ?? 0,
       read: (from, limit) => store.readOutput(id, from, limit, OUTPUT_READ_BUDGET_BYTES),
       pageSize: OUTPUT_STREAM_PAGE,
+      budget: OUTPUT_READ_BUDGET_BYTES,
       onPage: onOutputPage,
       release: () => {
         unsubscribe();

@@ -18,6 +18,12 @@ export interface OutputStreamOptions {
   read(after: number, limit: number): Promise<OutputChunk[]>;
   /** Chunks per read, and most chunks held undelivered. */
   pageSize: number;
+  /**
+   * Most characters of `data` held undelivered from appends, as a read holds about this many
+   * bytes: a chunk is taken from an append only within it (or when nothing is held), else read
+   * from storage when its turn comes.
+   */
+  budget: number;
   /** Called once the stream is done, however it ends. */
   release(): void;
   /** Told of each page read from storage. */
@@ -26,13 +32,16 @@ export interface OutputStreamOptions {
 
 /**
  * Every chunk after `after`, in seq order, exactly once, then ending after the task is final
- * and its last chunk delivered. It holds at most `pageSize` chunks: a subscriber that keeps
+ * and its last chunk delivered. It holds at most `pageSize` chunks, of about `budget`
+ * characters together (one larger chunk alone may come whole): a subscriber that keeps
  * up takes each fresh chunk as the append hands it over (no read); one that falls behind, or
  * hears only a seq (another instance appended it), reads what it misses from storage, a page
  * at a time, as it asks for more. `return()` releases at once.
  */
-export function createOutputStream({ after, read, pageSize, release, onPage = () => {} }: OutputStreamOptions): OutputStream {
+export function createOutputStream({ after, read, pageSize, budget, release, onPage = () => {} }: OutputStreamOptions): OutputStream {
   let held: OutputChunk[] = [];
+  /** Characters of `data` in `held`. */
+  let heldChars = 0;
   /** The seq of the last chunk held or delivered. */
   let last = after;
   /** The highest seq known to be committed. */
@@ -51,9 +60,16 @@ export function createOutputStream({ after, read, pageSize, release, onPage = ()
     if (!stopped) {
       stopped = true;
       held = [];
+      heldChars = 0;
       release();
     }
     return { done: true, value: undefined };
+  };
+
+  const hold = (chunk: OutputChunk) => {
+    held.push(chunk);
+    heldChars += chunk.data.length;
+    last = chunk.seq;
   };
 
   const wake = () => {
@@ -75,8 +91,7 @@ export function createOutputStream({ after, read, pageSize, release, onPage = ()
     onPage();
     for (const row of rows) {
       if (row.seq !== last + 1) break;
-      held.push(row);
-      last = row.seq;
+      hold(row);
     }
     // A page may end early (a read holds a bounded number of bytes): only an empty one says
     // that storage had nothing more when it was read.
@@ -91,7 +106,10 @@ export function createOutputStream({ after, read, pageSize, release, onPage = ()
     for (;;) {
       if (stopped) return done();
       const chunk = held.shift();
-      if (chunk) return { done: false, value: chunk };
+      if (chunk) {
+        heldChars -= chunk.data.length;
+        return { done: false, value: chunk };
+      }
       if (ending) return done();
       if (known > last || (final && !drained)) {
         try {
@@ -114,10 +132,7 @@ export function createOutputStream({ after, read, pageSize, release, onPage = ()
       if (stopped || seq <= known) return;
       known = seq;
       if (reading) announced = true;
-      else if (chunk && chunk.seq === last + 1 && held.length < pageSize) {
-        held.push(chunk);
-        last = chunk.seq;
-      }
+      else if (chunk && chunk.seq === last + 1 && held.length < pageSize && (held.length === 0 || heldChars + chunk.data.length <= budget)) hold(chunk);
       wake();
     },
 

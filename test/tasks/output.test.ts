@@ -245,6 +245,25 @@ describeEngines('task output', (engine) => {
     expect(seqs).toEqual(Array.from({ length: 21 }, (_, n) => n + 1));
   });
 
+  it('a subscriber that does not read holds about a MiB of the chunks appended meanwhile, not a page of 100 large ones: the rest comes from storage', async () => {
+    await start();
+    const task = await running();
+    const stream = await ctx!.tasks.followOutput(aliceClient, { id: task.id });
+    const first = stream.next();
+    await append(task.id, 'chunk 1');
+    expect((await first).value?.seq).toBe(1);
+    const large = 'x'.repeat(64 * 1024);
+    for (let n = 0; n < 100; n++) await append(task.id, large);
+    const reads = countReads();
+    const end = ctx!.tasks.complete(alice, { id: task.id, workerId: 'w1' });
+    const seqs: number[] = [];
+    for await (const chunk of stream) seqs.push(chunk.seq);
+    await end;
+    expect(seqs).toEqual(Array.from({ length: 100 }, (_, n) => n + 2));
+    // Handed over by the appends: 16 chunks (a MiB). The other 84, in reads of a MiB each, and a last empty read.
+    expect(reads()).toBe(7);
+  });
+
   it('a stream that is left early releases its listeners and its place', async () => {
     await start();
     const task = await running();
