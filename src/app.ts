@@ -217,8 +217,8 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       log,
       /**
        * Graceful stop: readiness turns 503, held long-polls are answered with the latest state,
-       * streams end, WebSockets close with 1001, connections close (forced after `graceMs`),
-       * then the database closes.
+       * streams end, WebSockets close with 1001, connections close (WebSockets and connections
+       * still open `graceMs` after the start are cut), then the database closes.
        */
       async close(graceMs = config.shutdownGraceMs): Promise<void> {
         if (closing) return;
@@ -226,10 +226,12 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
         tasks.close();
         // The streams just ended send their `complete` on the next turns; then the 1001 close.
         await new Promise((resolve) => setImmediate(resolve));
-        await ws.close();
+        // One grace period for both: WebSocket peers that do not answer the close, then HTTP connections.
+        const graceEnds = performance.now() + graceMs;
+        await ws.close(graceMs);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+        const force = setTimeout(() => server.closeAllConnections(), Math.max(graceEnds - performance.now(), 0)).unref();
         await closed;
         clearTimeout(force);
         await yoga.dispose();

@@ -267,12 +267,19 @@ export function attachWebSockets({
 
   return {
     connectionCount: () => wss.clients.size,
-    /** Closes every socket with 1001 (going away) and stops accepting upgrades. */
-    async close(): Promise<void> {
+    /**
+     * Closes every socket with 1001 (going away) and stops accepting upgrades; resolves once every
+     * socket is closed. A peer that has not answered the close within `graceMs` (it does not read,
+     * or is gone) is dropped then: ws itself would wait 30 s for it.
+     */
+    async close(graceMs: number): Promise<void> {
       server.off('upgrade', onUpgrade);
       for (const socket of wss.clients) socket.close(1001, 'Going away');
+      const force = setTimeout(() => {
+        for (const socket of wss.clients) socket.terminate();
+      }, graceMs);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      for (const socket of wss.clients) socket.terminate();
+      clearTimeout(force);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL } from '../../src/tasks/principal.js';
-import { useApp } from '../helpers/app.js';
+import { startApp, useApp } from '../helpers/app.js';
 import { ackedSocket, collect, wsClient } from '../helpers/clients.js';
 import { runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
 
@@ -174,5 +174,18 @@ describe('refused upgrades', () => {
     socket.resetAndDestroy();
     await new Promise((resolve) => socket.once('close', resolve));
     expect((await t.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe('shutdown', () => {
+  it('a peer that does not answer the 1001 close (it does not read) is dropped after the grace period, not after ws\'s own 30 s', async () => {
+    const app = await startApp();
+    const raw = await ackedSocket(app.wsUrl);
+    raw.socket.pause();
+    // Held for 30 s, this outlived the test's 20 s (its grace period is 100 ms).
+    await app.close();
+    raw.socket.resume();
+    // The 1001 it had not read, then the end of the connection.
+    expect((await raw.closed).code).toBe(1001);
   });
 });
