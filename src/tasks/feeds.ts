@@ -194,8 +194,16 @@ export function createFeeds({
       tenant,
       (position, task, link) => {
         heard = Math.max(heard, position);
-        if (position <= scanned || (task && !matches(task))) return;
-        if (task && link === chain && !stale) {
+        if (position <= scanned) return;
+        if (task && !matches(task)) {
+          // A task handed over before, whose latest state no longer matches: not in the page,
+          // which is then read from the store (a task left out for a full page may be due).
+          if (fresh.delete(task.id)) stale = true;
+          return;
+        }
+        // A task handed over before that changed again once the page was full: its new position
+        // would pass over the ones left out; read from the store.
+        if (task && link === chain && !stale && !(fresh.size === first && fresh.has(task.id))) {
           if (fresh.size === first) return;
           fresh.delete(task.id);
           fresh.set(task.id, task);

@@ -7,7 +7,7 @@ import { FEED_STREAM_QUEUE } from '../../src/tasks/feeds.js';
 import type { FeedChange, FeedStream } from '../../src/tasks/service.js';
 import type { Principal } from '../../src/tasks/principal.js';
 import type { TaskStore } from '../../src/tasks/store.js';
-import { cancel } from '../../src/tasks/task.js';
+import { cancel, claim } from '../../src/tasks/task.js';
 import { createEngineTestService, describeEngines, refusalCode, until, untilHeld, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const alice: Principal = { tenant: 'alice', role: 'worker' };
@@ -231,6 +231,27 @@ describeEngines('change feeds', (engine) => {
     expect(reads.reads).toBe(2);
     abort.abort();
     expect((await held).page).toEqual({ changes: [], cursor: at });
+  });
+
+  it('awaitTaskChanges answers with a task\'s latest state: one that matched, then changed to a state its filter does not match, is not in the page', async () => {
+    const { tasks, store, events } = await start();
+    const task = await tasks.create(alice, { kind: 'k', maxAttempts: 1 });
+    const at = (await tasks.changes(alice, { first: 10 })).cursor;
+    const abort = new AbortController();
+    let answered = false;
+    const held = tasks.awaitChanges(alice, { after: at, first: 10, timeoutSeconds: 60, filter: { statuses: ['RUNNING'] }, signal: abort.signal });
+    void held.finally(() => (answered = true));
+    await untilHeld(tasks, 1);
+    // Two writes answered in one turn (a group commit), published one after the other: RUNNING, then CANCELLED.
+    const claimed = await store.update(task.id, (current) => claim(current!, 'w', 60, new Date()));
+    const cancelled = await store.update(task.id, (current) => cancel(current!, null, new Date()));
+    events.publish(claimed.after!);
+    events.publish(cancelled.after!);
+    // Read from the store, the page holds nothing: the task's latest state is not RUNNING.
+    expect((await tasks.changes(alice, { after: at, first: 10, filter: { statuses: ['RUNNING'] } })).changes).toEqual([]);
+    await until(() => answered || tasks.stats().waiters === 1, 'an answer, or the request held again');
+    abort.abort();
+    expect(shown((await held).page.changes)).toEqual([]);
   });
 
   it('a subscription with a cursor: the backlog first (as the query pages it), then each change as it commits, cursors increasing', async () => {
