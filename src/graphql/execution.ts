@@ -4,16 +4,21 @@ import {
   execute as interpret,
   getNullableType,
   GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
   isScalarType,
   Kind,
+  OperationTypeNode,
   TypeInfo,
   visit,
   visitWithTypeInfo,
   type DocumentNode,
+  type EnumValueNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
   type Source,
+  type StringValueNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
@@ -95,34 +100,47 @@ export function useCompiledExecution(): Plugin {
 const JIT_MARKER = '__MAGIC_';
 
 /**
- * Whether graphql-jit gives this document's literals graphql-js's meaning. It writes each
- * argument literal into the generated code as JSON, and then rewrites its marker strings (a
- * Date as `"__MAGIC_DATE__<uuid><ms>"` becomes `new Date(<ms>)`): a string literal that starts
- * like a marker would become code. And it parses a custom scalar's literal once, at compile
- * time, without the variables: `input: { s: $s }` (JSON) would lose `s`, and a JSON object
- * written as a JS object literal takes a `__proto__` key for its prototype. Such documents run
- * on graphql-js; the check runs once per document.
+ * Whether graphql-jit gives this document graphql-js's meaning; the check runs once per
+ * document, and a document it refuses runs on graphql-js. graphql-jit departs from graphql-js:
+ * - It writes each argument literal into the generated code as JSON, and then rewrites its
+ *   marker strings (a Date as `"__MAGIC_DATE__<uuid><ms>"` becomes `new Date(<ms>)`): a
+ *   string that starts like a marker would become code. Such a string comes from a string
+ *   literal, or from an enum literal where JSON is expected (a name, taken as its text).
+ * - It parses a custom scalar's literal once, at compile time, without the variables:
+ *   `input: { s: $s }` (JSON) would lose `s`, and a JSON object written as a JS object
+ *   literal takes a `__proto__` key for its prototype.
+ * - It compiles @skip and @include into conditions kept on the document's field nodes, which
+ *   Yoga's parse cache shares: a fragment skipped in one place is skipped wherever it is
+ *   spread, in this operation and in any other of the same document. A fragment spread twice,
+ *   skipped once, is dropped (it counts the skipped spread as seen). And a null `if` (from a
+ *   variable with a default) skips, where graphql-js refuses the operation.
+ * - It builds each object as a JS object literal, in which a response key `__proto__` sets
+ *   the prototype instead of a field.
+ * - It runs every root field of a mutation, where graphql-js stops at the first one whose
+ *   error nulls the whole answer: `mutation { a: cancelTask(id: "unknown") { id } b: createTask(…) }`
+ *   created a task under an answer of `data: null`. A mutation runs compiled only when it
+ *   selects one root field.
  */
-function compilable(schema: GraphQLSchema, document: DocumentNode): boolean {
+export function compilable(schema: GraphQLSchema, document: DocumentNode): boolean {
   let safe = true;
-  const typeInfo = new TypeInfo(schema);
-  const composite = () => {
-    if (isScalarType(getNullableType(typeInfo.getInputType()))) {
-      safe = false;
-      return BREAK;
-    }
-    return undefined;
+  const refuse = () => {
+    safe = false;
+    return BREAK;
   };
+  const typeInfo = new TypeInfo(schema);
+  const composite = () => (isScalarType(getNullableType(typeInfo.getInputType())) ? refuse() : undefined);
+  const marker = (node: StringValueNode | EnumValueNode) => (node.value.includes(JIT_MARKER) ? refuse() : undefined);
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
-      StringValue(node) {
-        if (!node.value.includes(JIT_MARKER)) return undefined;
-        safe = false;
-        return BREAK;
-      },
+      [Kind.STRING]: marker,
+      [Kind.ENUM]: marker,
       [Kind.OBJECT]: composite,
       [Kind.LIST]: composite,
+      [Kind.DIRECTIVE]: (node) => (node.name.value === GraphQLSkipDirective.name || node.name.value === GraphQLIncludeDirective.name ? refuse() : undefined),
+      [Kind.FIELD]: (node) => (node.alias?.value === '__proto__' ? refuse() : undefined),
+      [Kind.OPERATION_DEFINITION]: ({ operation, selectionSet: { selections } }) =>
+        operation === OperationTypeNode.MUTATION && (selections.length !== 1 || selections[0]!.kind !== Kind.FIELD) ? refuse() : undefined,
     }),
   );
   return safe;

@@ -1,7 +1,22 @@
+import { parse } from 'graphql';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compilable } from '../../src/graphql/execution.js';
+import { schema } from '../../src/graphql/schema.js';
 import { useApp } from '../helpers/app.js';
 
 const t = useApp();
+
+/** The answer's body as sent: a key named `__proto__` would be lost to JSON.parse into an object literal comparison. */
+async function rawAnswer(query: string, variables?: Record<string, unknown>, operationName?: string): Promise<string> {
+  const response = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables, operationName }),
+  });
+  return response.text();
+}
+
+const createdId = async (kind = 'k') => (await t.gql('mutation($kind: String!) { createTask(kind: $kind) { id } }', { kind })).data.createTask.id as string;
 
 /** graphql-jit's marker for a Date in an argument literal: its generated code turns `"<marker><text>"` into `new Date(<text>)`. */
 const JIT_DATE_MARKER = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d';
@@ -43,5 +58,77 @@ describe('compiled execution', () => {
       body: JSON.stringify({ query: `{ task(id: ${JSON.stringify(data.createTask.id)}) { input } }` }),
     });
     expect(await raw.text()).toBe('{"data":{"task":{"input":{"__proto__":{"x":1},"y":2}}}}');
+  });
+
+  it('runs no code from an enum literal where JSON is expected (a name, taken as its text)', async () => {
+    globalThis.compiledExecutionProbe = 12345;
+    const name = `${JIT_DATE_MARKER}compiledExecutionProbe`;
+    const { data, errors } = await t.gql(`mutation { createTask(kind: "k", input: ${name}) { input } }`);
+    expect(errors).toBeUndefined();
+    expect(data.createTask.input).toBe(name);
+  });
+
+  it('keeps a fragment wherever it is spread when one spread of it is skipped', async () => {
+    const id = await createdId();
+    const elsewhere = await t.gql('query($id: ID!) { a: task(id: $id) { ...F @include(if: false) } b: task(id: $id) { ...F } } fragment F on Task { id }', { id });
+    expect(elsewhere).toEqual({ status: 200, data: { a: {}, b: { id } } });
+    const twice = await t.gql('query($id: ID!) { task(id: $id) { ...F @skip(if: true) ...F } } fragment F on Task { id }', { id });
+    expect(twice).toEqual({ status: 200, data: { task: { id } } });
+  });
+
+  it("keeps one operation's skipped fields out of another operation of the same document", async () => {
+    const id = await createdId();
+    const document = 'query A($id: ID!) { task(id: $id) { ...F @skip(if: true) } } query B($id: ID!) { task(id: $id) { ...F } } fragment F on Task { id }';
+    expect(JSON.parse(await rawAnswer(document, { id }, 'A'))).toEqual({ data: { task: {} } });
+    expect(JSON.parse(await rawAnswer(document, { id }, 'B'))).toEqual({ data: { task: { id } } });
+  });
+
+  it('refuses a null @skip condition, as graphql-js does, instead of skipping', async () => {
+    const id = await createdId();
+    const { data, errors } = await t.gql('query($id: ID!, $s: Boolean = false) { task(id: $id) @skip(if: $s) { id } }', { id, s: null });
+    expect(data).toBeNull();
+    expect(errors?.map(({ message }) => message)).toEqual(['Argument "if" of non-null type "Boolean!" must not be null.']);
+  });
+
+  it('answers a response key named __proto__ as any other', async () => {
+    const id = await createdId();
+    expect(await rawAnswer('{ __proto__: __typename }')).toBe('{"data":{"__proto__":"Query"}}');
+    expect(await rawAnswer('query($id: ID!) { task(id: $id) { __proto__: id constructor: status } }', { id })).toBe(
+      `{"data":{"task":{"__proto__":${JSON.stringify(id)},"constructor":"QUEUED"}}}`,
+    );
+  });
+
+  it('runs no mutation after one whose error nulls the whole answer', async () => {
+    const refused = await t.gql('mutation { a: cancelTask(id: "unknown") { id } b: createTask(kind: "after-refusal") { id } }');
+    expect(refused.data).toBeNull();
+    expect(refused.errors?.map(({ extensions }) => extensions?.code)).toEqual(['NOT_FOUND']);
+    const { data } = await t.gql('{ tasks(kind: "after-refusal") { edges { node { id } } } }');
+    expect(data.tasks.edges).toEqual([]);
+  });
+
+  it('compiles the common documents, and only routes what graphql-jit would get wrong to graphql-js', () => {
+    const compiles = (text: string) => compilable(schema, parse(text));
+    for (const common of [
+      '{ task(id: "x") { id status progress revision } }',
+      'query($id: ID!) { task(id: $id) { id status progress revision } }',
+      'mutation($kind: String!, $input: JSON) { createTask(kind: $kind, input: $input) { id } }',
+      'mutation { createTask(kind: "k", input: "text") { id } }',
+      'subscription($id: ID!) { taskUpdated(id: $id) { id status progress revision done } }',
+      'query($id: ID!) { task(id: $id) { ...F } } fragment F on Task { id status }',
+    ]) {
+      expect(compiles(common), common).toBe(true);
+    }
+    for (const routed of [
+      `{ task(id: "${JIT_DATE_MARKER}1") { id } }`,
+      `mutation { createTask(kind: "k", input: ${JIT_DATE_MARKER}1) { id } }`,
+      'mutation { createTask(kind: "k", input: { a: 1 }) { id } }',
+      '{ task(id: "x") { id @skip(if: false) } }',
+      '{ task(id: "x") { id @include(if: true) } }',
+      '{ __proto__: __typename }',
+      'mutation { a: createTask(kind: "k") { id } b: createTask(kind: "k") { id } }',
+      'mutation { ...M } fragment M on Mutation { createTask(kind: "k") { id } }',
+    ]) {
+      expect(compiles(routed), routed).toBe(false);
+    }
   });
 });
