@@ -69,22 +69,28 @@ export function useCompiledExecution(): Plugin {
     const result = query.query(rootValue, args.contextValue, args.variableValues);
     return result instanceof Promise ? result.then((done) => finished(done, query, args.document)) : finished(result, query, args.document);
   };
+  /**
+   * No data at all: graphql-jit refused the variables, and nothing ran. graphql-js decides
+   * (`engine`): it reports them in its own words, or takes them where graphql-jit does not
+   * (a default on a non-null variable: `$id: ID! = "…"` with no `id`).
+   */
+  const orEngine = (result: Result, engine: () => Result): Result => {
+    const decided = (done: ExecutionResult) => ('data' in done ? done : engine());
+    return result instanceof Promise ? result.then(decided) : decided(result);
+  };
   const executeEvent: ExecuteOn = (args, event) => {
     const query = compiledFor(args);
-    return query ? runCompiled(query, args, event) : interpret({ ...args, rootValue: event });
+    const engine = () => interpret({ ...args, rootValue: event });
+    return query ? orEngine(runCompiled(query, args, event), engine) : engine();
   };
   const subscribe = createSharedSubscribe(executeEvent);
   const subscribeShared = (args: ExecutionArgs) => subscribe(args, shareKeyOf(args));
   /** The engine's own execute (Yoga's), for what the compiler leaves: set by the first operation. */
-  let engineExecute: (args: ExecutionArgs) => unknown;
+  let engineExecute: (args: ExecutionArgs) => Result;
   const execute = (args: ExecutionArgs) => {
     const query = compiledFor(args);
-    if (!query) return engineExecute(args);
-    const result = runCompiled(query, args, args.rootValue);
-    // No data at all: the variables did not coerce, and nothing ran. The engine reports that
-    // in its own words (graphql-js's messages, Yoga's HTTP status).
-    const orEngine = (done: ExecutionResult) => ('data' in done ? done : engineExecute(args));
-    return result instanceof Promise ? result.then(orEngine) : orEngine(result);
+    const engine = () => engineExecute(args);
+    return query ? orEngine(runCompiled(query, args, args.rootValue), engine) : engine();
   };
 
   return {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compilable } from '../../src/graphql/execution.js';
 import { schema } from '../../src/graphql/schema.js';
 import { useApp } from '../helpers/app.js';
+import { collect, wsClient } from '../helpers/clients.js';
 
 const t = useApp();
 
@@ -104,6 +105,15 @@ describe('compiled execution', () => {
     expect(refused.errors?.map(({ extensions }) => extensions?.code)).toEqual(['NOT_FOUND']);
     const { data } = await t.gql('{ tasks(kind: "after-refusal") { edges { node { id } } } }');
     expect(data.tasks.edges).toEqual([]);
+  });
+
+  it("gives every subscription event graphql-js's variables (a non-null variable's default)", async () => {
+    const id = await createdId();
+    await t.gql('mutation($id: ID!) { cancelTask(id: $id) { id } }', { id });
+    const client = wsClient(t.wsUrl);
+    const results = await collect(client, `subscription($id: ID! = ${JSON.stringify(id)}) { taskUpdated(id: $id) { id status } }`).finished;
+    expect(results).toEqual([{ data: { taskUpdated: { id, status: 'CANCELLED' } } }]);
+    await client.dispose();
   });
 
   it('compiles the common documents, and only routes what graphql-jit would get wrong to graphql-js', () => {
