@@ -6,6 +6,7 @@ import {
   GraphQLError,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
+  isNonNullType,
   isScalarType,
   Kind,
   OperationTypeNode,
@@ -16,6 +17,7 @@ import {
   type EnumValueNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLInputType,
   type GraphQLSchema,
   type Source,
   type StringValueNode,
@@ -115,6 +117,10 @@ const JIT_MARKER = '__MAGIC_';
  * - It parses a custom scalar's literal once, at compile time, without the variables:
  *   `input: { s: $s }` (JSON) would lose `s`, and a JSON object written as a JS object
  *   literal takes a `__proto__` key for its prototype.
+ * - It checks a variable against a non-null type only where it is an argument's whole value:
+ *   inside a list or object literal, a null passes (`tags: [$t]` with `$t: String = "a"` set
+ *   to null reached the resolver as `[null]`). Such a variable (nullable, with its default,
+ *   where non-null is expected) is rare, and sends its document to graphql-js.
  * - It compiles @skip and @include into conditions kept on the document's field nodes, which
  *   Yoga's parse cache shares: a fragment skipped in one place is skipped wherever it is
  *   spread, in this operation and in any other of the same document. A fragment spread twice,
@@ -134,15 +140,22 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): boole
     return BREAK;
   };
   const typeInfo = new TypeInfo(schema);
-  const composite = () => (isScalarType(getNullableType(typeInfo.getInputType())) ? refuse() : undefined);
+  const customScalar = (type: GraphQLInputType | null | undefined) => (isScalarType(getNullableType(type)) ? refuse() : undefined);
+  const nullable = new Set<string>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const { variable, type } of definition.variableDefinitions ?? []) if (type.kind !== Kind.NON_NULL_TYPE) nullable.add(variable.name.value);
+  }
   const marker = (node: StringValueNode | EnumValueNode) => (node.value.includes(JIT_MARKER) ? refuse() : undefined);
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       [Kind.STRING]: marker,
       [Kind.ENUM]: marker,
-      [Kind.OBJECT]: composite,
-      [Kind.LIST]: composite,
+      [Kind.OBJECT]: () => customScalar(typeInfo.getInputType()),
+      // Inside a list, the input type is its items': the list's own is its parent's.
+      [Kind.LIST]: () => customScalar(typeInfo.getParentInputType()),
+      [Kind.VARIABLE]: (node) => (isNonNullType(typeInfo.getInputType()) && nullable.has(node.name.value) ? refuse() : undefined),
       [Kind.DIRECTIVE]: (node) => (node.name.value === GraphQLSkipDirective.name || node.name.value === GraphQLIncludeDirective.name ? refuse() : undefined),
       [Kind.FIELD]: (node) => (node.alias?.value === '__proto__' ? refuse() : undefined),
       [Kind.OPERATION_DEFINITION]: ({ operation, selectionSet: { selections } }) =>

@@ -91,6 +91,15 @@ describe('compiled execution', () => {
     expect(errors?.map(({ message }) => message)).toEqual(['Argument "if" of non-null type "Boolean!" must not be null.']);
   });
 
+  it('refuses a null inside a list literal where the list takes no null, as graphql-js does', async () => {
+    const { data, errors } = await t.gql('mutation($tag: String = "a") { createTask(kind: "null-tag", tags: [$tag]) { id } }', { tag: null });
+    expect(data).toBeNull();
+    expect(errors?.map(({ message }) => message)).toEqual(['Argument "tags" has invalid value [$tag].']);
+    expect((await t.gql('{ tasks(kind: "null-tag") { edges { node { id } } } }')).data.tasks.edges).toEqual([]);
+    const tagged = await t.gql('mutation($tag: String = "a") { createTask(kind: "k", tags: [$tag, "b"]) { tags } }');
+    expect(tagged.data.createTask.tags).toEqual(['a', 'b']);
+  });
+
   it('answers a response key named __proto__ as any other', async () => {
     const id = await createdId();
     expect(await rawAnswer('{ __proto__: __typename }')).toBe('{"data":{"__proto__":"Query"}}');
@@ -122,7 +131,9 @@ describe('compiled execution', () => {
       '{ task(id: "x") { id status progress revision } }',
       'query($id: ID!) { task(id: $id) { id status progress revision } }',
       'mutation($kind: String!, $input: JSON) { createTask(kind: $kind, input: $input) { id } }',
-      'mutation { createTask(kind: "k", input: "text") { id } }',
+      'mutation { createTask(kind: "k", input: "text", tags: ["a"]) { id } }',
+      'mutation($kind: String!) { claimTask(kinds: ["a", $kind], workerId: "w") { id } }',
+      'query($kinds: [String!], $after: String) { taskChanges(filter: { kinds: $kinds }, after: $after) { cursor } }',
       'subscription($id: ID!) { taskUpdated(id: $id) { id status progress revision done } }',
       'query($id: ID!) { task(id: $id) { ...F } } fragment F on Task { id status }',
     ]) {
@@ -132,6 +143,8 @@ describe('compiled execution', () => {
       `{ task(id: "${JIT_DATE_MARKER}1") { id } }`,
       `mutation { createTask(kind: "k", input: ${JIT_DATE_MARKER}1) { id } }`,
       'mutation { createTask(kind: "k", input: { a: 1 }) { id } }',
+      'mutation { createTask(kind: "k", input: [1]) { id } }',
+      'mutation($tag: String = "a") { createTask(kind: "k", tags: [$tag]) { id } }',
       '{ task(id: "x") { id @skip(if: false) } }',
       '{ task(id: "x") { id @include(if: true) } }',
       '{ __proto__: __typename }',
