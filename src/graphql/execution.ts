@@ -117,10 +117,10 @@ const JIT_MARKER = '__MAGIC_';
  * - It parses a custom scalar's literal once, at compile time, without the variables:
  *   `input: { s: $s }` (JSON) would lose `s`, and a JSON object written as a JS object
  *   literal takes a `__proto__` key for its prototype.
- * - It checks a variable against a non-null type only where it is an argument's whole value:
- *   inside a list or object literal, a null passes (`tags: [$t]` with `$t: String = "a"` set
- *   to null reached the resolver as `[null]`). Such a variable (nullable, with its default,
- *   where non-null is expected) is rare, and sends its document to graphql-js.
+ * - A nullable variable with a default, where non-null is expected, may be sent as null.
+ *   graphql-jit checks that only where the variable is an argument's whole value, with an
+ *   error of its own that Yoga masks as unexpected; inside a list or object literal, the null
+ *   passes (`tags: [$t]` with `$t: String = "a"` set to null reached the resolver as `[null]`).
  * - It compiles @skip and @include into conditions kept on the document's field nodes, which
  *   Yoga's parse cache shares: a fragment skipped in one place is skipped wherever it is
  *   spread, in this operation and in any other of the same document. A fragment spread twice,
@@ -128,6 +128,10 @@ const JIT_MARKER = '__MAGIC_';
  *   variable with a default) skips, where graphql-js refuses the operation.
  * - It builds each object as a JS object literal, in which a response key `__proto__` sets
  *   the prototype instead of a field.
+ * - It reads and writes variables as properties of plain objects: a variable named like a
+ *   property of Object.prototype (`$toString`, `$__proto__`) that the request leaves out
+ *   reads that property (`$toString: JSON` gave `createTask` a function for its input), and
+ *   one it sends may be lost (`$__proto__: ID!`).
  * - It runs every root field of a mutation, where graphql-js stops at the first one whose
  *   error nulls the whole answer: `mutation { a: cancelTask(id: "unknown") { id } b: createTask(…) }`
  *   created a task under an answer of `data: null`. A mutation runs compiled only when it
@@ -157,6 +161,7 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): boole
       [Kind.LIST]: () => customScalar(typeInfo.getParentInputType()),
       [Kind.VARIABLE]: (node) => (isNonNullType(typeInfo.getInputType()) && nullable.has(node.name.value) ? refuse() : undefined),
       [Kind.DIRECTIVE]: (node) => (node.name.value === GraphQLSkipDirective.name || node.name.value === GraphQLIncludeDirective.name ? refuse() : undefined),
+      [Kind.VARIABLE_DEFINITION]: ({ variable }) => (variable.name.value in Object.prototype ? refuse() : undefined),
       [Kind.FIELD]: (node) => (node.alias?.value === '__proto__' ? refuse() : undefined),
       [Kind.OPERATION_DEFINITION]: ({ operation, selectionSet: { selections } }) =>
         operation === OperationTypeNode.MUTATION && (selections.length !== 1 || selections[0]!.kind !== Kind.FIELD) ? refuse() : undefined,

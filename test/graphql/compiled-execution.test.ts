@@ -91,6 +91,12 @@ describe('compiled execution', () => {
     expect(errors?.map(({ message }) => message)).toEqual(['Argument "if" of non-null type "Boolean!" must not be null.']);
   });
 
+  it('refuses a null argument where non-null is expected in graphql-js words, not as an unexpected error', async () => {
+    const { data, errors } = await t.gql('query($id: ID = "x") { task(id: $id) { id } }', { id: null });
+    expect(data).toEqual({ task: null });
+    expect(errors?.map(({ message }) => message)).toEqual(['Argument "id" of non-null type "ID!" must not be null.']);
+  });
+
   it('refuses a null inside a list literal where the list takes no null, as graphql-js does', async () => {
     const { data, errors } = await t.gql('mutation($tag: String = "a") { createTask(kind: "null-tag", tags: [$tag]) { id } }', { tag: null });
     expect(data).toBeNull();
@@ -98,6 +104,18 @@ describe('compiled execution', () => {
     expect((await t.gql('{ tasks(kind: "null-tag") { edges { node { id } } } }')).data.tasks.edges).toEqual([]);
     const tagged = await t.gql('mutation($tag: String = "a") { createTask(kind: "k", tags: [$tag, "b"]) { tags } }');
     expect(tagged.data.createTask.tags).toEqual(['a', 'b']);
+  });
+
+  it('reads a variable named like a property of Object.prototype as any other', async () => {
+    const absent = await t.gql('mutation($toString: JSON) { createTask(kind: "k", input: $toString) { input } }');
+    expect(absent).toEqual({ status: 200, data: { createTask: { input: null } } });
+    // Sent, it is lost on the way (graphql-js too), and graphql-js says so: not an unexpected error.
+    const id = await createdId();
+    const sent = JSON.parse(await rawAnswer('query($__proto__: ID!) { task(id: $__proto__) { id } }', JSON.parse(`{"__proto__": ${JSON.stringify(id)}}`)));
+    expect(sent.data).toEqual({ task: null });
+    expect(sent.errors.map(({ message }: { message: string }) => message)).toEqual([
+      'Argument "id" of required type "ID!" was provided the variable "$__proto__" which was not provided a runtime value.',
+    ]);
   });
 
   it('answers a response key named __proto__ as any other', async () => {
@@ -148,6 +166,7 @@ describe('compiled execution', () => {
       '{ task(id: "x") { id @skip(if: false) } }',
       '{ task(id: "x") { id @include(if: true) } }',
       '{ __proto__: __typename }',
+      'query($constructor: ID!) { task(id: $constructor) { id } }',
       'mutation { a: createTask(kind: "k") { id } b: createTask(kind: "k") { id } }',
       'mutation { ...M } fragment M on Mutation { createTask(kind: "k") { id } }',
     ]) {
