@@ -2,14 +2,20 @@ import {
   BREAK,
   createSourceEventStream,
   execute as interpret,
+  getNamedType,
   getNullableType,
+  getOperationAST,
   GraphQLError,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
+  isInputObjectType,
+  isInputType,
+  isListType,
   isNonNullType,
   isScalarType,
   Kind,
   OperationTypeNode,
+  typeFromAST,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -47,9 +53,9 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  * protocol message, by JSON.stringify.
  */
 export function useCompiledExecution(): Plugin {
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  const compiled = new WeakMap<DocumentNode, Map<string, Compiled | null>>();
 
-  function compiledFor({ schema, document, operationName }: ExecutionArgs): CompiledQuery | null {
+  function compiledFor({ schema, document, operationName }: ExecutionArgs): Compiled | null {
     let byOperation = compiled.get(document);
     if (!byOperation) compiled.set(document, (byOperation = new Map()));
     const key = operationName ?? '';
@@ -61,7 +67,7 @@ export function useCompiledExecution(): Plugin {
       const compile = (customJSONSerializer: boolean) => compileQuery(schema, document, operationName ?? undefined, { customJSONSerializer });
       let made = compile(true);
       if (!isCompiledQuery(made)) made = compile(false);
-      entry = isCompiledQuery(made) ? made : null;
+      entry = isCompiledQuery(made) ? { query: made, misreads: arraysForObjects(schema, document, operationName) } : null;
       byOperation.set(key, entry);
     }
     return entry;
@@ -81,18 +87,18 @@ export function useCompiledExecution(): Plugin {
     return result instanceof Promise ? result.then(decided) : decided(result);
   };
   const executeEvent: ExecuteOn = (args, event) => {
-    const query = compiledFor(args);
+    const entry = compiledFor(args);
     const engine = () => interpret({ ...args, rootValue: event });
-    return query ? orEngine(runCompiled(query, args, event), engine) : engine();
+    return entry && !entry.misreads(args.variableValues) ? orEngine(runCompiled(entry.query, args, event), engine) : engine();
   };
   const subscribe = createSharedSubscribe(executeEvent);
   const subscribeShared = (args: ExecutionArgs) => subscribe(args, shareKeyOf(args));
   /** The engine's own execute (Yoga's), for what the compiler leaves: set by the first operation. */
   let engineExecute: (args: ExecutionArgs) => Result;
   const execute = (args: ExecutionArgs) => {
-    const query = compiledFor(args);
+    const entry = compiledFor(args);
     const engine = () => engineExecute(args);
-    return query ? orEngine(runCompiled(query, args, args.rootValue), engine) : engine();
+    return entry && !entry.misreads(args.variableValues) ? orEngine(runCompiled(entry.query, args, args.rootValue), engine) : engine();
   };
 
   return {
@@ -102,6 +108,36 @@ export function useCompiledExecution(): Plugin {
     },
     onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribeShared as never),
   };
+}
+
+/** A compiled operation, and which of its requests' variables graphql-jit would read otherwise than graphql-js (those run on graphql-js). */
+interface Compiled {
+  query: CompiledQuery;
+  misreads: (variables: ExecutionArgs['variableValues']) => boolean;
+}
+
+/**
+ * graphql-jit takes an array where an input object is expected (`filter: []`, read as `{}`),
+ * where graphql-js refuses it. Whether a request's variables hold one: only the variables
+ * whose type holds an input object are looked at, and most operations have none.
+ */
+function arraysForObjects(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): Compiled['misreads'] {
+  const typed: [string, GraphQLInputType][] = [];
+  for (const { variable, type } of getOperationAST(document, operationName)?.variableDefinitions ?? []) {
+    const inputType = typeFromAST(schema, type);
+    if (isInputType(inputType) && isInputObjectType(getNamedType(inputType))) typed.push([variable.name.value, inputType]);
+  }
+  if (typed.length === 0) return () => false;
+  return (variables) => typed.some(([name, type]) => arrayForObject(type, variables?.[name]));
+}
+
+function arrayForObject(type: GraphQLInputType, value: unknown): boolean {
+  if (isNonNullType(type)) return arrayForObject(type.ofType, value);
+  if (value === null || typeof value !== 'object') return false;
+  if (isListType(type)) return Array.isArray(value) ? value.some((item) => arrayForObject(type.ofType, item)) : arrayForObject(type.ofType, value);
+  if (!isInputObjectType(type)) return false;
+  if (Array.isArray(value)) return true;
+  return Object.values(type.getFields()).some((field) => Object.hasOwn(value, field.name) && arrayForObject(field.type, (value as Record<string, unknown>)[field.name]));
 }
 
 /** The prefix of the markers graphql-jit's generated code rewrites inside argument literals (`__MAGIC_DATE__…`, `__MAGIC_NAN__…`). */

@@ -118,6 +118,17 @@ describe('compiled execution', () => {
     ]);
   });
 
+  it('refuses an array where an input object is expected, as graphql-js does', async () => {
+    await createdId();
+    const { data, errors } = await t.gql('query($filter: TaskFilter) { taskChanges(filter: $filter) { changes { cursor } } }', { filter: [] });
+    expect(data).toBeUndefined();
+    expect(errors?.map(({ message, extensions }) => [message, extensions?.code])).toEqual([
+      ['Variable "$filter" got invalid value []; Expected type "TaskFilter" to be an object.', 'BAD_USER_INPUT'],
+    ]);
+    const { data: filtered } = await t.gql('query($filter: TaskFilter) { taskChanges(filter: $filter) { changes { cursor } } }', { filter: { kinds: ['none'] } });
+    expect(filtered).toEqual({ taskChanges: { changes: [] } });
+  });
+
   it('answers a response key named __proto__ as any other', async () => {
     const id = await createdId();
     expect(await rawAnswer('{ __proto__: __typename }')).toBe('{"data":{"__proto__":"Query"}}');
