@@ -23,8 +23,10 @@ import {
   type EnumValueNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type FloatValueNode,
   type GraphQLInputType,
   type GraphQLSchema,
+  type IntValueNode,
   type Source,
   type StringValueNode,
 } from 'graphql';
@@ -153,6 +155,10 @@ const JIT_MARKER = '__MAGIC_';
  * - It parses a custom scalar's literal once, at compile time, without the variables:
  *   `input: { s: $s }` (JSON) would lose `s`, and a JSON object written as a JS object
  *   literal takes a `__proto__` key for its prototype.
+ * - It writes a variable's default into its generated code as JSON, where `1e400` (Infinity)
+ *   becomes null: `$t: Float = 1e400` gave `awaitTask` no timeout (30 s) where graphql-js
+ *   gives Infinity, which the service refuses. A number literal too large for a double
+ *   sends its document to graphql-js.
  * - A nullable variable with a default, where non-null is expected, may be sent as null.
  *   graphql-jit checks that only where the variable is an argument's whole value, with an
  *   error of its own that Yoga masks as unexpected; inside a list or object literal, the null
@@ -186,12 +192,15 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): boole
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
     for (const { variable, type } of definition.variableDefinitions ?? []) if (type.kind !== Kind.NON_NULL_TYPE) nullable.add(variable.name.value);
   }
+  const finite = (node: IntValueNode | FloatValueNode) => (Number.isFinite(Number(node.value)) ? undefined : refuse());
   const marker = (node: StringValueNode | EnumValueNode) => (node.value.includes(JIT_MARKER) ? refuse() : undefined);
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       [Kind.STRING]: marker,
       [Kind.ENUM]: marker,
+      [Kind.INT]: finite,
+      [Kind.FLOAT]: finite,
       [Kind.OBJECT]: () => customScalar(typeInfo.getInputType()),
       // Inside a list, the input type is its items': the list's own is its parent's.
       [Kind.LIST]: () => customScalar(typeInfo.getParentInputType()),

@@ -91,6 +91,14 @@ describe('compiled execution', () => {
     expect(errors?.map(({ message }) => message)).toEqual(['Argument "if" of non-null type "Boolean!" must not be null.']);
   });
 
+  it("gives a variable's default of 1e400 as Infinity, as graphql-js does", async () => {
+    const id = await createdId();
+    await t.gql('mutation($id: ID!) { cancelTask(id: $id) { id } }', { id });
+    const { data, errors } = await t.gql('query($id: ID!, $timeout: Float = 1e400) { awaitTask(id: $id, timeout: $timeout) { id } }', { id });
+    expect(data).toEqual({ awaitTask: null });
+    expect(errors?.map(({ message, extensions }) => [message, extensions?.code])).toEqual([['timeout must be a finite number of seconds, 0 or more.', 'BAD_USER_INPUT']]);
+  });
+
   it('refuses a null argument where non-null is expected in graphql-js words, not as an unexpected error', async () => {
     const { data, errors } = await t.gql('query($id: ID = "x") { task(id: $id) { id } }', { id: null });
     expect(data).toEqual({ task: null });
@@ -162,6 +170,7 @@ describe('compiled execution', () => {
       'mutation($kind: String!, $input: JSON) { createTask(kind: $kind, input: $input) { id } }',
       'mutation { createTask(kind: "k", input: "text", tags: ["a"]) { id } }',
       'mutation($kind: String!) { claimTask(kinds: ["a", $kind], workerId: "w") { id } }',
+      'query($timeout: Float = 2.5) { awaitTask(id: "x", timeout: $timeout, afterRevision: 3) { id } }',
       'query($kinds: [String!], $after: String) { taskChanges(filter: { kinds: $kinds }, after: $after) { cursor } }',
       'subscription($id: ID!) { taskUpdated(id: $id) { id status progress revision done } }',
       'query($id: ID!) { task(id: $id) { ...F } } fragment F on Task { id status }',
@@ -173,6 +182,7 @@ describe('compiled execution', () => {
       `mutation { createTask(kind: "k", input: ${JIT_DATE_MARKER}1) { id } }`,
       'mutation { createTask(kind: "k", input: { a: 1 }) { id } }',
       'mutation { createTask(kind: "k", input: [1]) { id } }',
+      'query($timeout: Float = 1e400) { awaitTask(id: "x", timeout: $timeout) { id } }',
       'mutation($tag: String = "a") { createTask(kind: "k", tags: [$tag]) { id } }',
       '{ task(id: "x") { id @skip(if: false) } }',
       '{ task(id: "x") { id @include(if: true) } }',
