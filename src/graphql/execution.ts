@@ -242,11 +242,11 @@ function asGraphQLJsError(error: GraphQLError, source: Source | undefined): Grap
   });
 }
 
-/** The offset of a 1-based line and column in `body`. */
+/** The offset of a 1-based line and column in `body`, whose lines end where graphql-js's lexer ends them: at \r\n, \n or \r. */
 function positionOf(body: string, line: number, column: number): number {
-  let offset = 0;
-  for (let at = 1; at < line; at++) offset = body.indexOf('\n', offset) + 1;
-  return offset + column - 1;
+  const lineEnd = /\r\n|[\n\r]/g;
+  for (let at = 1; at < line; at++) lineEnd.exec(body);
+  return lineEnd.lastIndex + column - 1;
 }
 
 /** Subscribers whose results are the same for the same event: same operation, variables and caller. */

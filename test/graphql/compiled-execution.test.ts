@@ -137,6 +137,13 @@ describe('compiled execution', () => {
     expect(filtered).toEqual({ taskChanges: { changes: [] } });
   });
 
+  it("locates an error as graphql-js does, whatever ends the document's lines", async () => {
+    for (const lineEnd of ['\n', '\r\n', '\r']) {
+      const { errors } = await t.gql(['{', '  t: task(id: "x") { id }', '  c: taskChanges(after: "bad") { cursor }', '}'].join(lineEnd));
+      expect(errors?.map(({ locations }) => locations), JSON.stringify(lineEnd)).toEqual([[{ line: 3, column: 3 }]]);
+    }
+  });
+
   it('answers a response key named __proto__ as any other', async () => {
     const id = await createdId();
     expect(await rawAnswer('{ __proto__: __typename }')).toBe('{"data":{"__proto__":"Query"}}');
