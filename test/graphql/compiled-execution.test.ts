@@ -1,4 +1,5 @@
 import { parse } from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compilable } from '../../src/graphql/execution.js';
 import { schema } from '../../src/graphql/schema.js';
@@ -183,6 +184,7 @@ describe('compiled execution', () => {
       'query($id: ID!) { task(id: $id) { ...F } } fragment F on Task { id status }',
     ]) {
       expect(compiles(common), common).toBe(true);
+      expect(isCompiledQuery(compileQuery(schema, parse(common), undefined, { customJSONSerializer: true })), common).toBe(true);
     }
     for (const routed of [
       `{ task(id: "${JIT_DATE_MARKER}1") { id } }`,
