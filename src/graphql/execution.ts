@@ -2,18 +2,33 @@ import {
   BREAK,
   createSourceEventStream,
   execute as interpret,
+  getNamedType,
   getNullableType,
+  getOperationAST,
   GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  isInputObjectType,
+  isInputType,
+  isListType,
+  isNonNullType,
   isScalarType,
   Kind,
+  OperationTypeNode,
+  typeFromAST,
   TypeInfo,
   visit,
   visitWithTypeInfo,
   type DocumentNode,
+  type EnumValueNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type FloatValueNode,
+  type GraphQLInputType,
   type GraphQLSchema,
+  type IntValueNode,
   type Source,
+  type StringValueNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
@@ -40,9 +55,9 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  * protocol message, by JSON.stringify.
  */
 export function useCompiledExecution(): Plugin {
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  const compiled = new WeakMap<DocumentNode, Map<string, Compiled | null>>();
 
-  function compiledFor({ schema, document, operationName }: ExecutionArgs): CompiledQuery | null {
+  function compiledFor({ schema, document, operationName }: ExecutionArgs): Compiled | null {
     let byOperation = compiled.get(document);
     if (!byOperation) compiled.set(document, (byOperation = new Map()));
     const key = operationName ?? '';
@@ -54,7 +69,7 @@ export function useCompiledExecution(): Plugin {
       const compile = (customJSONSerializer: boolean) => compileQuery(schema, document, operationName ?? undefined, { customJSONSerializer });
       let made = compile(true);
       if (!isCompiledQuery(made)) made = compile(false);
-      entry = isCompiledQuery(made) ? made : null;
+      entry = isCompiledQuery(made) ? { query: made, misreads: arraysForObjects(schema, document, operationName) } : null;
       byOperation.set(key, entry);
     }
     return entry;
@@ -64,22 +79,28 @@ export function useCompiledExecution(): Plugin {
     const result = query.query(rootValue, args.contextValue, args.variableValues);
     return result instanceof Promise ? result.then((done) => finished(done, query, args.document)) : finished(result, query, args.document);
   };
+  /**
+   * No data at all: graphql-jit refused the variables, and nothing ran. graphql-js decides
+   * (`engine`): it reports them in its own words, or takes them where graphql-jit does not
+   * (a default on a non-null variable: `$id: ID! = "…"` with no `id`).
+   */
+  const orEngine = (result: Result, engine: () => Result): Result => {
+    const decided = (done: ExecutionResult) => ('data' in done ? done : engine());
+    return result instanceof Promise ? result.then(decided) : decided(result);
+  };
   const executeEvent: ExecuteOn = (args, event) => {
-    const query = compiledFor(args);
-    return query ? runCompiled(query, args, event) : interpret({ ...args, rootValue: event });
+    const entry = compiledFor(args);
+    const engine = () => interpret({ ...args, rootValue: event });
+    return entry && !entry.misreads(args.variableValues) ? orEngine(runCompiled(entry.query, args, event), engine) : engine();
   };
   const subscribe = createSharedSubscribe(executeEvent);
   const subscribeShared = (args: ExecutionArgs) => subscribe(args, shareKeyOf(args));
   /** The engine's own execute (Yoga's), for what the compiler leaves: set by the first operation. */
-  let engineExecute: (args: ExecutionArgs) => unknown;
+  let engineExecute: (args: ExecutionArgs) => Result;
   const execute = (args: ExecutionArgs) => {
-    const query = compiledFor(args);
-    if (!query) return engineExecute(args);
-    const result = runCompiled(query, args, args.rootValue);
-    // No data at all: the variables did not coerce, and nothing ran. The engine reports that
-    // in its own words (graphql-js's messages, Yoga's HTTP status).
-    const orEngine = (done: ExecutionResult) => ('data' in done ? done : engineExecute(args));
-    return result instanceof Promise ? result.then(orEngine) : orEngine(result);
+    const entry = compiledFor(args);
+    const engine = () => engineExecute(args);
+    return entry && !entry.misreads(args.variableValues) ? orEngine(runCompiled(entry.query, args, args.rootValue), engine) : engine();
   };
 
   return {
@@ -91,38 +112,104 @@ export function useCompiledExecution(): Plugin {
   };
 }
 
+/** A compiled operation, and which of its requests' variables graphql-jit would read otherwise than graphql-js (those run on graphql-js). */
+interface Compiled {
+  query: CompiledQuery;
+  misreads: (variables: ExecutionArgs['variableValues']) => boolean;
+}
+
+/**
+ * graphql-jit takes an array where an input object is expected (`filter: []`, read as `{}`),
+ * where graphql-js refuses it. Whether a request's variables hold one: only the variables
+ * whose type holds an input object are looked at, and most operations have none.
+ */
+function arraysForObjects(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): Compiled['misreads'] {
+  const typed: [string, GraphQLInputType][] = [];
+  for (const { variable, type } of getOperationAST(document, operationName)?.variableDefinitions ?? []) {
+    const inputType = typeFromAST(schema, type);
+    if (isInputType(inputType) && isInputObjectType(getNamedType(inputType))) typed.push([variable.name.value, inputType]);
+  }
+  if (typed.length === 0) return () => false;
+  return (variables) => typed.some(([name, type]) => arrayForObject(type, variables?.[name]));
+}
+
+function arrayForObject(type: GraphQLInputType, value: unknown): boolean {
+  if (isNonNullType(type)) return arrayForObject(type.ofType, value);
+  if (value === null || typeof value !== 'object') return false;
+  if (isListType(type)) return Array.isArray(value) ? value.some((item) => arrayForObject(type.ofType, item)) : arrayForObject(type.ofType, value);
+  if (!isInputObjectType(type)) return false;
+  if (Array.isArray(value)) return true;
+  return Object.values(type.getFields()).some((field) => Object.hasOwn(value, field.name) && arrayForObject(field.type, (value as Record<string, unknown>)[field.name]));
+}
+
 /** The prefix of the markers graphql-jit's generated code rewrites inside argument literals (`__MAGIC_DATE__…`, `__MAGIC_NAN__…`). */
 const JIT_MARKER = '__MAGIC_';
 
 /**
- * Whether graphql-jit gives this document's literals graphql-js's meaning. It writes each
- * argument literal into the generated code as JSON, and then rewrites its marker strings (a
- * Date as `"__MAGIC_DATE__<uuid><ms>"` becomes `new Date(<ms>)`): a string literal that starts
- * like a marker would become code. And it parses a custom scalar's literal once, at compile
- * time, without the variables: `input: { s: $s }` (JSON) would lose `s`, and a JSON object
- * written as a JS object literal takes a `__proto__` key for its prototype. Such documents run
- * on graphql-js; the check runs once per document.
+ * Whether graphql-jit gives this document graphql-js's meaning; the check runs once per
+ * document, and a document it refuses runs on graphql-js. graphql-jit departs from graphql-js:
+ * - It writes each argument literal into the generated code as JSON, and then rewrites its
+ *   marker strings (a Date as `"__MAGIC_DATE__<uuid><ms>"` becomes `new Date(<ms>)`): a
+ *   string that starts like a marker would become code. Such a string comes from a string
+ *   literal, or from an enum literal where JSON is expected (a name, taken as its text).
+ * - It parses a custom scalar's literal once, at compile time, without the variables:
+ *   `input: { s: $s }` (JSON) would lose `s`, and a JSON object written as a JS object
+ *   literal takes a `__proto__` key for its prototype.
+ * - It writes a variable's default into its generated code as JSON, where `1e400` (Infinity)
+ *   becomes null: `$t: Float = 1e400` gave `awaitTask` no timeout (30 s) where graphql-js
+ *   gives Infinity, which the service refuses. A number literal too large for a double
+ *   sends its document to graphql-js.
+ * - A nullable variable with a default, where non-null is expected, may be sent as null.
+ *   graphql-jit checks that only where the variable is an argument's whole value, with an
+ *   error of its own that Yoga masks as unexpected; inside a list or object literal, the null
+ *   passes (`tags: [$t]` with `$t: String = "a"` set to null reached the resolver as `[null]`).
+ * - It compiles @skip and @include into conditions kept on the document's field nodes, which
+ *   Yoga's parse cache shares: a fragment skipped in one place is skipped wherever it is
+ *   spread, in this operation and in any other of the same document. A fragment spread twice,
+ *   skipped once, is dropped (it counts the skipped spread as seen). And a null `if` (from a
+ *   variable with a default) skips, where graphql-js refuses the operation.
+ * - It builds each object as a JS object literal, in which a response key `__proto__` sets
+ *   the prototype instead of a field.
+ * - It reads and writes variables as properties of plain objects: a variable named like a
+ *   property of Object.prototype (`$toString`, `$__proto__`) that the request leaves out
+ *   reads that property (`$toString: JSON` gave `createTask` a function for its input), and
+ *   one it sends may be lost (`$__proto__: ID!`).
+ * - It runs every root field of a mutation, where graphql-js stops at the first one whose
+ *   error nulls the whole answer: `mutation { a: cancelTask(id: "unknown") { id } b: createTask(…) }`
+ *   created a task under an answer of `data: null`. A mutation runs compiled only when it
+ *   selects one root field.
  */
-function compilable(schema: GraphQLSchema, document: DocumentNode): boolean {
+export function compilable(schema: GraphQLSchema, document: DocumentNode): boolean {
   let safe = true;
-  const typeInfo = new TypeInfo(schema);
-  const composite = () => {
-    if (isScalarType(getNullableType(typeInfo.getInputType()))) {
-      safe = false;
-      return BREAK;
-    }
-    return undefined;
+  const refuse = () => {
+    safe = false;
+    return BREAK;
   };
+  const typeInfo = new TypeInfo(schema);
+  const customScalar = (type: GraphQLInputType | null | undefined) => (isScalarType(getNullableType(type)) ? refuse() : undefined);
+  const nullable = new Set<string>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const { variable, type } of definition.variableDefinitions ?? []) if (type.kind !== Kind.NON_NULL_TYPE) nullable.add(variable.name.value);
+  }
+  const finite = (node: IntValueNode | FloatValueNode) => (Number.isFinite(Number(node.value)) ? undefined : refuse());
+  const marker = (node: StringValueNode | EnumValueNode) => (node.value.includes(JIT_MARKER) ? refuse() : undefined);
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
-      StringValue(node) {
-        if (!node.value.includes(JIT_MARKER)) return undefined;
-        safe = false;
-        return BREAK;
-      },
-      [Kind.OBJECT]: composite,
-      [Kind.LIST]: composite,
+      [Kind.STRING]: marker,
+      [Kind.ENUM]: marker,
+      [Kind.INT]: finite,
+      [Kind.FLOAT]: finite,
+      [Kind.OBJECT]: () => customScalar(typeInfo.getInputType()),
+      // Inside a list, the input type is its items': the list's own is its parent's.
+      [Kind.LIST]: () => customScalar(typeInfo.getParentInputType()),
+      [Kind.VARIABLE]: (node) => (isNonNullType(typeInfo.getInputType()) && nullable.has(node.name.value) ? refuse() : undefined),
+      [Kind.DIRECTIVE]: (node) => (node.name.value === GraphQLSkipDirective.name || node.name.value === GraphQLIncludeDirective.name ? refuse() : undefined),
+      [Kind.VARIABLE_DEFINITION]: ({ variable }) => (variable.name.value in Object.prototype ? refuse() : undefined),
+      [Kind.FIELD]: (node) => (node.alias?.value === '__proto__' ? refuse() : undefined),
+      [Kind.OPERATION_DEFINITION]: ({ operation, selectionSet: { selections } }) =>
+        operation === OperationTypeNode.MUTATION && (selections.length !== 1 || selections[0]!.kind !== Kind.FIELD) ? refuse() : undefined,
     }),
   );
   return safe;
@@ -155,11 +242,11 @@ function asGraphQLJsError(error: GraphQLError, source: Source | undefined): Grap
   });
 }
 
-/** The offset of a 1-based line and column in `body`. */
+/** The offset of a 1-based line and column in `body`, whose lines end where graphql-js's lexer ends them: at \r\n, \n or \r. */
 function positionOf(body: string, line: number, column: number): number {
-  let offset = 0;
-  for (let at = 1; at < line; at++) offset = body.indexOf('\n', offset) + 1;
-  return offset + column - 1;
+  const lineEnd = /\r\n|[\n\r]/g;
+  for (let at = 1; at < line; at++) lineEnd.exec(body);
+  return lineEnd.lastIndex + column - 1;
 }
 
 /** Subscribers whose results are the same for the same event: same operation, variables and caller. */

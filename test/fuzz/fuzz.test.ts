@@ -199,10 +199,85 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
     settings.testTimeoutMs,
   );
 
+  it(
+    "GraphQL literals shaped like graphql-jit's markers (strings, names where JSON is expected, defaults) run no code",
+    async () => {
+      let touched = 0;
+      Object.defineProperty(globalThis, JIT_PROBE, { get: () => ++touched, configurable: true });
+      try {
+        await fc.assert(
+          fc.asyncProperty(markerLiteralArb, async ({ query, sent }) => {
+            await nextCase();
+            const logs = logMark();
+            const answer = await t.gql(query, {}, as(KEYS.worker));
+            expect(answer.status, query).toBeLessThan(500);
+            expect(JSON.stringify(answer.errors ?? []), query).not.toContain('INTERNAL_SERVER_ERROR');
+            if (sent !== undefined && answer.data?.createTask) expect(answer.data.createTask.input, query).toEqual(sent);
+            expect(touched, `${query}: read the server's global ${JIT_PROBE}`).toBe(0);
+            expect((globalThis as Record<string, unknown>)[JIT_WRITE_PROBE], `${query}: ran code`).toBeUndefined();
+            await expectServerWell(query, logs);
+          }),
+          assertOptions,
+        );
+      } finally {
+        delete (globalThis as Record<string, unknown>)[JIT_PROBE];
+      }
+    },
+    settings.testTimeoutMs,
+  );
+
   it('after every property: nothing held, nothing logged as an error', async () => {
     await expectServerWell('the end of the run');
   });
 });
+
+/** A global the server never defines, whose every read is counted: code from a literal that names it has run. */
+const JIT_PROBE = 'fuzzJitProbe';
+/** A global that only code from a literal would set. */
+const JIT_WRITE_PROBE = 'fuzzJitWriteProbe';
+
+/** graphql-jit's markers: its generated code rewrites a JSON string starting with one into NaN, ±Infinity or `new Date(…)`. */
+const JIT_MARKERS = [
+  '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d',
+  '__MAGIC_NAN__57f286b9_4c20_487f_b409_79804ddcb4f8',
+  '__MAGIC_PLUS_INFINITY__bb201c39_3333_4695_b4ad_7f1722e7aa7a',
+  '__MAGIC_MINUS_INFINITY__71d4310a_d4a3_4a05_b1fe_e60779d24998',
+  '__MAGIC_',
+];
+
+/**
+ * A document with a marker-shaped literal where graphql-jit would write it into code: a string
+ * argument, a JSON string or name (an enum literal, which JSON takes as its text), inside a JSON
+ * object, a variable's default. `sent`: the JSON input createTask must store as it was written.
+ */
+const markerLiteralArb = fc
+  .record({
+    marker: fc.constantFrom(...JIT_MARKERS),
+    code: fc.oneof(
+      fc.constantFrom(`globalThis.${JIT_WRITE_PROBE}=1`, `1),(globalThis.${JIT_WRITE_PROBE}=1`, `")+(globalThis.${JIT_WRITE_PROBE}=1)+("`, '\u2028', '"', '\\'),
+      fc.string({ maxLength: 12 }),
+    ),
+    name: fc.oneof(fc.constant(JIT_PROBE), fc.stringMatching(/^[_0-9A-Za-z]{0,12}$/)),
+    at: fc.constantFrom('id', 'string', 'name', 'object', 'default', 'defaultName'),
+  })
+  .map(({ marker, code, name, at }) => {
+    const text = marker + code;
+    const word = marker + name;
+    switch (at) {
+      case 'id':
+        return { query: `{ task(id: ${JSON.stringify(text)}) { id } }`, sent: undefined };
+      case 'string':
+        return { query: `mutation { createTask(kind: "jit", input: ${JSON.stringify(text)}) { input } }`, sent: text };
+      case 'name':
+        return { query: `mutation { createTask(kind: "jit", input: ${word}) { input } }`, sent: word };
+      case 'object':
+        return { query: `mutation { createTask(kind: "jit", input: { a: [${JSON.stringify(text)}, ${word}] }) { input } }`, sent: { a: [text, word] } };
+      case 'default':
+        return { query: `mutation($input: JSON = ${JSON.stringify(text)}) { createTask(kind: "jit", input: $input) { input } }`, sent: text };
+      default:
+        return { query: `mutation($input: JSON = ${word}) { createTask(kind: "jit", input: $input) { input } }`, sent: word };
+    }
+  });
 
 /** A request written by hand: any method and path, a Content-Length that may lie, chunked bodies that may be malformed, cut anywhere. */
 const rawRequestArb = fc

@@ -5,6 +5,7 @@
 
 export interface GqlError {
   message: string;
+  locations?: { line: number; column: number }[];
   path?: (string | number)[];
   extensions?: { code?: string; [key: string]: unknown };
 }
