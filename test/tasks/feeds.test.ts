@@ -254,6 +254,22 @@ describeEngines('change feeds', (engine) => {
     expect(shown((await held).page.changes)).toEqual([]);
   });
 
+  it('awaitTaskChanges answers with a task\'s latest state when a full page of published rows has it changed again', async () => {
+    const { tasks, store, events } = await start();
+    const task = await tasks.create(alice, { kind: 'k', maxAttempts: 1 });
+    const at = (await tasks.changes(alice, { first: 10 })).cursor;
+    const held = tasks.awaitChanges(alice, { after: at, first: 1, timeoutSeconds: 60 });
+    await untilHeld(tasks, 1);
+    // Two writes answered in one turn, published one after the other: the page of one is full after the first.
+    const claimed = await store.update(task.id, (current) => claim(current!, 'w', 60, new Date()));
+    const cancelled = await store.update(task.id, (current) => cancel(current!, null, new Date()));
+    events.publish(claimed.after!);
+    events.publish(cancelled.after!);
+    const { page } = await held;
+    expect(shown(page.changes)).toEqual([`${task.id}@CANCELLED`]);
+    expect(page.cursor).toBe(page.changes[0]!.cursor);
+  });
+
   it('a subscription with a cursor: the backlog first (as the query pages it), then each change as it commits, cursors increasing', async () => {
     const { tasks } = await start();
     const one = await tasks.create(alice, { kind: 'k', maxAttempts: 1 });
