@@ -212,17 +212,11 @@ describeEngines('task output', (engine) => {
   it('a subscriber that does not read while 1,000 chunks are appended gets each once, in order, read in pages from storage', async () => {
     await start();
     const task = await running();
-    const stream = await ctx!.tasks.followOutput(aliceClient, { id: task.id });
-    const first = stream.next();
-    await append(task.id, 'chunk 1');
-    expect((await first).value?.seq).toBe(1);
+    const stream = await pastFirstChunk(task.id);
     // Not reading: the stream holds at most a page, whatever is appended meanwhile.
     await Promise.all(Array.from({ length: 999 }, (_, n) => append(task.id, `chunk ${n + 2}`)));
     const reads = countReads();
-    const seqs: number[] = [];
-    const end = ctx!.tasks.complete(alice, { id: task.id, workerId: 'w1' });
-    for await (const chunk of stream) seqs.push(chunk.seq);
-    await end;
+    const seqs = await seqsUntilComplete(task.id, stream);
     expect(seqs).toEqual(Array.from({ length: 999 }, (_, n) => n + 2));
     expect(reads()).toBeGreaterThanOrEqual(9);
   });
@@ -238,27 +232,17 @@ describeEngines('task output', (engine) => {
     // 16 chunks hold 1 MiB: the 16th reaches the budget, so the read ends with it.
     expect((await ctx!.tasks.output(row, { after: 0, first: 1000 })).map((chunk) => chunk.seq)).toEqual(Array.from({ length: 16 }, (_, n) => n + 1));
     expect((await ctx!.tasks.output(row, { after: 16, first: 1000 })).map((chunk) => chunk.seq)).toEqual([17, 18, 19, 20, 21]);
-    const end = ctx!.tasks.complete(alice, { id: task.id, workerId: 'w1' });
-    const seqs: number[] = [];
-    for await (const chunk of stream) seqs.push(chunk.seq);
-    await end;
-    expect(seqs).toEqual(Array.from({ length: 21 }, (_, n) => n + 1));
+    expect(await seqsUntilComplete(task.id, stream)).toEqual(Array.from({ length: 21 }, (_, n) => n + 1));
   });
 
   it('a subscriber that does not read holds about a MiB of the chunks appended meanwhile, not a page of 100 large ones: the rest comes from storage', async () => {
     await start();
     const task = await running();
-    const stream = await ctx!.tasks.followOutput(aliceClient, { id: task.id });
-    const first = stream.next();
-    await append(task.id, 'chunk 1');
-    expect((await first).value?.seq).toBe(1);
+    const stream = await pastFirstChunk(task.id);
     const large = 'x'.repeat(64 * 1024);
     for (let n = 0; n < 100; n++) await append(task.id, large);
     const reads = countReads();
-    const end = ctx!.tasks.complete(alice, { id: task.id, workerId: 'w1' });
-    const seqs: number[] = [];
-    for await (const chunk of stream) seqs.push(chunk.seq);
-    await end;
+    const seqs = await seqsUntilComplete(task.id, stream);
     expect(seqs).toEqual(Array.from({ length: 100 }, (_, n) => n + 2));
     // Handed over by the appends: 16 chunks (a MiB). The other 84, in reads of a MiB each, and a last empty read.
     expect(reads()).toBe(7);
@@ -272,6 +256,24 @@ describeEngines('task output', (engine) => {
     await stream.return!();
     expect((await pending).done).toBe(true);
   });
+
+  /** A stream of the task's output that has taken its first chunk, appended once it started. */
+  async function pastFirstChunk(id: string) {
+    const stream = await ctx!.tasks.followOutput(aliceClient, { id });
+    const first = stream.next();
+    await append(id, 'chunk 1');
+    expect((await first).value?.seq).toBe(1);
+    return stream;
+  }
+
+  /** Completes the task and reads the stream to its end: the seqs it delivered. */
+  async function seqsUntilComplete(id: string, stream: AsyncIterable<{ seq: number }>): Promise<number[]> {
+    const end = ctx!.tasks.complete(alice, { id, workerId: 'w1' });
+    const seqs: number[] = [];
+    for await (const chunk of stream) seqs.push(chunk.seq);
+    await end;
+    return seqs;
+  }
 
   /** Counts the store's reads of output from now on. */
   function countReads(): () => number {
