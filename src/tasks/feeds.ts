@@ -245,10 +245,7 @@ export function createFeeds({
           // heard, so the cursor goes there and the next request reads none of the others.
           const head = events.feedHead(tenant);
           const upTo = head?.chain === chain && fresh.size < first ? head.position : Math.max(...tasks.map((task) => task.feedPos));
-          return answer(
-            tasks.map((task) => publishedChangeOf(principal, task)),
-            upTo,
-          );
+          return answer(tasks.map((task) => publishedChangeOf(principal, task)), upTo);
         }
       }
       return { page: { changes: [], cursor: after }, wokenAt: null };
