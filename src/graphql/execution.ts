@@ -48,7 +48,8 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  * Compiled per document object: Yoga's parse cache hands the same DocumentNode to every
  * request with the same text, so the compiled function is found by identity, with no printing
  * or hashing of the document per request. A document graphql-jit cannot compile, or must not
- * (`compilable`), runs on graphql-js, which then reports whatever stopped the compiler.
+ * (`compilable`), runs on graphql-js, which then reports whatever stopped the compiler; so
+ * does a request whose variables graphql-jit would read otherwise (`arraysForObjects`).
  *
  * The compiled serializer rides on the result as `stringify`, where Yoga's result processors
  * (and the lean HTTP route) look for one; over graphql-ws the result is serialized inside the
@@ -133,6 +134,7 @@ function arraysForObjects(schema: GraphQLSchema, document: DocumentNode, operati
   return (variables) => typed.some(([name, type]) => arrayForObject(type, variables?.[name]));
 }
 
+/** Whether `value`, given for `type`, holds an array where an input object is expected. */
 function arrayForObject(type: GraphQLInputType, value: unknown): boolean {
   if (isNonNullType(type)) return arrayForObject(type.ofType, value);
   if (value === null || typeof value !== 'object') return false;
@@ -186,11 +188,11 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): boole
     return BREAK;
   };
   const typeInfo = new TypeInfo(schema);
-  const customScalar = (type: GraphQLInputType | null | undefined) => (isScalarType(getNullableType(type)) ? refuse() : undefined);
-  const nullable = new Set<string>();
+  const refuseUnderScalar = (type: GraphQLInputType | null | undefined) => (isScalarType(getNullableType(type)) ? refuse() : undefined);
+  const nullableVariables = new Set<string>();
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-    for (const { variable, type } of definition.variableDefinitions ?? []) if (type.kind !== Kind.NON_NULL_TYPE) nullable.add(variable.name.value);
+    for (const { variable, type } of definition.variableDefinitions ?? []) if (type.kind !== Kind.NON_NULL_TYPE) nullableVariables.add(variable.name.value);
   }
   const finite = (node: IntValueNode | FloatValueNode) => (Number.isFinite(Number(node.value)) ? undefined : refuse());
   const marker = (node: StringValueNode | EnumValueNode) => (node.value.includes(JIT_MARKER) ? refuse() : undefined);
@@ -201,10 +203,10 @@ export function compilable(schema: GraphQLSchema, document: DocumentNode): boole
       [Kind.ENUM]: marker,
       [Kind.INT]: finite,
       [Kind.FLOAT]: finite,
-      [Kind.OBJECT]: () => customScalar(typeInfo.getInputType()),
+      [Kind.OBJECT]: () => refuseUnderScalar(typeInfo.getInputType()),
       // Inside a list, the input type is its items': the list's own is its parent's.
-      [Kind.LIST]: () => customScalar(typeInfo.getParentInputType()),
-      [Kind.VARIABLE]: (node) => (isNonNullType(typeInfo.getInputType()) && nullable.has(node.name.value) ? refuse() : undefined),
+      [Kind.LIST]: () => refuseUnderScalar(typeInfo.getParentInputType()),
+      [Kind.VARIABLE]: (node) => (isNonNullType(typeInfo.getInputType()) && nullableVariables.has(node.name.value) ? refuse() : undefined),
       [Kind.DIRECTIVE]: (node) => (node.name.value === GraphQLSkipDirective.name || node.name.value === GraphQLIncludeDirective.name ? refuse() : undefined),
       [Kind.VARIABLE_DEFINITION]: ({ variable }) => (variable.name.value in Object.prototype ? refuse() : undefined),
       [Kind.FIELD]: (node) => (node.alias?.value === '__proto__' ? refuse() : undefined),
