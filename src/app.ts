@@ -105,6 +105,7 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       registry: metrics.registry,
       cors: corsForOrigins(config.corsOrigins),
       notesOf: traceOf,
+      compileAfter: config.graphqlCompileAfter,
     });
     const rest = createRestHandler({ tasks, authenticate });
     const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(GRAPHIQL_OPTIONS));

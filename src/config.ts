@@ -89,6 +89,11 @@ export interface Config {
    * `false` sends every request through `yoga.handle`. @default true
    */
   graphqlFastPath: boolean;
+  /**
+   * How many times one document runs on graphql-js before graphql-jit compiles it: a document
+   * used once (an id written into its text) is never compiled. 0 compiles at the first use. @default 1
+   */
+  graphqlCompileAfter: number;
   /** @default 'info' */
   logLevel: string;
   /** `DEMO=true` (`npm run demo`): seed demo tasks and run a built-in demo worker. */
@@ -150,6 +155,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins: Object.freeze(origins(env, 'CORS_ORIGINS')),
     metricsToken: token(env, 'METRICS_TOKEN'),
     graphqlFastPath: bool(env, 'GRAPHQL_FAST_PATH', true),
+    graphqlCompileAfter: int(env, 'GRAPHQL_COMPILE_AFTER', 1, 0, 1_000_000),
     logLevel: env.LOG_LEVEL || 'info',
     demo: bool(env, 'DEMO', false),
     demoSeed: int(env, 'DEMO_SEED', randomInt(2 ** 31), 0, 2 ** 31 - 1),

@@ -45,7 +45,8 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  * serializer for its answer. Queries, mutations and every subscription event run compiled;
  * subscriptions are shared (`createSharedSubscribe`).
  *
- * Compiled per document object: Yoga's parse cache hands the same DocumentNode to every
+ * Compiled per document object, once it has run `compileAfter` times on graphql-js (1 by
+ * default: compiled at its second use): Yoga's parse cache hands the same DocumentNode to every
  * request with the same text, so the compiled function is found by identity, with no printing
  * or hashing of the document per request. A document graphql-jit cannot compile, or must not
  * (`compilable`), runs on graphql-js, which then reports whatever stopped the compiler; so
@@ -55,16 +56,23 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  * (and the lean HTTP route) look for one; over graphql-ws the result is serialized inside the
  * protocol message, by JSON.stringify.
  */
-export function useCompiledExecution(): Plugin {
-  const compiled = new WeakMap<DocumentNode, Map<string, Compiled | null>>();
+export function useCompiledExecution({ compileAfter }: { compileAfter: number }): Plugin {
+  /** Per document and operation: compiled; null, never to be; or how many times it ran on graphql-js so far. */
+  const compiled = new WeakMap<DocumentNode, Map<string, Compiled | null | number>>();
 
   function compiledFor({ schema, document, operationName }: ExecutionArgs): Compiled | null {
     let byOperation = compiled.get(document);
     if (!byOperation) compiled.set(document, (byOperation = new Map()));
     const key = operationName ?? '';
-    let entry = byOperation.get(key);
-    if (entry === undefined && !compilable(schema, document)) byOperation.set(key, (entry = null));
-    if (entry === undefined) {
+    let entry: Compiled | null | number = byOperation.get(key) ?? 0;
+    if (typeof entry === 'number' && entry < compileAfter) {
+      // The first uses run on graphql-js: a document whose text changes with every request (an
+      // id written into it) would otherwise cost a compilation each time.
+      byOperation.set(key, entry + 1);
+      return null;
+    }
+    if (typeof entry === 'number' && !compilable(schema, document)) byOperation.set(key, (entry = null));
+    if (typeof entry === 'number') {
       // The compiled serializer knows graphql-js's own scalars only: with DateTime or JSON in
       // the selection, the answer is serialized by JSON.stringify.
       const compile = (customJSONSerializer: boolean) => compileQuery(schema, document, operationName ?? undefined, { customJSONSerializer });

@@ -41,6 +41,8 @@ export interface GraphQLServerOptions {
   cors: (request: Request) => CORSOptions;
   /** The notes the HTTP transport keeps on a request, if it keeps any. */
   notesOf: (req: unknown) => RequestNotes | undefined;
+  /** How many times a document runs on graphql-js before it is compiled (`useCompiledExecution`). */
+  compileAfter: number;
 }
 
 /**
@@ -120,7 +122,7 @@ export type GraphQLServer = YogaServerInstance<ServerContext & Record<string, un
  * SSE itself; graphql-ws and the lean HTTP route run operations through the same plugins with
  * `prepareOperation`, on Yoga's `getEnveloped`.
  */
-export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors, notesOf }: GraphQLServerOptions) {
+export function createGraphQLServer({ tasks, authenticate, log, graphiql, introspection, endpoint, limits, registry, cors, notesOf, compileAfter }: GraphQLServerOptions) {
   const armor = new EnvelopArmor({
     maxDepth: { n: limits.maxDepth, ...REPORT_IN_VALIDATION },
     maxAliases: { n: limits.maxAliases, ...REPORT_IN_VALIDATION },
@@ -172,7 +174,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     }),
   ];
   if (!introspection) plugins.push(useNoIntrospection());
-  plugins.push(useCompiledExecution());
+  plugins.push(useCompiledExecution({ compileAfter }));
 
   return createYoga<ServerContext & Record<string, unknown>, Partial<GraphQLContext>>({
     schema,

@@ -1,12 +1,14 @@
-import { parse } from 'graphql';
+import { execute, parse, type ExecutionArgs } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compilable } from '../../src/graphql/execution.js';
+import { compilable, useCompiledExecution } from '../../src/graphql/execution.js';
 import { schema } from '../../src/graphql/schema.js';
 import { useApp } from '../helpers/app.js';
 import { collect, wsClient } from '../helpers/clients.js';
 
-const t = useApp();
+// Every document compiled at its first use: each request here goes through graphql-jit.
+const t = useApp({ GRAPHQL_COMPILE_AFTER: '0' });
 
 /** The answer's body as sent: a key named `__proto__` would be lost to JSON.parse into an object literal comparison. */
 async function rawAnswer(query: string, variables?: Record<string, unknown>, operationName?: string): Promise<string> {
@@ -26,6 +28,41 @@ const JIT_DATE_MARKER = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d';
 declare global {
   var compiledExecutionProbe: number | undefined;
 }
+
+describe('when a document is compiled', () => {
+  /** The plugin's execute, over graphql-js's own, which counts the operations it is handed. */
+  function compiledExecute(compileAfter: number) {
+    let engineRuns = 0;
+    let run: ((args: ExecutionArgs) => unknown) | undefined;
+    const onExecute = useCompiledExecution({ compileAfter }).onExecute as (payload: Parameters<NonNullable<Plugin['onExecute']>>[0]) => void;
+    onExecute({
+      executeFn: (args: ExecutionArgs) => {
+        engineRuns++;
+        return execute(args);
+      },
+      setExecuteFn: (fn: (args: ExecutionArgs) => unknown) => {
+        run = fn;
+      },
+    } as unknown as Parameters<NonNullable<Plugin['onExecute']>>[0]);
+    return { run: (args: ExecutionArgs) => run!(args), engineRuns: () => engineRuns };
+  }
+
+  it('at its second use by default: a document used once (an id in its text) runs on graphql-js and is never compiled', async () => {
+    const { run, engineRuns } = compiledExecute(1);
+    const document = parse('{ __typename }');
+    const answers = [await run({ schema, document }), await run({ schema, document }), await run({ schema, document })];
+    expect(answers).toEqual(Array(3).fill({ data: { __typename: 'Query' } }));
+    expect(engineRuns()).toBe(1);
+    expect(Object.hasOwn(answers[0] as object, 'stringify')).toBe(false);
+    expect(Object.hasOwn(answers[1] as object, 'stringify')).toBe(true);
+  });
+
+  it('at its first use with compileAfter 0', async () => {
+    const { run, engineRuns } = compiledExecute(0);
+    expect(await run({ schema, document: parse('{ __typename }') })).toEqual({ data: { __typename: 'Query' } });
+    expect(engineRuns()).toBe(0);
+  });
+});
 
 describe('compiled execution', () => {
   afterEach(() => {
