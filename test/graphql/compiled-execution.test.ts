@@ -43,7 +43,7 @@ describe('when a document is compiled', () => {
       setExecuteFn: (fn: (args: ExecutionArgs) => unknown) => {
         run = fn;
       },
-    } as unknown as Parameters<NonNullable<Plugin['onExecute']>>[0]);
+    } as Parameters<NonNullable<Plugin['onExecute']>>[0]);
     return { run: (args: ExecutionArgs) => run!(args), engineRuns: () => engineRuns };
   }
 
