@@ -75,11 +75,6 @@ export interface TaskEvents {
   watched(): IterableIterator<[id: string, revision: number]>;
 }
 
-interface Watch {
-  listeners: Set<TaskListener>;
-  revision: number;
-}
-
 /** A tenant's feed listeners, by kind (null: of every kind), and its head. */
 interface Feed {
   byKind: Map<string | null, Set<FeedListener>>;
@@ -94,7 +89,9 @@ interface Feed {
  * Listeners must not block: waiters resolve a promise, streams keep only the latest row.
  */
 export function createTaskEvents(onListenerError: (error: unknown) => void = () => {}): TaskEvents {
-  const byTask = new Map<string, Watch>();
+  const byTask = new Map<string, Set<TaskListener>>();
+  /** The newest revision published to each watched task's listeners (none yet: absent). */
+  const revisions = new Map<string, number>();
   const byTenant = new Map<string, Feed>();
   let chains = 0;
   const outputByTask = new Map<string, Set<OutputListener>>();
@@ -157,10 +154,10 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
         const ofKind = feed.byKind.get(task.kind);
         if (ofKind) notify(ofKind, task.feedPos, task, chain);
       }
-      const watch = byTask.get(task.id);
-      if (!watch || task.revision <= watch.revision) return;
-      watch.revision = task.revision;
-      notify(watch.listeners, task);
+      const listeners = byTask.get(task.id);
+      if (!listeners || task.revision <= (revisions.get(task.id) ?? 0)) return;
+      revisions.set(task.id, task.revision);
+      notify(listeners, task);
     },
 
     announceFeed(tenant, position) {
@@ -198,18 +195,10 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
     watchedFeeds: () => byTenant.keys(),
 
     subscribe(id, listener) {
-      let watch = byTask.get(id);
-      if (!watch) byTask.set(id, (watch = { listeners: new Set(), revision: 0 }));
-      const { listeners } = watch;
-      listeners.add(listener);
-      count++;
-      let subscribed = true;
+      const stop = listen(byTask, id, listener);
       return () => {
-        if (!subscribed) return;
-        subscribed = false;
-        count--;
-        listeners.delete(listener);
-        if (listeners.size === 0 && byTask.get(id) === watch) byTask.delete(id);
+        stop();
+        if (!byTask.has(id)) revisions.delete(id);
       };
     },
 
@@ -218,7 +207,7 @@ export function createTaskEvents(onListenerError: (error: unknown) => void = () 
     isWatched: (id) => byTask.has(id),
 
     *watched() {
-      for (const [id, watch] of byTask) yield [id, watch.revision];
+      for (const id of byTask.keys()) yield [id, revisions.get(id) ?? 0];
     },
   };
 }

@@ -159,5 +159,19 @@ describe('task events', () => {
     stop();
     expect(events.joinFeed('t', 16)).toBeNull();
   });
-});
 
+  it('forgets a task\'s newest revision once its last listener leaves: a later listener hears from revision 1 on', () => {
+    const events = createTaskEvents();
+    events.subscribe('a', () => {})();
+    const stop = events.subscribe('a', () => {});
+    events.publish(row('a', 3));
+    stop();
+    const heard: number[] = [];
+    const again = events.subscribe('a', (task) => heard.push(task.revision));
+    expect([...events.watched()]).toEqual([['a', 0]]);
+    events.publish(row('a', 2));
+    expect(heard).toEqual([2]);
+    again();
+    expect(events.listenerCount()).toBe(0);
+  });
+});
