@@ -121,6 +121,35 @@ export function attachWebSockets({
   };
   server.on('upgrade', onUpgrade);
 
+  /**
+   * A subscription event's result is the same object for every subscriber of its operation
+   * (`createSharedSubscribe`): its JSON is made once, on its way to the first of them, and
+   * spliced into every socket's `next` message. graphql-ws serializes each message whole, by
+   * JSON.stringify: the payload it is handed stands for the JSON (`toJSON` leaves it out of
+   * the message and puts it in `payloadJson`), and `send`, which graphql-ws calls with the
+   * message as soon as it is serialized, puts it back in as the message's `payload`.
+   */
+  const resultJson = new WeakMap<ExecutionResult, string>();
+  let payloadJson: string | null = null;
+  const serializedOnce = (result: ExecutionResult): FormattedExecutionResult => {
+    let json = resultJson.get(result);
+    if (json === undefined) resultJson.set(result, (json = serialize(result)));
+    const spliced = json;
+    return {
+      toJSON: () => {
+        payloadJson = spliced;
+        return undefined;
+      },
+    } as FormattedExecutionResult;
+  };
+  /** The message graphql-ws serialized, with the payload `serializedOnce` took out of it put back. */
+  const withPayload = (data: string): string => {
+    const payload = payloadJson;
+    if (payload === null) return data;
+    payloadJson = null;
+    return `${data.slice(0, -1)},"payload":${payload}}`;
+  };
+
   const graphqlWs = makeServer<Record<string, unknown> | undefined, Extra>({
     connectionInitWaitTimeout: initTimeoutMs,
     onConnect: (ctx) => {
@@ -177,8 +206,9 @@ export function attachWebSockets({
     subscribe: subscribeOperation,
 
     // `extensions.http` (an HTTP status) and `extensions.unexpected` (a masked error) are notes
-    // to Yoga's HTTP answer, which strips them; they have no place in a WebSocket message.
-    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutYogaNotes(result) : undefined),
+    // to Yoga's HTTP answer, which strips them; they have no place in a WebSocket message. A
+    // result without errors is serialized once, however many subscribers it goes to.
+    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutYogaNotes(result) : serializedOnce(result)),
 
     // Also for an operation the client completed early, whose id it may have used again since:
     // only this operation's own slot is freed.
@@ -211,7 +241,8 @@ export function attachWebSockets({
         // next result is pulled at once while little is buffered for the socket; past
         // SEND_BUFFER_BYTES, only once this frame is written (a client that reads slowly holds
         // back its own operations, and the server holds a bounded amount for it).
-        send: (data) => {
+        send: (message) => {
+          const data = withPayload(message);
           if (socket.readyState !== socket.OPEN) return;
           if (!corked) {
             corked = true;
@@ -298,6 +329,12 @@ function withoutYogaNotes(result: ExecutionResult): FormattedExecutionResult {
       return { ...error.toJSON(), extensions };
     }),
   };
+}
+
+/** A result as JSON, by the compiled serializer graphql-jit made for its document when it has one. */
+function serialize(result: ExecutionResult): string {
+  const { stringify } = result as { stringify?: (value: unknown) => string };
+  return (stringify ?? JSON.stringify)(result);
 }
 
 /** Aborts an operation and frees its slot, unless its id already names a later operation. */

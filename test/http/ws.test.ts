@@ -100,6 +100,42 @@ describe('taskUpdated over graphql-ws', () => {
   });
 });
 
+describe('a subscription event for many subscribers', () => {
+  it('is serialized once, and every subscriber gets all of it', async () => {
+    const id = await runningTask();
+    const clients = [wsClient(t.wsUrl), wsClient(t.wsUrl), wsClient(t.wsUrl)];
+    const subs = clients.map((client) => collect(client, SUBSCRIBE, { id }));
+    await expect.poll(() => t.app.tasks.stats().subscriptions).toBe(3);
+    await expect.poll(() => subs.every((sub) => sub.results.length === 1)).toBe(true);
+    // Every JSON.stringify of this process that holds the event's data, as a result or inside a
+    // graphql-ws message: the compiled serializer, where there is one, is not counted (none).
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const serializations = () =>
+      stringify.mock.calls.filter(([value]) => {
+        const message = value as { data?: { taskUpdated?: unknown }; payload?: { data?: { taskUpdated?: unknown } } } | null;
+        return message?.data?.taskUpdated !== undefined || message?.payload?.data?.taskUpdated !== undefined;
+      }).length;
+    try {
+      await progress(id, 40);
+      await progress(id, 80);
+      await t.gql(`mutation($id: ID!) { completeTask(id: $id, result: 1) { id } }`, { id });
+      const streams = await Promise.all(subs.map((sub) => sub.finished));
+      for (const results of streams) {
+        expect(results.map((r) => [r.data.taskUpdated.revision, r.data.taskUpdated.progress, r.data.taskUpdated.status])).toEqual([
+          [2, 0, 'RUNNING'],
+          [3, 40, 'RUNNING'],
+          [4, 80, 'RUNNING'],
+          [5, 100, 'COMPLETED'],
+        ]);
+      }
+      expect(serializations()).toBeLessThanOrEqual(3);
+    } finally {
+      stringify.mockRestore();
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+});
+
 describe('queries and long-polls over graphql-ws', () => {
   it('awaitTask is woken by a completion', async () => {
     const id = await runningTask();
