@@ -4,6 +4,7 @@ import type { FeedListener, TaskEvents } from './events.js';
 import type { StreamSlot } from './follow.js';
 import type { Principal } from './principal.js';
 import type { TaskStore } from './store.js';
+import { nextTurn } from './stream.js';
 import { TASK_STATUSES, type Task, type TaskStatus } from './task.js';
 import { checkKinds, checkTag, checkTimeout, MAX_CLAIM_KINDS } from './validate.js';
 import type { createWaits, WaitLimits } from './waits.js';
@@ -279,7 +280,10 @@ export function createFeeds({
       stream = createFeedStream({
         matches,
         backlog: start !== null,
-        read: (from) => store.changes(principal.tenant, from, FEED_STREAM_QUEUE),
+        read: async (from) => {
+          await nextTurn();
+          return store.changes(principal.tenant, from, FEED_STREAM_QUEUE);
+        },
         changeOf: (task) => changeOf(principal, task),
         publishedChangeOf: (task) => publishedChangeOf(principal, task),
         subscribe: (listener) => events.subscribeFeed(principal.tenant, listener, filter?.kinds),

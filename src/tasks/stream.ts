@@ -87,3 +87,12 @@ export function createTaskStream(afterRevision: number | null, release: () => vo
   };
   return stream;
 }
+
+/**
+ * Resolves on the event loop's next turn, after the I/O waiting now. A stream that serves a
+ * lagging subscriber from storage waits for it before each page: on SQLite a read completes at
+ * once, and a socket that takes every write at once (a client that reads fast on a near
+ * network) would otherwise chain page after page in microtasks, and hold every other client
+ * until the whole backlog was sent.
+ */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useApp } from '../helpers/app.js';
-import { openSse, wsClient } from '../helpers/clients.js';
+import { ackedSocket, openSse, wsClient } from '../helpers/clients.js';
 import { bearer, codes, metric } from '../helpers/graphql.js';
 import { API_KEYS, KEYS } from '../helpers/keys.js';
 
@@ -101,6 +101,24 @@ describe('change feeds over GraphQL', () => {
     await expect.poll(() => sse.events.filter((event) => event.event === 'next').map((event) => event.data.data.taskChanges.task.id)).toEqual([before]);
     sse.abort();
     await sse.done;
+  });
+
+  it('a subscriber far behind does not hold the server: an operation it sends meanwhile is answered before its backlog ends', async () => {
+    const start = (await t.gql('{ tasks(first: 1) { changesCursor } }', {}, alice)).data!.tasks.changesCursor as string;
+    const writer = { tenant: 'alice', role: 'worker' } as const;
+    for (let n = 0; n < 3_000; n += 500) {
+      await Promise.all(Array.from({ length: 500 }, () => t.app.tasks.create(writer, { kind: 'far', maxAttempts: 1 })));
+    }
+    const raw = await ackedSocket(t.wsUrl, { authorization: alice.authorization });
+    // As for task output (test/http/output.test.ts): the query's answer takes its place among
+    // the backlog's frames, and storage (SQLite) answers each page at once.
+    raw.socket.once('message', () => raw.send({ id: 'q', type: 'subscribe', payload: { query: '{ __typename }' } }));
+    raw.send({ id: 's', type: 'subscribe', payload: { query: FOLLOW, variables: { after: start } } });
+    await expect.poll(() => raw.messages.filter((message) => message.id === 's').length, { timeout: 30_000 }).toBe(3_000);
+    const answeredAt = raw.messages.findIndex((message) => message.id === 'q' && message.type === 'next');
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(answeredAt).toBeLessThan(1_000);
+    raw.socket.close();
   });
 
   it('a subscription with a foreign cursor is refused with BAD_USER_INPUT', async () => {

@@ -120,6 +120,28 @@ describe('task output over GraphQL', () => {
     }
   });
 
+  it('a subscriber far behind does not hold the server: an operation it sends meanwhile is answered before its backlog ends', async () => {
+    const id = await runningTask(t.url, { headers: worker, leaseSeconds: 3_600 });
+    for (let n = 0; n < 3_000; n += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, i) => t.app.tasks.appendOutput(alice, { id, data: `${n + i}`, stream: 'log', workerId: 'w1' })));
+    }
+    await complete(id);
+    const raw = await ackedSocket(t.wsUrl, { authorization: `Bearer ${KEYS.aliceClient}` });
+    // A query on the same socket, sent as soon as the first chunk arrives: its answer takes its
+    // place among the chunks' frames. Storage answers at once here (SQLite), so a stream that
+    // read page after page without letting the event loop turn would send the whole backlog
+    // (300 KB, which the socket takes at once) before it read the query.
+    raw.socket.once('message', () => raw.send({ id: 'q', type: 'subscribe', payload: { query: '{ __typename }' } }));
+    raw.send({ id: 's', type: 'subscribe', payload: { query: OUTPUT, variables: { id } } });
+    await expect.poll(() => raw.messages.some((message) => message.id === 's' && message.type === 'complete'), { timeout: 30_000 }).toBe(true);
+    const chunks = raw.messages.filter((message) => message.id === 's' && message.type === 'next');
+    expect(chunks.map((message) => message.payload.data.taskOutput.seq)).toEqual(Array.from({ length: 3_000 }, (_, n) => n + 1));
+    const answeredAt = raw.messages.findIndex((message) => message.id === 'q' && message.type === 'next');
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(answeredAt).toBeLessThan(1_000);
+    raw.socket.close();
+  });
+
   it('taskOutput over SSE sends each chunk and ends after the final state; an unknown id is NOT_FOUND', async () => {
     const id = await started();
     await append(id, 'a');
