@@ -1,29 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { followTask, TaskNotFoundError, type FollowEvent, type TaskState, type Transport } from '../../src/client/follow-task.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { gqlRequest } from '../helpers/graphql.js';
 import { completeTask, runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
-import { freePort } from '../../tooling/ports.js';
-import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { useServers } from '../helpers/servers.js';
 
-let t: TestApp | undefined;
-let servers: ServerProcess[] = [];
-let dir: string | undefined;
-afterEach(async () => {
-  if (t) {
-    await expectNothingHeld(t.app);
-    await t.close();
-    t = undefined;
-  }
-  for (const server of servers) server.child.kill('SIGKILL');
-  servers = [];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const servers = useServers();
 
 const gql = async (url: string, query: string, variables: Record<string, unknown> = {}) => (await gqlRequest(url, query, variables)).data;
 
@@ -78,7 +60,7 @@ async function drive(url: string, id: string, follower: { states: TaskState[] },
 
 describe('followTask', () => {
   it('follows over graphql-ws to the final state', async () => {
-    t = await startApp();
+    const t = await servers.app();
     const id = await runningTask(t.url);
     const follower = follow(t.url, id);
     await expect.poll(() => follower.states.length).toBe(1);
@@ -94,7 +76,7 @@ describe('followTask', () => {
   });
 
   it('falls back to SSE when the WebSocket cannot connect, and to long-polling without either', async () => {
-    t = await startApp();
+    const t = await servers.app();
     for (const [options, expected] of [
       [{ wsUrl: 'ws://127.0.0.1:9/graphql' }, 'sse'],
       [{ transports: ['poll'] as Transport[] }, 'poll'],
@@ -110,27 +92,27 @@ describe('followTask', () => {
   });
 
   it('throws TaskNotFoundError for an unknown id', async () => {
-    t = await startApp();
+    const t = await servers.app();
     const iterator = followTask({ url: `${t.url}/graphql`, id: 'missing', webSocketImpl: WebSocket });
     await expect(iterator.next()).rejects.toBeInstanceOf(TaskNotFoundError);
   });
 
   it('an AbortSignal ends it and leaves nothing held on the server', async () => {
-    t = await startApp();
+    const t = await servers.app();
     const id = await runningTask(t.url);
     const abort = new AbortController();
     const follower = follow(t.url, id, { signal: abort.signal });
     // The first state received, not only the stream registered: under load the abort could
     // otherwise come between the two, before any state.
     await expect.poll(() => follower.states.length).toBe(1);
-    expect(t!.app.tasks.stats().subscriptions).toBe(1);
+    expect(t.app.tasks.stats().subscriptions).toBe(1);
     abort.abort();
     await follower.finished;
     expect(follower.states).toHaveLength(1);
   });
 
   it('with output: true, yields the states and every output chunk once, in order, over each transport', async () => {
-    t = await startApp();
+    const t = await servers.app();
     for (const options of [{}, { wsUrl: 'ws://127.0.0.1:9/graphql' }, { transports: ['poll'] as Transport[] }]) {
       const id = await runningTask(t.url);
       await append(t.url, id, 'first');
@@ -147,10 +129,8 @@ describe('followTask', () => {
   });
 
   it('with output: true, resumes the output across a server restart after the last seq, with no gap and no duplicate', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'follow-'));
-    const env = { DATABASE_URL: join(dir, 'tasks.db'), PORT: String(await freePort()) };
-    let server = await startServerProcess(env);
-    servers.push(server);
+    const restartable = await servers.restartable();
+    let server = await restartable.start();
     const id = await runningTask(server.url);
     const follower = followOutput(server.url, id);
     await append(server.url, id, 'a');
@@ -159,8 +139,7 @@ describe('followTask', () => {
 
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
-    server = await startServerProcess(env);
-    servers.push(server);
+    server = await restartable.start();
     await append(server.url, id, 'c');
     await append(server.url, id, 'd');
     await expect.poll(() => follower.lines(), { timeout: 10_000 }).toEqual(['1:a', '2:b', '3:c', '4:d']);
@@ -171,10 +150,8 @@ describe('followTask', () => {
   }, 30_000);
 
   it('resumes across a server restart with no gap and no duplicate', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'follow-'));
-    const env = { DATABASE_URL: join(dir, 'tasks.db'), PORT: String(await freePort()) };
-    let server = await startServerProcess(env);
-    servers.push(server);
+    const restartable = await servers.restartable();
+    let server = await restartable.start();
     const id = await runningTask(server.url);
     const follower = follow(server.url, id);
     await expect.poll(() => follower.states.length).toBe(1);
@@ -183,8 +160,7 @@ describe('followTask', () => {
 
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
-    server = await startServerProcess(env);
-    servers.push(server);
+    server = await restartable.start();
     await progress(server.url, id, 60);
     await progress(server.url, id, 70);
     await expect.poll(() => follower.states.at(-1)?.revision, { timeout: 10_000 }).toBe(5);

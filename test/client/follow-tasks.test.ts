@@ -1,30 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FeedRefusedError, followTasks, type FollowTasksOptions, type TaskChange, type Transport } from '../../src/client/follow-task.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { gqlRequest } from '../helpers/graphql.js';
-import { startServerProcess, type ServerProcess } from '../helpers/process.js';
-import { freePort } from '../../tooling/ports.js';
+import { useServers } from '../helpers/servers.js';
 
-let t: TestApp | undefined;
-let servers: ServerProcess[] = [];
-let dir: string | undefined;
+const servers = useServers();
 const stops: (() => unknown)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
-  if (t) {
-    await expectNothingHeld(t.app);
-    await t.close();
-    t = undefined;
-  }
-  for (const server of servers) server.child.kill('SIGKILL');
-  servers = [];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
 });
 
 const create = async (url: string, kind = 'feed', tags: string[] = []) =>
@@ -70,7 +54,7 @@ async function expectFeedOrder(url: string, changes: TaskChange[]) {
 
 describe('followTasks', () => {
   it('yields the backlog, then each change as it commits, over each transport', async () => {
-    t = await startApp();
+    const t = await servers.app();
     for (const [options, expected] of [
       [{}, 'ws'],
       [{ wsUrl: 'ws://127.0.0.1:9/graphql' }, 'sse'],
@@ -93,7 +77,7 @@ describe('followTasks', () => {
   });
 
   it('without after, starts from the beginning of the feed; a filter keeps only what it admits', async () => {
-    t = await startApp();
+    const t = await servers.app();
     const first = await create(t.url, 'a');
     await create(t.url, 'b');
     const tagged = await create(t.url, 'b', ['blue']);
@@ -112,7 +96,7 @@ describe('followTasks', () => {
   });
 
   it('resumes after a dropped connection from the last cursor it yielded: no gap, no duplicate', async () => {
-    t = await startApp();
+    const t = await servers.app();
     const balancer = await startBalancer([t.url]);
     stops.push(() => balancer.close());
     for (const options of [{}, { wsUrl: 'ws://127.0.0.1:9/graphql' }, { transports: ['poll'] as Transport[] }]) {
@@ -133,10 +117,8 @@ describe('followTasks', () => {
   }, 60_000);
 
   it('resumes across a server restart, with what was committed just before and after it', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'follow-tasks-'));
-    const env = { DATABASE_URL: join(dir, 'tasks.db'), PORT: String(await freePort()) };
-    let server = await startServerProcess(env);
-    servers.push(server);
+    const restartable = await servers.restartable();
+    let server = await restartable.start();
     const ids = [await create(server.url)];
     const follower = follow(server.url);
     await expect.poll(() => follower.changes.length).toBe(1);
@@ -145,8 +127,7 @@ describe('followTasks', () => {
 
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
-    server = await startServerProcess(env);
-    servers.push(server);
+    server = await restartable.start();
     ids.push(await create(server.url), await create(server.url));
     await expect.poll(() => follower.changes.length, { timeout: 10_000 }).toBe(4);
     expect(follower.changes.map((change) => change.task.id)).toEqual(ids);
@@ -155,18 +136,18 @@ describe('followTasks', () => {
   }, 30_000);
 
   it('an AbortSignal ends it and leaves nothing held on the server', async () => {
-    t = await startApp();
+    const t = await servers.app();
     for (const options of [{}, { transports: ['poll'] as Transport[] }]) {
       const follower = follow(t.url, options);
-      await expect.poll(() => t!.app.tasks.stats().subscriptions + t!.app.tasks.stats().waiters).toBe(1);
+      await expect.poll(() => t.app.tasks.stats().subscriptions + t.app.tasks.stats().waiters).toBe(1);
       follower.abort.abort();
       await follower.finished;
-      await expect.poll(() => t!.app.tasks.stats().subscriptions + t!.app.tasks.stats().waiters).toBe(0);
+      await expect.poll(() => t.app.tasks.stats().subscriptions + t.app.tasks.stats().waiters).toBe(0);
     }
   });
 
   it('throws FeedRefusedError for a cursor the server refuses, over each transport', async () => {
-    t = await startApp();
+    const t = await servers.app();
     for (const options of [{}, { wsUrl: 'ws://127.0.0.1:9/graphql' }, { transports: ['poll'] as Transport[] }]) {
       const changes = followTasks({ url: `${t.url}/graphql`, webSocketImpl: WebSocket, after: 'not-a-cursor', retryDelayMs: 100, ...options });
       await expect(changes.next()).rejects.toSatisfy((error) => error instanceof FeedRefusedError && error.code === 'BAD_USER_INPUT');
