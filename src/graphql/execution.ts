@@ -259,6 +259,21 @@ function positionOf(body: string, line: number, column: number): number {
   return lineEnd.lastIndex + column - 1;
 }
 
+/**
+ * A shared result serializes itself once for all its subscribers: their transports ask the
+ * result's `stringify` for its JSON (Yoga's SSE processor, and our graphql-ws binding), and all
+ * but the first get the same text. By the compiled serializer where there is one; asked for
+ * another value (Yoga's copy of a result with errors, without its internal extensions), it
+ * serializes that value.
+ */
+function serializedOnce(result: ExecutionResult): ExecutionResult {
+  const serialize = (result as { stringify?: (value: unknown) => string }).stringify ?? JSON.stringify;
+  let json: string | undefined;
+  const stringify = (value: unknown) => (value === result ? (json ??= serialize(value)) : serialize(value));
+  Object.defineProperty(result, 'stringify', { value: stringify, configurable: true });
+  return result;
+}
+
 /** Subscribers whose results are the same for the same event: same operation, variables and caller. */
 function shareKeyOf({ operationName, variableValues, contextValue }: ExecutionArgs): string {
   const { principal } = contextValue as GraphQLContext;
@@ -280,7 +295,10 @@ export function createSharedSubscribe(executeOn: ExecuteOn) {
     let byKey = byDocument.get(args.document);
     if (!byKey) byDocument.set(args.document, (byKey = new Map()));
     let result = byKey.get(shareKey);
-    if (!result) byKey.set(shareKey, (result = executeOn(args, event)));
+    if (!result) {
+      const made = executeOn(args, event);
+      byKey.set(shareKey, (result = made instanceof Promise ? made.then(serializedOnce) : serializedOnce(made)));
+    }
     return result;
   };
 

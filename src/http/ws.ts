@@ -122,27 +122,24 @@ export function attachWebSockets({
   server.on('upgrade', onUpgrade);
 
   /**
-   * A subscription event's result is the same object for every subscriber of its operation
-   * (`createSharedSubscribe`): its JSON is made once, on its way to the first of them, and
-   * spliced into every socket's `next` message. graphql-ws serializes each message whole, by
-   * JSON.stringify: the payload it is handed stands for the JSON (`toJSON` leaves it out of
-   * the message and puts it in `payloadJson`), and `send`, which graphql-ws calls with the
-   * message as soon as it is serialized, puts it back in as the message's `payload`.
+   * graphql-ws serializes each message whole, by JSON.stringify, payload included. The result
+   * serializes itself instead (once for all the subscribers of a shared event, see
+   * `createSharedSubscribe`), and graphql-ws is handed a stand-in for it: its `toJSON` leaves
+   * the payload out of the message and puts the result's JSON in `payloadJson`; `send`, which
+   * graphql-ws calls with the message as soon as it is serialized, puts it back in as the
+   * message's `payload`.
    */
-  const resultJson = new WeakMap<ExecutionResult, string>();
   let payloadJson: string | null = null;
-  const serializedOnce = (result: ExecutionResult): FormattedExecutionResult => {
-    let json = resultJson.get(result);
-    if (json === undefined) resultJson.set(result, (json = serialize(result)));
-    const spliced = json;
+  const serializedByItself = (result: ExecutionResult): FormattedExecutionResult => {
+    const json = serialize(result);
     return {
       toJSON: () => {
-        payloadJson = spliced;
+        payloadJson = json;
         return undefined;
       },
     } as FormattedExecutionResult;
   };
-  /** The message graphql-ws serialized, with the payload `serializedOnce` took out of it put back. */
+  /** The message graphql-ws serialized, with the payload `serializedByItself` took out of it put back. */
   const withPayload = (data: string): string => {
     const payload = payloadJson;
     if (payload === null) return data;
@@ -206,9 +203,8 @@ export function attachWebSockets({
     subscribe: subscribeOperation,
 
     // `extensions.http` (an HTTP status) and `extensions.unexpected` (a masked error) are notes
-    // to Yoga's HTTP answer, which strips them; they have no place in a WebSocket message. A
-    // result without errors is serialized once, however many subscribers it goes to.
-    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutYogaNotes(result) : serializedOnce(result)),
+    // to Yoga's HTTP answer, which strips them; they have no place in a WebSocket message.
+    onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? withoutYogaNotes(result) : serializedByItself(result)),
 
     // Also for an operation the client completed early, whose id it may have used again since:
     // only this operation's own slot is freed.
@@ -331,7 +327,7 @@ function withoutYogaNotes(result: ExecutionResult): FormattedExecutionResult {
   };
 }
 
-/** A result as JSON, by the compiled serializer graphql-jit made for its document when it has one. */
+/** A result as JSON, by its own `stringify` when it has one (graphql-jit's compiled serializer; a shared event's, made once). */
 function serialize(result: ExecutionResult): string {
   const { stringify } = result as { stringify?: (value: unknown) => string };
   return (stringify ?? JSON.stringify)(result);

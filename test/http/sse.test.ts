@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { useApp } from '../helpers/app.js';
+import { describe, expect, it, vi } from 'vitest';
+import { expectNothingHeld, startApp, useApp } from '../helpers/app.js';
 import { openSse } from '../helpers/clients.js';
-import { runningTask as createRunningTask } from '../helpers/tasks.js';
+import { runningTask as createRunningTask, reportProgress } from '../helpers/tasks.js';
 
 const t = useApp();
 
@@ -57,6 +57,31 @@ describe('taskUpdated over Server-Sent Events', () => {
       { status: 'RUNNING', progress: 70, revision: 3 },
       { status: 'FAILED', progress: 70, revision: 4 },
     ]);
+  });
+
+  it('an event for many subscribers is serialized once', async () => {
+    // Never compiled: graphql-js's results are serialized by JSON.stringify, which can be counted.
+    const app = await startApp({ GRAPHQL_COMPILE_AFTER: '1000000' });
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const id = await createRunningTask(app.url, { kind: 'sse' });
+      const streams = [openSse(app.url, SUBSCRIBE, { id }), openSse(app.url, SUBSCRIBE, { id }), openSse(app.url, SUBSCRIBE, { id })];
+      await expect.poll(() => streams.every((stream) => stream.events.length === 1)).toBe(true);
+      const before = stringify.mock.calls.length;
+      await reportProgress(app.url, id, 40);
+      await reportProgress(app.url, id, 80);
+      await expect.poll(() => streams.every((stream) => stream.events.length === 3)).toBe(true);
+      const serializations = stringify.mock.calls.slice(before).filter(([value]) => (value as { data?: { taskUpdated?: unknown } } | null)?.data?.taskUpdated !== undefined);
+      for (const stream of streams) {
+        expect(stream.events.map((event) => event.data.data.taskUpdated.progress)).toEqual([0, 40, 80]);
+        stream.abort();
+      }
+      expect(serializations).toHaveLength(2);
+    } finally {
+      stringify.mockRestore();
+      await expectNothingHeld(app.app);
+      await app.close();
+    }
   });
 
   it('an unknown id gives NOT_FOUND and the stream ends', async () => {
