@@ -53,8 +53,7 @@ export type ExecuteOn = (args: ExecutionArgs, rootValue: unknown) => Result;
  * does a request whose variables graphql-jit would read otherwise (`arraysForObjects`).
  *
  * The compiled serializer rides on the result as `stringify`, where Yoga's result processors
- * (and the lean HTTP route) look for one; over graphql-ws the result is serialized inside the
- * protocol message, by JSON.stringify.
+ * look for one, and `resultJson` (the lean HTTP route, graphql-ws) too.
  */
 export function useCompiledExecution({ compileAfter }: { compileAfter: number }): Plugin {
   /** Per document and operation: compiled; null, never to be; or how many times it ran on graphql-js so far. */
@@ -259,6 +258,14 @@ function positionOf(body: string, line: number, column: number): number {
   return lineEnd.lastIndex + column - 1;
 }
 
+/** A result that may carry its own serializer (the compiled one; a shared event's, made once). */
+type SelfSerializing = ExecutionResult & { stringify?: (value: unknown) => string };
+
+/** A result as JSON: by its own `stringify` when it has one, else by JSON.stringify. */
+export function resultJson(result: ExecutionResult): string {
+  return ((result as SelfSerializing).stringify ?? JSON.stringify)(result);
+}
+
 /**
  * A shared result serializes itself once for all its subscribers: their transports ask the
  * result's `stringify` for its JSON (Yoga's SSE processor, and our graphql-ws binding), and all
@@ -267,7 +274,7 @@ function positionOf(body: string, line: number, column: number): number {
  * serializes that value.
  */
 function serializedOnce(result: ExecutionResult): ExecutionResult {
-  const serialize = (result as { stringify?: (value: unknown) => string }).stringify ?? JSON.stringify;
+  const serialize = (result as SelfSerializing).stringify ?? JSON.stringify;
   let json: string | undefined;
   const stringify = (value: unknown) => (value === result ? (json ??= serialize(value)) : serialize(value));
   Object.defineProperty(result, 'stringify', { value: stringify, configurable: true });

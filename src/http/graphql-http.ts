@@ -3,6 +3,7 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
 import type { RequestNotes } from '../graphql/context.js';
 import { toGraphQLError } from '../graphql/errors.js';
+import { resultJson } from '../graphql/execution.js';
 import { executeOperation, prepareOperation, type Caller, type GraphQLServer, type OperationParams } from '../graphql/pipeline.js';
 import { unauthenticated } from '../tasks/errors.js';
 import type { Principal } from '../tasks/principal.js';
@@ -162,8 +163,7 @@ export function encodeResult(result: ExecutionResult, mediaType: string): { stat
   const headers: Record<string, string> = { 'Content-Type': `${mediaType}; charset=utf-8` };
   const http = result.extensions?.http as HttpNote | undefined;
   if (!result.errors?.length && !http) {
-    const stringify = (result as { stringify?: (value: unknown) => string }).stringify ?? JSON.stringify;
-    return { status: 200, headers, body: stringify(result) };
+    return { status: 200, headers, body: resultJson(result) };
   }
   let status = http?.status;
   if (http?.headers) Object.assign(headers, http.headers);

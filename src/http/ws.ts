@@ -5,6 +5,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { withCode } from '../graphql/errors.js';
+import { resultJson } from '../graphql/execution.js';
 import { executeOperation, prepareOperation, subscribeOperation, type GraphQLServer } from '../graphql/pipeline.js';
 import { DomainError } from '../tasks/errors.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../tasks/json-depth.js';
@@ -131,7 +132,7 @@ export function attachWebSockets({
    */
   let payloadJson: string | null = null;
   const serializedByItself = (result: ExecutionResult): FormattedExecutionResult => {
-    const json = serialize(result);
+    const json = resultJson(result);
     return {
       toJSON: () => {
         payloadJson = json;
@@ -325,12 +326,6 @@ function withoutYogaNotes(result: ExecutionResult): FormattedExecutionResult {
       return { ...error.toJSON(), extensions };
     }),
   };
-}
-
-/** A result as JSON, by its own `stringify` when it has one (graphql-jit's compiled serializer; a shared event's, made once). */
-function serialize(result: ExecutionResult): string {
-  const { stringify } = result as { stringify?: (value: unknown) => string };
-  return (stringify ?? JSON.stringify)(result);
 }
 
 /** Aborts an operation and frees its slot, unless its id already names a later operation. */
