@@ -280,10 +280,7 @@ export function createFeeds({
       stream = createFeedStream({
         matches,
         backlog: start !== null,
-        read: async (from) => {
-          await nextTurn();
-          return store.changes(principal.tenant, from, FEED_STREAM_QUEUE);
-        },
+        read: (from) => store.changes(principal.tenant, from, FEED_STREAM_QUEUE),
         changeOf: (task) => changeOf(principal, task),
         publishedChangeOf: (task) => publishedChangeOf(principal, task),
         subscribe: (listener) => events.subscribeFeed(principal.tenant, listener, filter?.kinds),
@@ -414,6 +411,7 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
       const target = heard;
       let rows: Task[];
       try {
+        await nextTurn();
         rows = await read(covered);
       } catch (error) {
         reading = false;

@@ -5,7 +5,7 @@ import { createOutputStream, type OutputStream } from './output-stream.js';
 import type { Principal } from './principal.js';
 import type { TaskStore } from './store.js';
 import { createSlotCounter, QuotaError, type RefusalReason } from './quotas.js';
-import { createTaskStream, nextTurn, type TaskStream } from './stream.js';
+import { createTaskStream, type TaskStream } from './stream.js';
 import { isFinal, type Task } from './task.js';
 
 /** A subscription stream's place under the per-client caps: call it to give the place back (once; later calls do nothing). */
@@ -156,10 +156,7 @@ export function createFollows({
     let unsubscribe = () => {};
     const stream = createOutputStream({
       after: after ?? 0,
-      read: async (from, limit) => {
-        await nextTurn();
-        return store.readOutput(id, from, limit, OUTPUT_READ_BUDGET_BYTES);
-      },
+      read: (from, limit) => store.readOutput(id, from, limit, OUTPUT_READ_BUDGET_BYTES),
       pageSize: OUTPUT_STREAM_PAGE,
       budget: OUTPUT_READ_BUDGET_BYTES,
       onPage: onOutputPage,

@@ -1,4 +1,5 @@
 import type { OutputChunk } from './output.js';
+import { nextTurn } from './stream.js';
 import { isFinal, type Task } from './task.js';
 
 /** A task's output chunks as an async iterator, for `taskOutput`. */
@@ -84,6 +85,7 @@ export function createOutputStream({ after, read, pageSize, budget, release, onP
     announced = false;
     let rows: OutputChunk[];
     try {
+      await nextTurn();
       rows = await read(last, pageSize);
     } finally {
       reading = false;
