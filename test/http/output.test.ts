@@ -21,6 +21,14 @@ const OUTPUT = 'subscription($id: ID!, $after: Int) { taskOutput(id: $id, after:
 const started = () => runningTask(t.url, { headers: worker });
 const append = (id: string, data: string, headers = worker, stream?: string) => t.gql(APPEND, { id, data, stream, w: 'w1' }, headers);
 const complete = (id: string) => t.gql('mutation($id: ID!) { completeTask(id: $id, workerId: "w1") { id } }', { id }, worker);
+/** `count` chunks appended in process (the nth's data: `dataOf(n)`, n from 0), 500 at a time: they commit in groups. */
+async function appendMany(id: string, count: number, dataOf: (n: number) => string = String): Promise<void> {
+  for (let n = 0; n < count; n += 500) {
+    const batch = Array.from({ length: Math.min(500, count - n) }, (_, i) => dataOf(n + i));
+    await Promise.all(batch.map((data) => t.app.tasks.appendOutput(alice, { id, data, stream: 'log', workerId: 'w1' })));
+  }
+}
+
 const rest = async (path: string, headers: Record<string, string> = client) => {
   const response = await fetch(`${t.url}/api/queue/poll/${path}`, { headers });
   return { status: response.status, body: await response.json() };
@@ -106,9 +114,7 @@ describe('task output over GraphQL', () => {
 
   it('taskOutput over graphql-ws: a subscriber far behind gets its backlog, frames written together, in order', async () => {
     const id = await runningTask(t.url, { headers: worker, leaseSeconds: 3_600 });
-    for (let n = 0; n < 300; n += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => t.app.tasks.appendOutput(alice, { id, data: `${n + i}`, stream: 'log', workerId: 'w1' })));
-    }
+    await appendMany(id, 300);
     await complete(id);
     const ws = wsClient(t.wsUrl, { authorization: `Bearer ${KEYS.aliceClient}` });
     try {
@@ -122,9 +128,7 @@ describe('task output over GraphQL', () => {
 
   it('a subscriber far behind does not hold the server: an operation it sends meanwhile is answered before its backlog ends', async () => {
     const id = await runningTask(t.url, { headers: worker, leaseSeconds: 3_600 });
-    for (let n = 0; n < 3_000; n += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, i) => t.app.tasks.appendOutput(alice, { id, data: `${n + i}`, stream: 'log', workerId: 'w1' })));
-    }
+    await appendMany(id, 3_000);
     await complete(id);
     const raw = await ackedSocket(t.wsUrl, { authorization: `Bearer ${KEYS.aliceClient}` });
     // A query on the same socket, sent as soon as the first chunk arrives: its answer takes its
@@ -181,9 +185,7 @@ describe('task output over GraphQL', () => {
     const pagesBefore = await metric(t.url, 'task_api_output_pages_read_total');
     // 10 MB of output: far more than the socket's buffers hold while the client reads nothing.
     const line = 'x'.repeat(1000);
-    for (let n = 0; n < 10_000; n += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, i) => t.app.tasks.appendOutput(alice, { id, data: `${n + i} ${line}`, stream: 'log', workerId: 'w1' })));
-    }
+    await appendMany(id, 10_000, (n) => `${n} ${line}`);
     await complete(id);
     raw.socket.resume();
     await expect.poll(() => raw.messages.at(-1)?.type, { timeout: 60_000 }).toBe('complete');
