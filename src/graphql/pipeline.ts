@@ -1,6 +1,5 @@
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type CORSOptions, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type OperationTypeNode, type ValidationContext } from 'graphql';
@@ -14,6 +13,7 @@ import { maskError, toGraphQLError } from './errors.js';
 import { useCompiledExecution } from './execution.js';
 import { useAuthenticationFirst, useDocumentNestingLimit, useMalformedParamsRefusal, useNoIntrospection, useNoSuggestions, useStreamsEndWithTheirClients, useUnbufferedEventStreams, useUnexpectedErrorLog, useUnstreamableSubscriptionRefusal, useUnsupportedMediaTypeError, useVariableErrorCodes } from './plugins.js';
 import { useNotAcceptableBeforeExecution } from './accept.js';
+import { useOperationMetrics } from './operation-metrics.js';
 import { useSubscriptionRootDirectivesRule } from './validation.js';
 import { schema } from './schema.js';
 
@@ -153,25 +153,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
     useUnexpectedErrorLog(log, loggedErrors),
     // Operations counted and timed by type and outcome; not by operation name or error path
     // (response keys, so aliases), which a client could make up without end.
-    usePrometheus({
-      registry,
-      endpoint: false,
-      labels: { operationName: false, path: false },
-      metrics: {
-        graphql_envelop_request: true,
-        graphql_envelop_request_duration: true,
-        graphql_envelop_error_result: true,
-        graphql_envelop_deprecated_field: false,
-        graphql_envelop_request_time_summary: false,
-        graphql_envelop_phase_parse: false,
-        graphql_envelop_phase_validate: false,
-        graphql_envelop_phase_context: false,
-        graphql_envelop_phase_execute: false,
-        graphql_envelop_phase_subscribe: false,
-        graphql_envelop_schema_change: false,
-        graphql_yoga_http_duration: false,
-      },
-    }),
+    useOperationMetrics(registry),
   ];
   if (!introspection) plugins.push(useNoIntrospection());
   plugins.push(useCompiledExecution({ compileAfter }));

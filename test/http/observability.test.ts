@@ -54,14 +54,17 @@ describe('/metrics', () => {
     await fetch(`${current.url}/api/queue/poll/nope`);
     await fetch(`${current.url}/healthz`);
     await post(current, 'mutation { madeUpAlias: cancelTask(id: "nope") { id } }');
+    await post(current, '{ task(id: "nope") { id madeUpField } }');
 
     const text = await metricsOf(current);
-    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'graphql', method: 'POST', status: '200' })).toBe(3);
+    expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'graphql', method: 'POST', status: '200' })).toBe(4);
     expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'rest', method: 'GET', status: '404' })).toBe(1);
     expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'health', method: 'GET', status: '200' })).toBe(1);
     expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'mutation' })).toBe(2);
     expect(sample(text, 'graphql_envelop_request_duration_count', { operationType: 'query' })).toBe(1);
     expect(sample(text, 'graphql_envelop_error_result', { operationType: 'mutation', phase: 'execute' })).toBe(1);
+    // A document that does not validate is counted as an error, not as an operation that ran.
+    expect(sample(text, 'graphql_envelop_error_result', { operationType: 'query', phase: 'validate' })).toBe(1);
     expect(text).not.toMatch(/operationName=|path=|madeUpAlias/);
   });
 

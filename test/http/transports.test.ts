@@ -63,18 +63,19 @@ describe('graphql_envelop_request counts operations on every transport', () => {
     expect(await read.finished).toEqual([{ data: { task: { id } } }]);
     expect(await requests('query')).toBe(queries + 1);
 
+    // A subscription is counted when its stream starts, once, however long it runs.
     const ws = collect(client, 'subscription ($id: ID!) { taskUpdated(id: $id) { revision } }', { id });
     await expect.poll(() => ws.results.length).toBe(1);
-    // Counted when the operation ends.
+    expect(await requests('subscription')).toBe(subscriptions + 1);
     ws.unsubscribe();
-    await expect.poll(() => requests('subscription')).toBe(subscriptions + 1);
     await client.dispose();
 
     const sse = openSse(t.url, 'subscription ($id: ID!) { taskUpdated(id: $id) { revision } }', { id });
     await expect.poll(() => sse.events.length).toBeGreaterThan(0);
+    expect(await requests('subscription')).toBe(subscriptions + 2);
     sse.abort();
     await sse.done;
-    await expect.poll(() => requests('subscription')).toBe(subscriptions + 2);
+    expect(await requests('subscription')).toBe(subscriptions + 2);
   });
 });
 
