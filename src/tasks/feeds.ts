@@ -113,8 +113,10 @@ export function createFeeds({
    * The tenant's matching tasks changed after `after`, up to `first`, in position order.
    * `upTo` is where the next read starts: the last change's position when the page is full,
    * else the position read up to. `cut` says the read stopped at MAX_SCAN, not at the end.
+   * Changes of other kinds than the filter's are passed over in the store, unread.
    */
-  async function read(tenant: string, after: number, first: number, matches: (task: Task) => boolean) {
+  async function read(tenant: string, after: number, first: number, filter: FeedFilter | null | undefined, matches: (task: Task) => boolean) {
+    const kinds = filter?.kinds?.length ? filter.kinds : null;
     const found = new Map<string, Task>();
     let upTo = after;
     let scanned = 0;
@@ -124,17 +126,23 @@ export function createFeeds({
         cut = true;
         break;
       }
-      const rows = await store.changes(tenant, upTo, READ_BATCH);
-      for (const task of rows) {
-        scanned++;
-        upTo = task.feedPos;
+      const window = await store.changesOfKinds(tenant, upTo, READ_BATCH, kinds);
+      scanned += window.scanned;
+      let full = false;
+      for (const task of window.tasks) {
         if (!matches(task)) continue;
         // Changed again between two reads: once, at its latest position.
         found.delete(task.id);
         found.set(task.id, task);
-        if (found.size === first) break;
+        if (found.size === first) {
+          upTo = task.feedPos;
+          full = true;
+          break;
+        }
       }
-      if (rows.length < READ_BATCH) break;
+      if (full) break;
+      upTo = window.scannedTo;
+      if (window.scanned < READ_BATCH) break;
     }
     return { tasks: [...found.values()], upTo, cut };
   }
@@ -164,7 +172,7 @@ export function createFeeds({
   async function changes(principal: Principal, { filter, after, first }: ChangesOptions): Promise<FeedPage> {
     checkFeedPageSize(first);
     const matches = matcher(filter);
-    const page = await read(principal.tenant, positionOf(principal, after), first, matches);
+    const page = await read(principal.tenant, positionOf(principal, after), first, filter, matches);
     return { changes: page.tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, page.upTo) };
   }
 
@@ -226,7 +234,7 @@ export function createFeeds({
         chain = null;
         fresh.clear();
         const target = heard;
-        const page = await read(tenant, scanned, first, matches);
+        const page = await read(tenant, scanned, first, filter, matches);
         if (page.tasks.length > 0 || page.cut || first === 0) return answer(page.tasks.map((task) => changeOf(principal, task)), page.upTo);
         // Read to the end of the feed: that covers every position heard of before the read began,
         // also one no task holds any more (deleted), which would otherwise wake it at every announce.

@@ -26,6 +26,15 @@ export type TaskChange = (task: Task) => Task;
  * each promise resolves only once its transaction is committed (and durable, as the engine
  * is configured), so a caller publishes only committed rows.
  */
+/** What `changesOfKinds` looked at in a feed, and what it found. */
+export interface FeedWindow {
+  tasks: Task[];
+  /** Positions looked at. */
+  scanned: number;
+  /** The last position looked at. */
+  scannedTo: number;
+}
+
 export interface TaskStore {
   get(id: string): Promise<Task | null>;
   /** The rows of those ids that exist, in no particular order. */
@@ -37,6 +46,13 @@ export interface TaskStore {
    * positions commit in order, so a read that returns position P has every change before it.
    */
   changes(tenant: string, after: number, limit: number): Promise<Task[]>;
+  /**
+   * `changes` for a reader of some kinds: of the next `limit` positions of the tenant's feed
+   * after `after`, the tasks of `kinds` (of any kind when null), with how many positions were
+   * looked at and the last of them (`after` when none). The tasks of other kinds are passed
+   * over in the database, not read.
+   */
+  changesOfKinds(tenant: string, after: number, limit: number, kinds: readonly string[] | null): Promise<FeedWindow>;
   /** The last position taken in the tenant's feed, committed (0 before any change). */
   feedPosition(tenant: string): Promise<number>;
   /**

@@ -56,6 +56,23 @@ describeEngines('feed positions', (engine) => {
     expect((await store.changes('a', 2, 1))[0]!.status).toBe('CANCELLED');
   });
 
+  it('a read for some kinds looks at the next positions of the whole feed and hands over only the tasks of those kinds', async () => {
+    service = await createEngineTestService(engine);
+    const { tasks, store } = service;
+    const x1 = await tasks.create(a, { kind: 'x', maxAttempts: 1 });
+    await tasks.create(a, { kind: 'y', maxAttempts: 1 });
+    await tasks.create(b, { kind: 'x', maxAttempts: 1 });
+    await tasks.create(a, { kind: 'y', maxAttempts: 1 });
+    const x2 = await tasks.create(a, { kind: 'x', maxAttempts: 1 });
+    const window = (after: number, limit: number, kinds: string[] | null) =>
+      store.changesOfKinds('a', after, limit, kinds).then(({ tasks: found, scanned, scannedTo }) => ({ found: positions(found), scanned, scannedTo }));
+    expect(await window(0, 3, ['x'])).toEqual({ found: [[x1.id, 1]], scanned: 3, scannedTo: 3 });
+    expect(await window(1, 2, ['x'])).toEqual({ found: [], scanned: 2, scannedTo: 3 });
+    expect(await window(3, 10, ['x', 'z'])).toEqual({ found: [[x2.id, 4]], scanned: 1, scannedTo: 4 });
+    expect((await window(0, 10, null)).found).toEqual(positions(await store.changes('a', 0, 10)));
+    expect(await window(4, 10, ['x'])).toEqual({ found: [], scanned: 0, scannedTo: 4 });
+  });
+
   it('concurrent changes of one tenant take distinct, consecutive positions', async () => {
     service = await createEngineTestService(engine);
     const created = await Promise.all(Array.from({ length: 20 }, (_, i) => service.tasks.create(i % 2 ? a : b, { kind: 'k', maxAttempts: 1 })));

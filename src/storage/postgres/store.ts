@@ -152,6 +152,16 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     return { ...after, feedPos: saved!.feedPos };
   }
 
+  const feedAfter = async (tenant: string, after: number, limit: number): Promise<Task[]> => {
+    const rows = await db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.tenant, tenant), gt(tasks.feedPos, after)))
+      .orderBy(asc(tasks.feedPos))
+      .limit(limit);
+    return rows.map(fromRow);
+  };
+
   return {
     get: async (id) => toTask((await byId.execute({ id }))[0]),
 
@@ -160,14 +170,13 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
       return (await db.select().from(tasks).where(inArray(tasks.id, [...ids]))).map(fromRow);
     },
 
-    async changes(tenant, after, limit) {
-      const rows = await db
-        .select()
-        .from(tasks)
-        .where(and(eq(tasks.tenant, tenant), gt(tasks.feedPos, after)))
-        .orderBy(asc(tasks.feedPos))
-        .limit(limit);
-      return rows.map(fromRow);
+    changes: feedAfter,
+
+    // One statement, so one snapshot: the kinds are picked out of the rows it read.
+    async changesOfKinds(tenant, after, limit, kinds) {
+      const rows = await feedAfter(tenant, after, limit);
+      const wanted = kinds && new Set(kinds);
+      return { tasks: wanted ? rows.filter((task) => wanted.has(task.kind)) : rows, scanned: rows.length, scannedTo: rows.at(-1)?.feedPos ?? after };
     },
 
     async feedPosition(tenant) {

@@ -3,7 +3,7 @@ import type { Db } from './connection.js';
 import { taskFeeds, taskOutput, taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
 import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { NewOutputChunk, OutputChunk, OutputTarget } from '../../tasks/output.js';
-import type { ListFilter, StatusCounts } from '../../tasks/store.js';
+import type { FeedWindow, ListFilter, StatusCounts } from '../../tasks/store.js';
 import type { Task, TaskStatus } from '../../tasks/task.js';
 
 /**
@@ -20,6 +20,8 @@ export interface TaskRepository {
   list(filter: ListFilter): Task[];
   /** The tenant's tasks whose feed position is after `after`, in position order. */
   changes(tenant: string, after: number, limit: number): Task[];
+  /** `TaskStore.changesOfKinds`: two reads, which nothing can come between (no await). */
+  changesOfKinds(tenant: string, after: number, limit: number, kinds: readonly string[] | null): FeedWindow;
   /** The last position taken in the tenant's feed (0 before any). */
   feedPosition(tenant: string): number;
   /** Takes the next position of the tenant's feed (inside the transaction of the change that takes it). */
@@ -112,6 +114,20 @@ export function createTaskRepository(db: Db): TaskRepository {
     .orderBy(asc(tasks.feedPos))
     .limit(sql.placeholder('limit'))
     .prepare();
+  /** How many of the next `limit` positions after `after` exist, and the last: from the feed index alone. */
+  const feedWindow = db.$client.prepare<{ tenant: string; after: number; limit: number }, { scanned: number; scannedTo: number | null }>(`
+    SELECT count(*) AS scanned, max(feed_pos) AS scannedTo
+    FROM (SELECT feed_pos FROM tasks WHERE tenant = @tenant AND feed_pos > @after ORDER BY feed_pos LIMIT @limit)
+  `);
+  const feedInWindow = (ofKinds: SQL | undefined) =>
+    db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.tenant, sql.placeholder('tenant')), gt(tasks.feedPos, sql.placeholder('after')), lte(tasks.feedPos, sql.placeholder('upTo')), ofKinds))
+      .orderBy(asc(tasks.feedPos))
+      .prepare();
+  const feedInWindowOfAnyKind = feedInWindow(undefined);
+  const feedInWindowOfKinds = feedInWindow(sql`${tasks.kind} in (select value from json_each(${sql.placeholder('kinds')}))`);
   const feedPosition = db
     .select({ position: taskFeeds.position })
     .from(taskFeeds)
@@ -194,6 +210,15 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
 
     changes: (tenant, after, limit) => feedAfter.all({ tenant, after, limit }).map(fromRow),
+
+    changesOfKinds(tenant, after, limit, kinds) {
+      const { scanned, scannedTo } = feedWindow.get({ tenant, after, limit })!;
+      if (scannedTo === null) return { tasks: [], scanned: 0, scannedTo: after };
+      const rows = kinds
+        ? feedInWindowOfKinds.all({ tenant, after, upTo: scannedTo, kinds: JSON.stringify(kinds) })
+        : feedInWindowOfAnyKind.all({ tenant, after, upTo: scannedTo });
+      return { tasks: rows.map(fromRow), scanned, scannedTo };
+    },
 
     feedPosition: (tenant) => feedPosition.get({ tenant })?.position ?? 0,
 

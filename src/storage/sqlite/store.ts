@@ -53,6 +53,8 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
 
     changes: async (tenant, after, limit) => repo.changes(tenant, after, limit),
 
+    changesOfKinds: async (tenant, after, limit, kinds) => repo.changesOfKinds(tenant, after, limit, kinds),
+
     feedPosition: async (tenant) => repo.feedPosition(tenant),
 
     async create(task, { maxQueued } = {}) {
