@@ -3,7 +3,7 @@ import { badInput } from './errors.js';
 import type { FeedListener, TaskEvents } from './events.js';
 import type { StreamSlot } from './follow.js';
 import type { Principal } from './principal.js';
-import type { TaskStore } from './store.js';
+import type { FeedWindow, TaskStore } from './store.js';
 import { nextTurn } from './stream.js';
 import { TASK_STATUSES, type Task, type TaskStatus } from './task.js';
 import { checkKinds, checkTag, checkTimeout, MAX_CLAIM_KINDS } from './validate.js';
@@ -288,7 +288,7 @@ export function createFeeds({
       stream = createFeedStream({
         matches,
         backlog: start !== null,
-        read: (from) => store.changes(principal.tenant, from, FEED_STREAM_QUEUE),
+        read: (from) => store.changesOfKinds(principal.tenant, from, FEED_STREAM_QUEUE, filter?.kinds?.length ? filter.kinds : null),
         changeOf: (task) => changeOf(principal, task),
         publishedChangeOf: (task) => publishedChangeOf(principal, task),
         subscribe: (listener) => events.subscribeFeed(principal.tenant, listener, filter?.kinds),
@@ -344,8 +344,8 @@ interface FeedStreamParts {
   matches: (task: Task) => boolean;
   /** Whether changes may already be stored after the start position (a stream that resumes from a cursor). */
   backlog: boolean;
-  /** Up to FEED_STREAM_QUEUE of the tenant's tasks changed after `from`, in position order. */
-  read: (from: number) => Promise<Task[]>;
+  /** The next FEED_STREAM_QUEUE positions of the tenant's feed after `from`: the tasks of the stream's kinds there. */
+  read: (from: number) => Promise<FeedWindow>;
   changeOf: (task: Task) => FeedChange;
   /** The change of a published row, shared by every reader handed that row. */
   publishedChangeOf: (task: Task) => FeedChange;
@@ -417,10 +417,10 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
       // Every change up to `target` was committed before this read began (events come after
       // commit; on PostgreSQL a tenant's positions commit in order): a short read covers it.
       const target = heard;
-      let rows: Task[];
+      let window: FeedWindow;
       try {
         await nextTurn();
-        rows = await read(covered);
+        window = await read(covered);
       } catch (error) {
         reading = false;
         const failed = waiting;
@@ -431,11 +431,9 @@ function createFeedStream(parts: FeedStreamParts): FeedStream & { startAt(positi
       }
       reading = false;
       if (ended) return;
-      for (const task of rows) {
-        covered = task.feedPos;
-        if (matches(task)) ready.push(changeOf(task));
-      }
-      if (rows.length < FEED_STREAM_QUEUE) {
+      for (const task of window.tasks) if (matches(task)) ready.push(changeOf(task));
+      covered = window.scannedTo;
+      if (window.scanned < FEED_STREAM_QUEUE) {
         backlog = false;
         covered = Math.max(covered, target);
         if (heard <= covered) chain = parts.join(covered);

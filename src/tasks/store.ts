@@ -41,16 +41,11 @@ export interface TaskStore {
   getMany(ids: readonly string[]): Promise<Task[]>;
   list(filter: ListFilter): Promise<Task[]>;
   /**
-   * The tenant's change feed: its tasks whose latest change took a position after `after`, in
-   * position order, at most `limit`, each at its latest state. On PostgreSQL a tenant's
-   * positions commit in order, so a read that returns position P has every change before it.
-   */
-  changes(tenant: string, after: number, limit: number): Promise<Task[]>;
-  /**
-   * `changes` for a reader of some kinds: of the next `limit` positions of the tenant's feed
-   * after `after`, the tasks of `kinds` (of any kind when null), with how many positions were
-   * looked at and the last of them (`after` when none). The tasks of other kinds are passed
-   * over in the database, not read.
+   * The tenant's change feed: of the next `limit` positions taken after `after`, the tasks of
+   * `kinds` (of any kind when null), in position order, each at its latest state; with how many
+   * positions were looked at and the last of them (`after` when none). Tasks of other kinds
+   * are passed over in the database, not read. On PostgreSQL a tenant's positions commit in
+   * order, so a read that looked at position P has every change before it.
    */
   changesOfKinds(tenant: string, after: number, limit: number, kinds: readonly string[] | null): Promise<FeedWindow>;
   /** The last position taken in the tenant's feed, committed (0 before any change). */

@@ -170,8 +170,6 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
       return (await db.select().from(tasks).where(inArray(tasks.id, [...ids]))).map(fromRow);
     },
 
-    changes: feedAfter,
-
     // One statement, so one snapshot: the kinds are picked out of the rows it read.
     async changesOfKinds(tenant, after, limit, kinds) {
       const rows = await feedAfter(tenant, after, limit);

@@ -18,8 +18,6 @@ export interface TaskRepository {
   /** The oldest QUEUED task of the tenant, of one of `kinds` (any kind when null or empty). */
   oldestQueued(tenant: string, kinds: readonly string[] | null): Task | null;
   list(filter: ListFilter): Task[];
-  /** The tenant's tasks whose feed position is after `after`, in position order. */
-  changes(tenant: string, after: number, limit: number): Task[];
   /** `TaskStore.changesOfKinds`: two reads, which nothing can come between (no await). */
   changesOfKinds(tenant: string, after: number, limit: number, kinds: readonly string[] | null): FeedWindow;
   /** The last position taken in the tenant's feed (0 before any). */
@@ -107,13 +105,6 @@ export function createTaskRepository(db: Db): TaskRepository {
         WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?
       )
     ) WHERE upto - bytes < ? ORDER BY seq`);
-  const feedAfter = db
-    .select()
-    .from(tasks)
-    .where(and(eq(tasks.tenant, sql.placeholder('tenant')), gt(tasks.feedPos, sql.placeholder('after'))))
-    .orderBy(asc(tasks.feedPos))
-    .limit(sql.placeholder('limit'))
-    .prepare();
   /** How many of the next `limit` positions after `after` exist, and the last: from the feed index alone. */
   const feedWindow = db.$client.prepare<{ tenant: string; after: number; limit: number }, { scanned: number; scannedTo: number | null }>(`
     SELECT count(*) AS scanned, max(feed_pos) AS scannedTo
@@ -208,8 +199,6 @@ export function createTaskRepository(db: Db): TaskRepository {
       });
       return statement.all({ tenant, status, kind, tag, afterSeq: after?.seq, limit }).map(fromRow);
     },
-
-    changes: (tenant, after, limit) => feedAfter.all({ tenant, after, limit }).map(fromRow),
 
     changesOfKinds(tenant, after, limit, kinds) {
       const { scanned, scannedTo } = feedWindow.get({ tenant, after, limit })!;

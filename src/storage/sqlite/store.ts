@@ -51,8 +51,6 @@ export function createSqliteTaskStore(repo: TaskRepository, { onCommit = () => {
 
     list: async (filter) => repo.list(filter),
 
-    changes: async (tenant, after, limit) => repo.changes(tenant, after, limit),
-
     changesOfKinds: async (tenant, after, limit, kinds) => repo.changesOfKinds(tenant, after, limit, kinds),
 
     feedPosition: async (tenant) => repo.feedPosition(tenant),
