@@ -1,4 +1,4 @@
-import type { StatusCounts } from '../tasks/store.js';
+import type { FeedWindow, StatusCounts } from '../tasks/store.js';
 import { TASK_STATUSES, type Task, type TaskFailure, type TaskStatus } from '../tasks/task.js';
 import type { PgTaskRow } from './postgres/tables.js';
 import type { SqliteTaskRow } from './sqlite/tables.js';
@@ -95,4 +95,10 @@ export function countsOf(rows: readonly { status: TaskStatus; n: number }[]): St
   const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
   for (const { status, n } of rows) counts[status] = Number(n);
   return counts;
+}
+
+/** The feed window of `rows`, the consecutive changes read after `after`: the tasks of `kinds` among them (all when null). */
+export function feedWindowOf(rows: Task[], after: number, kinds: readonly string[] | null): FeedWindow {
+  const wanted = kinds && new Set(kinds);
+  return { tasks: wanted ? rows.filter((task) => wanted.has(task.kind)) : rows, scanned: rows.length, scannedTo: rows.at(-1)?.feedPos ?? after };
 }

@@ -3,7 +3,7 @@ import type { PgDb } from './connection.js';
 import { noticeOf, outputNoticeOf, TASK_EVENTS_CHANNEL } from './notices.js';
 import { taskFeeds, taskOutput, taskTags, tasks } from './tables.js';
 import { queueFull } from '../../tasks/quotas.js';
-import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
+import { countsOf, feedWindowOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { TaskStore } from '../../tasks/store.js';
 import type { Task } from '../../tasks/task.js';
 
@@ -171,11 +171,7 @@ export function createPgTaskStore(db: PgDb, { origin }: { origin: string }): PgT
     },
 
     // One statement, so one snapshot: the kinds are picked out of the rows it read.
-    async changesOfKinds(tenant, after, limit, kinds) {
-      const rows = await feedAfter(tenant, after, limit);
-      const wanted = kinds && new Set(kinds);
-      return { tasks: wanted ? rows.filter((task) => wanted.has(task.kind)) : rows, scanned: rows.length, scannedTo: rows.at(-1)?.feedPos ?? after };
-    },
+    changesOfKinds: async (tenant, after, limit, kinds) => feedWindowOf(await feedAfter(tenant, after, limit), after, kinds),
 
     async feedPosition(tenant) {
       const [row] = await db.select({ position: taskFeeds.position }).from(taskFeeds).where(eq(taskFeeds.tenant, tenant));

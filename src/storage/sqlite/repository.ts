@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './connection.js';
 import { taskFeeds, taskOutput, taskTags, tasks, type SqliteTaskRow as TaskRow } from './tables.js';
-import { countsOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
+import { countsOf, feedWindowOf, fromRow, MUTABLE_COLUMNS, toChanges, toRow, toTask } from '../rows.js';
 import type { NewOutputChunk, OutputChunk, OutputTarget } from '../../tasks/output.js';
 import type { FeedWindow, ListFilter, StatusCounts } from '../../tasks/store.js';
 import type { Task, TaskStatus } from '../../tasks/task.js';
@@ -105,20 +105,31 @@ export function createTaskRepository(db: Db): TaskRepository {
         WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?
       )
     ) WHERE upto - bytes < ? ORDER BY seq`);
+  const feedAfter = db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.tenant, sql.placeholder('tenant')), gt(tasks.feedPos, sql.placeholder('after'))))
+    .orderBy(asc(tasks.feedPos))
+    .limit(sql.placeholder('limit'))
+    .prepare();
   /** How many of the next `limit` positions after `after` exist, and the last: from the feed index alone. */
   const feedWindow = db.$client.prepare<{ tenant: string; after: number; limit: number }, { scanned: number; scannedTo: number | null }>(`
     SELECT count(*) AS scanned, max(feed_pos) AS scannedTo
     FROM (SELECT feed_pos FROM tasks WHERE tenant = @tenant AND feed_pos > @after ORDER BY feed_pos LIMIT @limit)
   `);
-  const feedInWindow = (ofKinds: SQL | undefined) =>
-    db
-      .select()
-      .from(tasks)
-      .where(and(eq(tasks.tenant, sql.placeholder('tenant')), gt(tasks.feedPos, sql.placeholder('after')), lte(tasks.feedPos, sql.placeholder('upTo')), ofKinds))
-      .orderBy(asc(tasks.feedPos))
-      .prepare();
-  const feedInWindowOfAnyKind = feedInWindow(undefined);
-  const feedInWindowOfKinds = feedInWindow(sql`${tasks.kind} in (select value from json_each(${sql.placeholder('kinds')}))`);
+  const feedOfKindsInWindow = db
+    .select()
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.tenant, sql.placeholder('tenant')),
+        gt(tasks.feedPos, sql.placeholder('after')),
+        lte(tasks.feedPos, sql.placeholder('upTo')),
+        sql`${tasks.kind} in (select value from json_each(${sql.placeholder('kinds')}))`,
+      ),
+    )
+    .orderBy(asc(tasks.feedPos))
+    .prepare();
   const feedPosition = db
     .select({ position: taskFeeds.position })
     .from(taskFeeds)
@@ -201,12 +212,11 @@ export function createTaskRepository(db: Db): TaskRepository {
     },
 
     changesOfKinds(tenant, after, limit, kinds) {
+      if (!kinds) return feedWindowOf(feedAfter.all({ tenant, after, limit }).map(fromRow), after, null);
       const { scanned, scannedTo } = feedWindow.get({ tenant, after, limit })!;
       if (scannedTo === null) return { tasks: [], scanned: 0, scannedTo: after };
-      const rows = kinds
-        ? feedInWindowOfKinds.all({ tenant, after, upTo: scannedTo, kinds: JSON.stringify(kinds) })
-        : feedInWindowOfAnyKind.all({ tenant, after, upTo: scannedTo });
-      return { tasks: rows.map(fromRow), scanned, scannedTo };
+      const found = feedOfKindsInWindow.all({ tenant, after, upTo: scannedTo, kinds: JSON.stringify(kinds) }).map(fromRow);
+      return { tasks: found, scanned, scannedTo };
     },
 
     feedPosition: (tenant) => feedPosition.get({ tenant })?.position ?? 0,
