@@ -25,11 +25,11 @@ interface Series {
  *
  * `usePrometheus` did the same at several times the cost: per request it found the operation
  * and filtered its labels in the parse, validate and context hooks and made a closure per
- * phase, and per subscriber it added an iterator layer (to see the stream end) and ran its handlers for
- * every event: a third to a half of what a subscription event cost in process. Here an
- * operation costs one timestamp, the label children are made once per operation type, and
- * a subscriber's events only have their errors counted, in the layer the other plugins'
- * event hooks share.
+ * phase; per subscriber it added an iterator layer (to see the stream end) and ran its
+ * handlers for every event, a third of what a subscription event cost in process. Here an
+ * operation costs one timestamp, the label children are made once per operation type, and a
+ * subscriber's events only have their errors counted, in the layer the other plugins' event
+ * hooks share.
  */
 export function useOperationMetrics(registry: Registry): Plugin {
   const registers = [registry];

@@ -116,7 +116,7 @@ export function createFeeds({
    * Changes of other kinds than the filter's are passed over in the store, unread.
    */
   async function read(tenant: string, after: number, first: number, filter: FeedFilter | null | undefined, matches: (task: Task) => boolean) {
-    const kinds = filter?.kinds?.length ? filter.kinds : null;
+    const kinds = kindsOf(filter);
     const found = new Map<string, Task>();
     let upTo = after;
     let scanned = 0;
@@ -288,7 +288,7 @@ export function createFeeds({
       stream = createFeedStream({
         matches,
         backlog: start !== null,
-        read: (from) => store.changesOfKinds(principal.tenant, from, FEED_STREAM_QUEUE, filter?.kinds?.length ? filter.kinds : null),
+        read: (from) => store.changesOfKinds(principal.tenant, from, FEED_STREAM_QUEUE, kindsOf(filter)),
         changeOf: (task) => changeOf(principal, task),
         publishedChangeOf: (task) => publishedChangeOf(principal, task),
         subscribe: (listener) => events.subscribeFeed(principal.tenant, listener, filter?.kinds),
@@ -325,6 +325,9 @@ export function createFeeds({
     },
   };
 }
+
+/** The kinds a filter admits; null for any. */
+const kindsOf = (filter: FeedFilter | null | undefined): readonly string[] | null => (filter?.kinds?.length ? filter.kinds : null);
 
 /** A checked filter as a predicate on a task's state. An empty or missing list admits anything. */
 export function matcher(filter: FeedFilter | null | undefined): (task: Task) => boolean {

@@ -18,7 +18,7 @@ export interface TaskRepository {
   /** The oldest QUEUED task of the tenant, of one of `kinds` (any kind when null or empty). */
   oldestQueued(tenant: string, kinds: readonly string[] | null): Task | null;
   list(filter: ListFilter): Task[];
-  /** `TaskStore.changesOfKinds`: two reads, which nothing can come between (no await). */
+  /** `TaskStore.changesOfKinds`: for some kinds, two reads that nothing can come between (no await). */
   changesOfKinds(tenant: string, after: number, limit: number, kinds: readonly string[] | null): FeedWindow;
   /** The last position taken in the tenant's feed (0 before any). */
   feedPosition(tenant: string): number;
