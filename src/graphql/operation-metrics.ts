@@ -78,36 +78,29 @@ export function useOperationMetrics(registry: Registry): Plugin {
     if (count) series.resultErrors.inc(count);
   };
 
+  /** An operation about to run: counted and timed once its result is ready, or its stream started. */
+  const started = ({ document, operationName }: { document: DocumentNode; operationName?: string | null }) => {
+    const startedAt = performance.now();
+    const series = seriesOf(typeOf(document, operationName));
+    const ready = ({ result }: { result: unknown }) => {
+      counted(series, startedAt);
+      if (isAsyncIterable(result)) return series.onEvents;
+      countErrors(series, result);
+      return undefined;
+    };
+    return { series, ready };
+  };
+
   return {
     onValidate: ({ params: { documentAST }, context }) => {
       return ({ valid }) => {
         if (!valid) seriesOf(typeOf(documentAST, (context as { params?: { operationName?: string | null } }).params?.operationName)).validationErrors.inc();
       };
     },
-    onExecute: ({ args }) => {
-      const startedAt = performance.now();
-      const series = seriesOf(typeOf(args.document, args.operationName));
-      return {
-        onExecuteDone: ({ result }) => {
-          counted(series, startedAt);
-          if (isAsyncIterable(result)) return series.onEvents;
-          countErrors(series, result);
-          return undefined;
-        },
-      };
-    },
+    onExecute: ({ args }) => ({ onExecuteDone: started(args).ready }),
     onSubscribe: ({ args }) => {
-      const startedAt = performance.now();
-      const series = seriesOf(typeOf(args.document, args.operationName));
-      return {
-        onSubscribeResult: ({ result }) => {
-          counted(series, startedAt);
-          if (isAsyncIterable(result)) return series.onEvents;
-          countErrors(series, result);
-          return undefined;
-        },
-        onSubscribeError: () => series.streamErrors.inc(),
-      };
+      const { series, ready } = started(args);
+      return { onSubscribeResult: ready, onSubscribeError: () => series.streamErrors.inc() };
     },
   };
 }
