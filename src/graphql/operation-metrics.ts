@@ -54,18 +54,17 @@ export function useOperationMetrics(registry: Registry): Plugin {
 
   const byType = new Map<string, Series>();
   const seriesOf = (operationType: string): Series => {
-    let series = byType.get(operationType);
-    if (!series) {
-      series = {
-        requests: requests.labels(operationType),
-        duration: durations.labels(operationType),
-        resultErrors: errors.labels(operationType, 'execute'),
-        validationErrors: errors.labels(operationType, 'validate'),
-        streamErrors: errors.labels(operationType, 'subscribe'),
-        onEvents: { onNext: ({ result }) => countErrors(series!, result) },
-      };
-      byType.set(operationType, series);
-    }
+    const known = byType.get(operationType);
+    if (known) return known;
+    const series: Series = {
+      requests: requests.labels(operationType),
+      duration: durations.labels(operationType),
+      resultErrors: errors.labels(operationType, 'execute'),
+      validationErrors: errors.labels(operationType, 'validate'),
+      streamErrors: errors.labels(operationType, 'subscribe'),
+      onEvents: { onNext: ({ result }) => countErrors(series, result) },
+    };
+    byType.set(operationType, series);
     return series;
   };
   const typeOf = (document: DocumentNode, operationName: string | null | undefined) => getOperationAST(document, operationName)?.operation ?? 'unknown';
