@@ -514,6 +514,8 @@ describe('dashboard: what a first-time user meets', () => {
     expect(await text('retrying', 'task-message')).toBe('Retrying: waiting for a worker to start attempt 2 of 3. The last one reached 37 %: page 15 of 40');
     expect(await text('retrying', 'task-attempts')).toBe('1 of 3 attempts used');
     expect(await text('retrying', 'task-error')).toBe('Last attempt failedWORKER_LOSTworker restarted');
+    expect(await card(page, ids.retrying).getByTestId('task-progress').getAttribute('aria-valuetext')).toBe('37 % in the last attempt, queued to retry');
+    expect(await card(page, ids.running).getByTestId('task-progress').getAttribute('aria-valuetext')).toBe('37 %, running');
     // Final cards: no stale progress message, no status said twice.
     expect(await text('completed', 'task-message')).toBe('Done');
     expect(await text('cancelled', 'task-error')).toBe('Reasonno longer needed');
@@ -535,16 +537,24 @@ describe('dashboard: what a first-time user meets', () => {
     await screenshot(page, 'dashboard-desktop');
 
     await page.setViewportSize({ width: 390, height: 844 });
-    // Nothing wider than the phone, and each time's label clear of the others and of its value.
+    // Nothing wider than the phone, and each time's label and value inside its own box (the text,
+    // which spills out of a column too narrow for it), and no two of them overlapping.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     for (const id of Object.values(ids)) {
-      const boxes = await card(page, id)
+      const items = await card(page, id)
         .getByTestId('task-timings')
         .locator('dt, dd')
-        .evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().toJSON() as DOMRect));
-      for (const [i, a] of boxes.entries()) {
-        for (const b of boxes.slice(i + 1)) {
-          const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        .evaluateAll((elements) =>
+          elements.map((element) => {
+            const text = document.createRange();
+            text.selectNodeContents(element);
+            return { name: element.textContent, box: element.getBoundingClientRect().toJSON() as DOMRect, text: text.getBoundingClientRect().toJSON() as DOMRect };
+          }),
+        );
+      for (const [i, a] of items.entries()) {
+        expect(a.text.left >= a.box.left - 0.5 && a.text.right <= a.box.right + 0.5, `"${a.name}" of ${id} spills out of its box`).toBe(true);
+        for (const b of items.slice(i + 1)) {
+          const overlap = a.box.left < b.box.right && b.box.left < a.box.right && a.box.top < b.box.bottom && b.box.top < a.box.bottom;
           expect(overlap, `timings of ${id} overlap`).toBe(false);
         }
       }

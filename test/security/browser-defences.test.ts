@@ -9,7 +9,7 @@ import { useApps, type TestApp } from '../helpers/app.js';
 import { bearer, codes } from '../helpers/graphql.js';
 
 /**
- * What a web page in a visitor's browser can do to the service (issue 20, items 3, 4, 7, 10),
+ * What a web page in a visitor's browser can do to the service,
  * each case over a real socket: which Origin and Host are served, CORS, WebSocket upgrades from
  * other origins, the browser-facing headers, source maps, the production defaults of GraphiQL
  * and introspection, and who may read /metrics.

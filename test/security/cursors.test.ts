@@ -5,7 +5,7 @@ import { bearer, codes } from '../helpers/graphql.js';
 import { API_KEYS, KEYS } from '../helpers/keys.js';
 
 /*
- * `tasks` cursors are sealed (issue 20, item 8): the shared sequence they hold is encrypted and
+ * `tasks` cursors are sealed: the shared sequence they hold is encrypted and
  * bound to the tenant, over a real socket; the key is the configuration's, so instances with
  * the same keys (or CURSOR_SECRET) accept each other's cursors, across restarts.
  */

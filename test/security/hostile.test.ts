@@ -9,7 +9,7 @@ import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
 import { ackedSocket, collect, wsClient } from '../helpers/clients.js';
 import { code, codes, metric } from '../helpers/graphql.js';
 
-/** What an abusive client found from outside (issue 19), each case over a real socket. */
+/** What an abusive client found from outside, each case over a real socket. */
 
 let t: TestApp | undefined;
 let logged: { level: number; msg?: string; err?: { message?: string } }[] = [];

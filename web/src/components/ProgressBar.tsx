@@ -1,8 +1,12 @@
 import type { TaskStatus } from '../gql/graphql';
 
-/** An accessible progress bar: role=progressbar with aria-valuenow, coloured by status. */
-export function ProgressBar({ value, status, label }: { value: number; status: TaskStatus; label: string }) {
+/**
+ * An accessible progress bar: role=progressbar with aria-valuenow, coloured by status. A task queued
+ * again after a failed attempt keeps that attempt's progress, and the bar says it is the last attempt's.
+ */
+export function ProgressBar({ value, status, retrying, label }: { value: number; status: TaskStatus; retrying: boolean; label: string }) {
   const percent = Math.max(0, Math.min(100, Math.round(value)));
+  const valueText = retrying ? `${percent} % in the last attempt, queued to retry` : `${percent} %, ${status.toLowerCase()}`;
   return (
     <div className="progress">
       <div
@@ -12,7 +16,7 @@ export function ProgressBar({ value, status, label }: { value: number; status: T
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={percent}
-        aria-valuetext={`${percent} %, ${status.toLowerCase()}`}
+        aria-valuetext={valueText}
         data-testid="task-progress"
       >
         <div className="progress__fill" style={{ width: `${percent}%` }} />

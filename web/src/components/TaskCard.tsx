@@ -49,7 +49,7 @@ export function TaskCard({ task }: { task: TaskFieldsFragment }) {
         </ul>
       )}
 
-      <ProgressBar value={task.progress} status={task.status} label={`Progress of ${label}`} />
+      <ProgressBar value={task.progress} status={task.status} retrying={task.status === 'QUEUED' && task.attempts > 0} label={`Progress of ${label}`} />
       <p className="task__message" data-testid="task-message">
         {message(task)}
       </p>
