@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DASHBOARD_DIR } from '../../src/http/dashboard.js';
 import { freePort } from '../../tooling/ports.js';
+import { useApps } from '../helpers/app.js';
 import { metric } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { collectPageErrors, cspViolations, ensureDashboardBuilt, gql, launchChromium, recordCspViolations, screenshot, stopServer } from './browser.js';
@@ -296,6 +298,29 @@ describe('dashboard', () => {
     await screenshot(page, 'dashboard-filtered');
     expect(errors).toEqual([]);
   }, 60_000);
+});
+
+describe('dashboard: its build folder removed under the running server', () => {
+  const apps = useApps();
+
+  it('the page loads again and works, and the server keeps serving (a second npm start empties web/dist)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dashboard-build-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(DASHBOARD_DIR, dir, { recursive: true });
+    const app = await apps.start({}, { dashboardDir: dir });
+    const { page, errors } = await openDashboard(undefined, app.url);
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+
+    rmSync(dir, { recursive: true, force: true });
+    await page.reload();
+    await expect.poll(() => page.getByTestId('transport-badge').textContent(), WAIT).toBe('live: WebSocket');
+    const id = await createFromPage(page);
+    await expect.poll(() => card(page, id).count(), WAIT).toBe(1);
+    expect(errors).toEqual([]);
+    // The page's subscriptions end before the app is checked to hold nothing.
+    await context?.close();
+    context = undefined;
+  });
 });
 
 describe('dashboard: the live list', () => {
