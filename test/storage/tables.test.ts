@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { is, SQL } from 'drizzle-orm';
 import { PgDialect, getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
 import { SQLiteSyncDialect, getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
@@ -19,12 +19,18 @@ function kind(sqlType: string): string {
 }
 
 interface Shape {
-  columns: Record<string, { kind: string; notNull: boolean; primary: boolean; hasDefault: boolean; enumValues: unknown }>;
+  columns: Record<string, { kind: string; notNull: boolean; primary: boolean; hasDefault: boolean; default: string | null; enumValues: unknown }>;
   indexes: Record<string, { columns: string[]; unique: boolean; where: string | null }>;
 }
 
 /** The condition of a partial index, as each dialect writes it. */
 const whereText = (where: SQL | undefined, dialect: SQLiteSyncDialect | PgDialect): string | null => (where ? dialect.sqlToQuery(where).sql : null);
+
+/** A column's default as the migration writes it: an SQL expression in the dialect's text, a value as JSON (so '[]' and 0 differ from '{}' and '0'). */
+const defaultText = (value: unknown, dialect: SQLiteSyncDialect | PgDialect): string | null => {
+  if (value === undefined) return null;
+  return is(value, SQL) ? dialect.sqlToQuery(value).sql : JSON.stringify(value);
+};
 
 function shapeOf(
   config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>,
@@ -38,6 +44,7 @@ function shapeOf(
       primary: column.primary,
       // A PostgreSQL bigserial is filled by its sequence; SQLite's seq is assigned by the store.
       hasDefault: column.hasDefault && column.getSQLType() !== 'bigserial',
+      default: defaultText(column.default, dialect),
       enumValues: column.enumValues ?? null,
     };
   }
@@ -60,6 +67,7 @@ describe('the tables of the two engines', () => {
 
   it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
     expect(Object.keys(sqlite.columns)).toHaveLength(25);
+    expect([sqlite.columns.tags!.default, sqlite.columns.output_seq!.default]).toEqual(['"[]"', '0']);
     expect(postgres.columns).toEqual(sqlite.columns);
   });
 
