@@ -54,13 +54,17 @@ export const taskFeeds = pgTable('task_feeds', {
   position: bigint('position', { mode: 'number' }).notNull(),
 });
 
+/** A row's task, deleted with it. */
+const taskIdColumn = () =>
+  text('task_id')
+    .notNull()
+    .references(() => tasks.id, { onDelete: 'cascade' });
+
 /** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
 export const taskTags = pgTable(
   'task_tags',
   {
-    taskId: text('task_id')
-      .notNull()
-      .references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: taskIdColumn(),
     tenant: text('tenant').notNull(),
     tag: text('tag').notNull(),
     /** The task's `seq`. */
@@ -73,9 +77,7 @@ export const taskTags = pgTable(
 export const taskOutput = pgTable(
   'task_output',
   {
-    taskId: text('task_id')
-      .notNull()
-      .references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: taskIdColumn(),
     seq: integer('seq').notNull(),
     stream: text('stream').notNull(),
     data: text('data').notNull(),

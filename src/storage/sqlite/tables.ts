@@ -49,13 +49,17 @@ export const taskFeeds = sqliteTable('task_feeds', {
   position: integer('position').notNull(),
 });
 
+/** A row's task, deleted with it. */
+const taskIdColumn = () =>
+  text('task_id')
+    .notNull()
+    .references(() => tasks.id, { onDelete: 'cascade' });
+
 /** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
 export const taskTags = sqliteTable(
   'task_tags',
   {
-    taskId: text('task_id')
-      .notNull()
-      .references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: taskIdColumn(),
     tenant: text('tenant').notNull(),
     tag: text('tag').notNull(),
     /** The task's `seq`. */
@@ -68,9 +72,7 @@ export const taskTags = sqliteTable(
 export const taskOutput = sqliteTable(
   'task_output',
   {
-    taskId: text('task_id')
-      .notNull()
-      .references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: taskIdColumn(),
     seq: integer('seq').notNull(),
     stream: text('stream').notNull(),
     data: text('data').notNull(),
