@@ -7,9 +7,10 @@ import { taskFeeds as sqliteTaskFeeds, taskOutput as sqliteTaskOutput, taskTags 
 import { TASK_STATUSES } from '../../src/tasks/task.js';
 
 /*
- * The two engines' tables are written twice (Drizzle builds each dialect's columns with its
+ * The two engines' columns are written twice (Drizzle builds each dialect's columns with its
  * own functions), so this is what keeps them one definition: the same columns, each with
- * the same kind of value, nullability, key and default, and the same indexes on the same
+ * the same kind of value, nullability, key and default value. The indexes are written once
+ * (src/storage/indexes.ts); this checks that each dialect built them alike: on the same
  * columns with the same uniqueness and condition.
  */
 
