@@ -7,24 +7,21 @@
  * `GET /stats` tells how many long-polls it holds.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { openDb } from '../../src/storage/sqlite/connection.js';
-import { tasks } from '../../src/storage/sqlite/tables.js';
-import { createTaskRepository } from '../../src/storage/sqlite/repository.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { complete, isFinal, type Task, type TaskStatus } from '../../src/tasks/task.js';
 import { listenAsBaseline } from '../lib/baseline.js';
 
 /** How often a held long-poll re-reads its task, in ms. */
 const POLL_INTERVAL_MS = 100;
 
-const database = openDb({
+// Not started: no WAL guard or checkpointer, as a hand-written server would have none.
+const { database, repo } = openSqliteStorage({
   url: process.env.DATABASE_URL ?? ':memory:',
-  synchronous: process.env.SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
+  sqliteSynchronous: process.env.SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
+  walMaxBytes: 64 * 1024 * 1024,
 });
-const repo = createTaskRepository(database.db);
-const readState = database.sqlite.prepare(
-  `SELECT "${tasks.id.name}" AS id, "${tasks.status.name}" AS status, "${tasks.revision.name}" AS revision, "${tasks.updatedAt.name}" AS updatedAt
-   FROM tasks WHERE "${tasks.id.name}" = ?`,
-);
+// Written against the table as a peer would, not through our storage's column names.
+const readState = database.sqlite.prepare('SELECT id, status, revision, updated_at AS updatedAt FROM tasks WHERE id = ?');
 let waiting = 0;
 
 /** What a long-poll answers with. */

@@ -4,8 +4,7 @@
  * service does them, with no HTTP, GraphQL or events.
  */
 import { randomBytes } from 'node:crypto';
-import { openDb } from '../../src/storage/sqlite/connection.js';
-import { createTaskRepository } from '../../src/storage/sqlite/repository.js';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import * as machine from '../../src/tasks/task.js';
 import { serveCommands } from '../lib/protocol.js';
 
@@ -16,10 +15,11 @@ export interface RepositoryWritesArgs {
   seconds: number;
 }
 
-function run({ path, synchronous, seconds }: RepositoryWritesArgs): { updates: number; perSecond: number } {
-  const database = openDb({ url: path, synchronous });
+async function run({ path, synchronous, seconds }: RepositoryWritesArgs): Promise<{ updates: number; perSecond: number }> {
+  // Not started: no WAL guard or checkpointer, only the repository the service writes through.
+  const storage = openSqliteStorage({ url: path, sqliteSynchronous: synchronous, walMaxBytes: 64 * 1024 * 1024 });
   try {
-    const repo = createTaskRepository(database.db);
+    const { repo } = storage;
     const now = new Date();
     const queued = machine.createTask(
       { id: randomBytes(16).toString('base64url'), tenant: 'default', kind: 'bench.repo', input: null, idempotencyKey: null, maxAttempts: 1 },
@@ -39,7 +39,7 @@ function run({ path, synchronous, seconds }: RepositoryWritesArgs): { updates: n
     }
     return { updates, perSecond: updates / ((performance.now() - start) / 1000) };
   } finally {
-    database.close();
+    await storage.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { seedSqliteOutput } from '../../src/storage/seed.js';
 import type { WriteResults } from '../load/writer.js';
 import { wallNow } from '../lib/clock.js';
 import { awaitCount, gather, judge, withRssPeak, type DeliveryRound } from '../lib/deliveries.js';
@@ -28,24 +28,6 @@ const append = (id: string, data: string) =>
 const progress = (id: string) =>
   graphqlPost('mutation Progress($id: ID!) { reportProgress(id: $id, progress: 50) { id progress revision updatedAt } }', { id });
 const OUTPUT = 'subscription Output($id: ID!, $after: Int) { taskOutput(id: $id, after: $after) { seq data } }';
-
-/** `count` chunks of CHUNK_BYTES on task `id`, written straight into the database before the server opens it. */
-function seedOutput(path: string, id: string, count: number): void {
-  const sqlite = new Database(path);
-  try {
-    sqlite.transaction(() => {
-      sqlite
-        .prepare(
-          `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
-           INSERT INTO task_output (task_id, seq, stream, data, at) SELECT @id, i, 'log', substr(hex(zeroblob(@bytes)), 1, @bytes), @at FROM n`,
-        )
-        .run({ id, count, bytes: CHUNK_BYTES, at: Date.now() });
-      sqlite.prepare('UPDATE tasks SET output_seq = @count, output_bytes = @count * @bytes WHERE id = @id').run({ id, count, bytes: CHUNK_BYTES });
-    })();
-  } finally {
-    sqlite.close();
-  }
-}
 
 async function outputSeq(server: Server, id: string): Promise<number> {
   return (await gql<{ task: { outputSeq: number } }>(server.url, `{ task(id: ${JSON.stringify(id)}) { outputSeq } }`)).task.outputSeq;
@@ -78,7 +60,7 @@ export const output: Scenario = {
     const [appended, progressed] = seedDatabase(fullDatabase, { live: { status: 'RUNNING', count: 2 } }).liveIds as [string, string];
     const normalDatabase = join(dir, 'output-normal.db');
     const [followed, behind] = seedDatabase(normalDatabase, { live: { status: 'RUNNING', count: 2 } }).liveIds as [string, string];
-    seedOutput(normalDatabase, behind, CATCH_UP);
+    seedSqliteOutput(normalDatabase, { taskId: behind, chunks: CATCH_UP, chunkBytes: CHUNK_BYTES, at: new Date() });
     const env = { MAX_OUTPUT_BYTES_PER_TASK: String(1e12) };
     const [full, normal, load, writer, clients, catchUp] = await Promise.all([
       startApiServer({ ...env, DATABASE_URL: fullDatabase, SQLITE_SYNCHRONOUS: 'FULL' }),

@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { is, SQL } from 'drizzle-orm';
 import { PgDialect, getTableConfig as pgConfig } from 'drizzle-orm/pg-core';
 import { SQLiteSyncDialect, getTableConfig as sqliteConfig } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
@@ -7,9 +7,10 @@ import { taskFeeds as sqliteTaskFeeds, taskOutput as sqliteTaskOutput, taskTags 
 import { TASK_STATUSES } from '../../src/tasks/task.js';
 
 /*
- * The two engines' tables are written twice (Drizzle builds each dialect's columns with its
+ * The two engines' columns are written twice (Drizzle builds each dialect's columns with its
  * own functions), so this is what keeps them one definition: the same columns, each with
- * the same kind of value, nullability, key and default, and the same indexes on the same
+ * the same kind of value, nullability, key and default value. The indexes are written once
+ * (src/storage/indexes.ts); this checks that each dialect built them alike: on the same
  * columns with the same uniqueness and condition.
  */
 
@@ -19,12 +20,18 @@ function kind(sqlType: string): string {
 }
 
 interface Shape {
-  columns: Record<string, { kind: string; notNull: boolean; primary: boolean; hasDefault: boolean; enumValues: unknown }>;
+  columns: Record<string, { kind: string; notNull: boolean; primary: boolean; hasDefault: boolean; default: string | null; enumValues: unknown }>;
   indexes: Record<string, { columns: string[]; unique: boolean; where: string | null }>;
 }
 
 /** The condition of a partial index, as each dialect writes it. */
 const whereText = (where: SQL | undefined, dialect: SQLiteSyncDialect | PgDialect): string | null => (where ? dialect.sqlToQuery(where).sql : null);
+
+/** A column's default as the migration writes it: an SQL expression in the dialect's text, a value as JSON (so '[]' and 0 differ from '{}' and '0'). */
+const defaultText = (value: unknown, dialect: SQLiteSyncDialect | PgDialect): string | null => {
+  if (value === undefined) return null;
+  return is(value, SQL) ? dialect.sqlToQuery(value).sql : JSON.stringify(value);
+};
 
 function shapeOf(
   config: ReturnType<typeof sqliteConfig> | ReturnType<typeof pgConfig>,
@@ -38,6 +45,7 @@ function shapeOf(
       primary: column.primary,
       // A PostgreSQL bigserial is filled by its sequence; SQLite's seq is assigned by the store.
       hasDefault: column.hasDefault && column.getSQLType() !== 'bigserial',
+      default: defaultText(column.default, dialect),
       enumValues: column.enumValues ?? null,
     };
   }
@@ -60,6 +68,7 @@ describe('the tables of the two engines', () => {
 
   it('have the same columns: name, kind of value, nullability, key, default, allowed values', () => {
     expect(Object.keys(sqlite.columns)).toHaveLength(25);
+    expect([sqlite.columns.tags!.default, sqlite.columns.output_seq!.default]).toEqual(['"[]"', '0']);
     expect(postgres.columns).toEqual(sqlite.columns);
   });
 

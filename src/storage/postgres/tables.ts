@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { TASK_STATUSES } from '../../tasks/task.js';
+import { indexesOn, TAG_INDEXES, TASK_INDEXES } from '../indexes.js';
 
 /**
  * The PostgreSQL twin of sqlite/tables.ts: the same columns, types and indexes, so one row
@@ -41,18 +41,7 @@ export const tasks = pgTable(
     /** The task's place in its tenant's change feed: taken from `task_feeds` by every change (0 before the first). */
     feedPos: bigint('feed_pos', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [
-    uniqueIndex('tasks_seq_uq').on(t.seq),
-    uniqueIndex('tasks_idempotency_key_uq').on(t.tenant, t.idempotencyKey),
-    index('tasks_claim_idx').on(t.tenant, t.status, t.kind, t.seq),
-    index('tasks_status_seq_idx').on(t.tenant, t.status, t.seq),
-    index('tasks_kind_seq_idx').on(t.tenant, t.kind, t.seq),
-    index('tasks_tenant_seq_idx').on(t.tenant, t.seq),
-    index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'RUNNING'`),
-    index('tasks_retention_idx').on(t.completedAt).where(sql`${t.completedAt} IS NOT NULL`),
-    // A tenant's tasks changed after a position, in position order.
-    index('tasks_feed_idx').on(t.tenant, t.feedPos),
-  ],
+  (t) => indexesOn(t, TASK_INDEXES, { index, uniqueIndex }),
 );
 
 /**
@@ -65,33 +54,30 @@ export const taskFeeds = pgTable('task_feeds', {
   position: bigint('position', { mode: 'number' }).notNull(),
 });
 
+/** A row's task, deleted with it. */
+const taskIdColumn = () =>
+  text('task_id')
+    .notNull()
+    .references(() => tasks.id, { onDelete: 'cascade' });
+
 /** One row per tag of a task, for `tasks(tag:)`: the tenant's tasks with a tag, newest first, from one index. */
 export const taskTags = pgTable(
   'task_tags',
   {
-    taskId: text('task_id')
-      .notNull()
-      .references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: taskIdColumn(),
     tenant: text('tenant').notNull(),
     tag: text('tag').notNull(),
     /** The task's `seq`. */
     seq: bigint('seq', { mode: 'number' }).notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.taskId, t.tag] }),
-    index('task_tags_tenant_tag_seq_idx').on(t.tenant, t.tag, t.seq),
-    // An admin's listing by tag, over every tenant.
-    index('task_tags_tag_seq_idx').on(t.tag, t.seq),
-  ],
+  (t) => [primaryKey({ columns: [t.taskId, t.tag] }), ...indexesOn(t, TAG_INDEXES, { index, uniqueIndex })],
 );
 
 /** A task's output, one row per chunk, `seq` 1, 2, 3 … per task; deleted with its task. */
 export const taskOutput = pgTable(
   'task_output',
   {
-    taskId: text('task_id')
-      .notNull()
-      .references(() => tasks.id, { onDelete: 'cascade' }),
+    taskId: taskIdColumn(),
     seq: integer('seq').notNull(),
     stream: text('stream').notNull(),
     data: text('data').notNull(),
