@@ -85,6 +85,8 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
   });
   await storage.start(events, tasks.noteLeaseExpiry);
   tasks.start();
+  /** How to stop what each step has started so far, undone in reverse when a later step throws. */
+  const started: (() => unknown)[] = [() => tasks.close()];
   try {
     const authenticate = createAuthenticator(config.apiKeys);
     const guard = createRequestGuard({
@@ -107,6 +109,7 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       notesOf: traceOf,
       compileAfter: config.graphqlCompileAfter,
     });
+    started.push(() => yoga.dispose());
     const rest = createRestHandler({ tasks, authenticate });
     const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(GRAPHIQL_OPTIONS));
     let closing = false;
@@ -199,6 +202,7 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       keepAliveMs: config.wsKeepAliveMs,
       log,
     });
+    started.push(() => ws.close(0));
     webSocketConnections = ws.connectionCount;
     const graphql = createGraphQLHttpHandler({
       yoga,
@@ -240,7 +244,7 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       },
     };
   } catch (error) {
-    tasks.close();
+    for (const stop of started.reverse()) await stop();
     throw error;
   }
 }

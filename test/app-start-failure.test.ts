@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { describeWithPostgres, freshDatabase, postgresUrl } from './helpers/postgres.js';
@@ -27,6 +28,32 @@ it('a dashboard build it cannot read fails the start before any database is open
   const database = join(dir, 'tasks.db');
   await expect(createApp(loadConfig({ DATABASE_URL: database }), { log: silent, dashboardDir: notADirectory })).rejects.toThrow(/ENOTDIR/);
   expect(() => writeFileSync(`${database}`, '', { flag: 'wx' })).not.toThrow();
+});
+
+it('a step that fails after the task service started (a CORS origin that is no URL) stops the service and closes SQLite: no timer left, the file opens again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'start-failure-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const database = join(dir, 'tasks.db');
+  const config = loadConfig({ DATABASE_URL: database });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  cleanups.push(() => void vi.useRealTimers());
+  const timersBefore = vi.getTimerCount();
+
+  // loadConfig refuses such a list; createApp takes the Config it is given, and checks it only where it uses it.
+  await expect(createApp({ ...config, corsOrigins: ['not an origin'] }, { log: silent })).rejects.toThrow(/Invalid URL/);
+  // The housekeeping interval and the WAL check were started, and stopped again.
+  expect(vi.getTimerCount() - timersBefore).toBe(0);
+  // SQLite removes the write-ahead log when the last connection to the file closes.
+  expect(existsSync(`${database}-wal`)).toBe(false);
+  const file = new Database(database);
+  // Migrated: the start got as far as the database.
+  expect(file.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get()).toBeGreaterThan(0);
+  file.close();
+
+  vi.useRealTimers();
+  const app = await createApp(config, { log: silent });
+  await app.close(0);
+  expect(existsSync(`${database}-wal`)).toBe(false);
 });
 
 describeWithPostgres('a start that fails on PostgreSQL', () => {

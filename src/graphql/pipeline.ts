@@ -176,7 +176,7 @@ export function createGraphQLServer({ tasks, authenticate, log, graphiql, intros
       if (!principal) throw toGraphQLError(unauthenticated());
       // The request's signal is taken on first use, by the context itself (the object resolvers
       // get): only a held awaitTask needs one, and the lean HTTP path makes its AbortController
-      // (about 5 µs) only when asked. Returned, it would be copied, so read, at once.
+      // only when asked. Returned, it would be copied, so read, at once.
       Object.defineProperty(initial, 'signal', SIGNAL_OF_REQUEST);
       return { tasks, principal, client: initial.req?.socket?.remoteAddress ?? '', trace: notesOf(initial.req) };
     },

@@ -86,6 +86,9 @@ const JSON_MEDIA_TYPES = new Set(['application/json', 'application/graphql+json'
  */
 const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 2;
 
+/** The refusal of variables or extensions nested deeper than `MAX_JSON_DEPTH`, over HTTP and WebSocket alike (BAD_USER_INPUT). */
+export const TOO_DEEP_MESSAGE = `Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -114,7 +117,7 @@ export function bodyForYoga(body: Buffer, contentType: string | undefined): unkn
   }
   if (!JSON_MEDIA_TYPES.has(mediaType)) return body;
   if (nestingExceeds(body, MAX_BODY_DEPTH)) {
-    throw new BodyRefusedError(400, 'BAD_USER_INPUT', `Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`);
+    throw new BodyRefusedError(400, 'BAD_USER_INPUT', TOO_DEEP_MESSAGE);
   }
   if (mediaType === 'application/json' && body.length > 2) {
     try {

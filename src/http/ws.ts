@@ -8,10 +8,11 @@ import { withCode } from '../graphql/errors.js';
 import { resultJson } from '../graphql/execution.js';
 import { executeOperation, prepareOperation, subscribeOperation, type GraphQLServer } from '../graphql/pipeline.js';
 import { DomainError } from '../tasks/errors.js';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../tasks/json-depth.js';
+import { jsonDepthExceeds } from '../tasks/json-depth.js';
 import type { Principal } from '../tasks/principal.js';
 import type { StreamSlot } from '../tasks/service.js';
 import type { Authenticate } from './auth.js';
+import { TOO_DEEP_MESSAGE } from './body.js';
 
 export interface WebSocketOptions {
   server: Server;
@@ -173,7 +174,7 @@ export function attachWebSockets({
       let accepted = false;
       try {
         if (jsonDepthExceeds(payload.variables) || jsonDepthExceeds(payload.extensions)) {
-          return [new GraphQLError(`Variables and extensions may nest at most ${MAX_JSON_DEPTH} levels.`, { extensions: { code: 'BAD_USER_INPUT' } })];
+          return [new GraphQLError(TOO_DEEP_MESSAGE, { extensions: { code: 'BAD_USER_INPUT' } })];
         }
         const client = ctx.extra.request.socket.remoteAddress ?? '';
         const principal = connection.principal!;

@@ -1,12 +1,11 @@
 import type { Cursors } from './cursors.js';
-import { badInput } from './errors.js';
 import type { FeedListener, TaskEvents } from './events.js';
 import type { StreamSlot } from './follow.js';
 import type { Principal } from './principal.js';
 import type { FeedWindow, TaskStore } from './store.js';
 import { nextTurn } from './stream.js';
-import { TASK_STATUSES, type Task, type TaskStatus } from './task.js';
-import { checkKinds, checkTag, checkTimeout, MAX_CLAIM_KINDS } from './validate.js';
+import type { Task, TaskStatus } from './task.js';
+import { checkFeedFilter, checkPageSize, checkTimeout } from './validate.js';
 import type { createWaits, WaitLimits } from './waits.js';
 
 /** Most changes one page of a feed may hold (`first`). */
@@ -162,15 +161,11 @@ export function createFeeds({
     return change;
   };
 
-  function checkFeedPageSize(first: number): void {
-    if (!Number.isInteger(first) || first < 0 || first > MAX_FEED_PAGE_SIZE) throw badInput(`first must be an integer from 0 to ${MAX_FEED_PAGE_SIZE}.`);
-  }
-
   const positionOf = (principal: Principal, after: string | null | undefined): number => (after == null ? 0 : cursors.decodeFeed(principal, after));
 
   /** The page of the caller's tenant's feed after `after` (a cursor; the beginning when omitted). */
   async function changes(principal: Principal, { filter, after, first }: ChangesOptions): Promise<FeedPage> {
-    checkFeedPageSize(first);
+    checkPageSize(first, MAX_FEED_PAGE_SIZE);
     const matches = matcher(filter);
     const page = await read(principal.tenant, positionOf(principal, after), first, filter, matches);
     return { changes: page.tasks.map((task) => changeOf(principal, task)), cursor: cursors.encodeFeed(principal, page.upTo) };
@@ -186,7 +181,7 @@ export function createFeeds({
    */
   async function awaitChanges(principal: Principal, { filter, after, timeoutSeconds, first, signal, client = '' }: AwaitChangesOptions): Promise<AwaitChangesResult> {
     const timeoutMs = checkTimeout(timeoutSeconds, limits.awaitTimeoutMaxSeconds);
-    checkFeedPageSize(first);
+    checkPageSize(first, MAX_FEED_PAGE_SIZE);
     const matches = matcher(filter);
     const { tenant } = principal;
     let scanned = cursors.decodeFeed(principal, after);
@@ -331,12 +326,7 @@ const kindsOf = (filter: FeedFilter | null | undefined): readonly string[] | nul
 
 /** A checked filter as a predicate on a task's state. An empty or missing list admits anything. */
 export function matcher(filter: FeedFilter | null | undefined): (task: Task) => boolean {
-  checkKinds(filter?.kinds);
-  if (filter?.tags && filter.tags.length > MAX_CLAIM_KINDS) throw badInput(`tags may name at most ${MAX_CLAIM_KINDS} tags.`);
-  filter?.tags?.forEach(checkTag);
-  for (const status of filter?.statuses ?? []) {
-    if (!(TASK_STATUSES as readonly string[]).includes(status)) throw badInput(`statuses: ${String(status)} is not a task status.`);
-  }
+  checkFeedFilter(filter);
   const kinds = filter?.kinds?.length ? new Set(filter.kinds) : null;
   const tags = filter?.tags?.length ? new Set(filter.tags) : null;
   const statuses = filter?.statuses?.length ? new Set(filter.statuses) : null;

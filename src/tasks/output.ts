@@ -1,6 +1,6 @@
 import { badInput, resourceExhausted } from './errors.js';
 import { assertCanAppendOutput, type Task } from './task.js';
-import { LONE_SURROGATE } from './validate.js';
+import { checkStorableText } from './validate.js';
 
 /** One chunk of a task's output (logs, or the partial output of a model run). */
 export interface OutputChunk {
@@ -51,8 +51,7 @@ export function checkStream(stream: string): void {
 export function checkChunk(data: string, maxBytes: number): number {
   const bytes = Buffer.byteLength(data, 'utf8');
   if (bytes > maxBytes) throw resourceExhausted(`An output chunk may hold at most ${maxBytes} bytes of UTF-8; this one has ${bytes}.`);
-  if (data.includes('\u0000')) throw badInput('data must not contain NUL characters.');
-  if (LONE_SURROGATE.test(data)) throw badInput('data must be Unicode text: it has a lone surrogate.');
+  checkStorableText('data', data);
   return bytes;
 }
 

@@ -1,5 +1,7 @@
 import { badInput } from './errors.js';
+import type { FeedFilter } from './feeds.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-depth.js';
+import { TASK_STATUSES } from './task.js';
 
 /*
  * Every check of a caller's input that is not a rule of the state machine (those are in
@@ -26,8 +28,9 @@ export function checkTimeout(timeoutSeconds: number, maxSeconds: number): number
   return Math.min(timeoutSeconds, maxSeconds) * 1000;
 }
 
-export function checkPageSize(first: number): void {
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) throw badInput(`first must be an integer from 0 to ${MAX_PAGE_SIZE}.`);
+/** A page's `first`: an integer from 0 to `max` (a list of tasks takes MAX_PAGE_SIZE, a feed MAX_FEED_PAGE_SIZE). */
+export function checkPageSize(first: number, max = MAX_PAGE_SIZE): void {
+  if (!Number.isInteger(first) || first < 0 || first > max) throw badInput(`first must be an integer from 0 to ${max}.`);
 }
 
 export function checkKinds(kinds: readonly string[] | null | undefined): void {
@@ -47,6 +50,16 @@ export function checkTag(tag: string): void {
   if (!TAG.test(tag)) throw badInput('a tag must be 1 to 64 characters of letters, digits and _.:/-');
 }
 
+/** A feed's filter: its kinds as `claimTask`'s, at most MAX_CLAIM_KINDS tags, and statuses that are task statuses. */
+export function checkFeedFilter(filter: FeedFilter | null | undefined): void {
+  checkKinds(filter?.kinds);
+  if (filter?.tags && filter.tags.length > MAX_CLAIM_KINDS) throw badInput(`tags may name at most ${MAX_CLAIM_KINDS} tags.`);
+  filter?.tags?.forEach(checkTag);
+  for (const status of filter?.statuses ?? []) {
+    if (!(TASK_STATUSES as readonly string[]).includes(status)) throw badInput(`statuses: ${String(status)} is not a task status.`);
+  }
+}
+
 export function checkName(field: string, value: string): void {
   if (value.length === 0 || value.length > MAX_NAME_LENGTH) {
     throw badInput(`${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
@@ -54,19 +67,24 @@ export function checkName(field: string, value: string): void {
   checkText(field, value);
 }
 
-/**
- * PostgreSQL's text cannot hold NUL, so no engine stores it: refused alike on both. Nor can
- * either hold a lone UTF-16 surrogate (JSON may escape one, "\ud800"): stored, it would read
- * back as U+FFFD.
- */
+/** A message or reason: at most MAX_MESSAGE_LENGTH characters of storable text (`checkStorableText`). */
 export function checkText(field: string, value: string): void {
   if (value.length > MAX_MESSAGE_LENGTH) throw badInput(`${field} must be at most ${MAX_MESSAGE_LENGTH} characters.`);
+  checkStorableText(field, value);
+}
+
+/**
+ * Text either engine can store, whatever its length. PostgreSQL's text cannot hold NUL, so no
+ * engine stores it: refused alike on both. Nor can either hold a lone UTF-16 surrogate (JSON
+ * may escape one, "\ud800"): stored, it would read back as U+FFFD.
+ */
+export function checkStorableText(field: string, value: string): void {
   if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters.`);
   if (LONE_SURROGATE.test(value)) throw badInput(`${field} must be Unicode text: it has a lone surrogate.`);
 }
 
 /** A lone UTF-16 surrogate, which neither engine can store. */
-export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Measured for depth before it is serialized: `JSON.stringify` recurses, and a deep value would overflow the stack. */
 export function checkPayload(field: string, value: unknown, maxBytes: number): void {

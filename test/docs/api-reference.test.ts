@@ -5,6 +5,7 @@ import {
   astFromValue,
   buildSchema,
   isEnumType,
+  isInputObjectType,
   isIntrospectionType,
   isObjectType,
   isScalarType,
@@ -33,6 +34,9 @@ const reference = parseMarkdown(readFileSync(resolve(ROOT, API_MD), 'utf8'));
  * - every other object type and every enum has a section whose heading is its name as a code
  *   span, with a table listing each field (name, then type, as code spans) or each enum value
  *   (as a code span) in its first column;
+ * - so has every input type, its table listing each field (name, then type, as code spans)
+ *   and, when the schema gives the field a default, that default as a code span in the
+ *   table's `default` column;
  * - every scalar, built-in ones included, is a row of the table under the heading "Scalars".
  */
 describe('docs/api.md documents the whole schema', () => {
@@ -69,6 +73,22 @@ describe('docs/api.md documents the whole schema', () => {
       for (const field of fields) expect(documented.get(field.name), `type of ${type.name}.${field.name}`).toBe(String(field.type));
     },
   );
+
+  it.each(types.filter(isInputObjectType).map((type) => [type.name, type] as const))('input type %s: every field with its type and default', (_, type) => {
+    const section = sectionNamed(`\`${type.name}\``, { exact: true });
+    const documented = new Map(tableRowsOf(section).map((cells) => [codeSpan(cells[0]), cells]));
+    const fields = Object.values(type.getFields());
+    expect([...documented.keys()].sort(), `fields of ${type.name}`).toEqual(fields.map((field) => field.name).sort());
+    const defaultColumn = tableHeaderOf(section).indexOf('default');
+    for (const field of fields) {
+      const cells = documented.get(field.name)!;
+      expect(codeSpan(cells[1]), `type of ${type.name}.${field.name}`).toBe(String(field.type));
+      if (field.defaultValue !== undefined) {
+        expect(defaultColumn, `a "default" column in the table of ${type.name}`).toBeGreaterThan(1);
+        expect(codeSpan(cells[defaultColumn]), `default of ${type.name}.${field.name}`).toBe(print(astFromValue(field.defaultValue, field.type)!));
+      }
+    }
+  });
 
   it.each(types.filter(isEnumType).map((type) => [type.name, type] as const))('enum %s: every value', (_, type) => {
     const rows = tableRowsOf(sectionNamed(`\`${type.name}\``, { exact: true }));
@@ -175,9 +195,16 @@ function sectionNamed(name: string, { exact = false } = {}): Section {
   return found[0]!;
 }
 
+/** The cells of the header row of a section's first table. */
+function tableHeaderOf(section: Section): string[] {
+  const header = section.lines.find((line, index) => line.startsWith('|') && isSeparator(section.lines[index + 1]));
+  return header?.slice(1, -1).split(/(?<!\\)\|/).map((cell) => cell.trim()) ?? [];
+}
+
+const isSeparator = (line: string | undefined) => line !== undefined && /^\|(\s*:?-+:?\s*\|)+$/.test(line);
+
 /** The body rows of a section's tables, split into trimmed cells at unescaped pipes (header and separator rows dropped). */
 function tableRowsOf(section: Section): string[][] {
-  const isSeparator = (line: string | undefined) => line !== undefined && /^\|(\s*:?-+:?\s*\|)+$/.test(line);
   return section.lines
     .filter((line, index, lines) => line.startsWith('|') && !isSeparator(line) && !isSeparator(lines[index + 1]))
     .map((line) => line.slice(1, -1).split(/(?<!\\)\|/).map((cell) => cell.trim()));
