@@ -94,7 +94,7 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, authenticat
 
   return async (req, res, url) => {
     if (fastPath && url.pathname === endpoint && req.headers.origin === undefined) {
-      const mediaType = MEDIA_TYPES[req.headers.accept ?? '*/*'];
+      const mediaType = MEDIA_TYPES.get(req.headers.accept ?? '*/*');
       const params = mediaType && (req.method === 'POST' ? postParams(req) : req.method === 'GET' ? getParams(url) : null);
       if (mediaType && params && !MAY_STREAM.test(params.query)) return void run(req, res, params, mediaType);
     }
@@ -104,11 +104,11 @@ export function createGraphQLHttpHandler({ yoga, endpoint, fastPath, authenticat
 }
 
 /** The media type Yoga answers a single result with, for the `Accept` values the lean route takes. */
-const MEDIA_TYPES: Record<string, string | undefined> = {
-  '*/*': 'application/json',
-  'application/json': 'application/json',
-  'application/graphql-response+json': 'application/graphql-response+json',
-};
+const MEDIA_TYPES = new Map([
+  ['*/*', 'application/json'],
+  ['application/json', 'application/json'],
+  ['application/graphql-response+json', 'application/graphql-response+json'],
+]);
 
 /** Only these words can make a result stream (a subscription, or @defer/@stream with Yoga's plugin). */
 const MAY_STREAM = /subscription|@defer|@stream/;

@@ -194,6 +194,15 @@ describe('what the lean path leaves to Yoga', () => {
     const negotiated = await expectSameAnswer(json({ query: '{ task(id: "x") { idd } }' }, { accept: 'application/graphql-response+json, application/json;q=0.9' }), 'yoga');
     expect([negotiated.status, codesOf(negotiated)]).toEqual([400, ['GRAPHQL_VALIDATION_FAILED']]);
   });
+
+  it('an Accept named like a property of every object is no media type the lean path knows', async () => {
+    // Looked up in a plain object, these found Object.prototype's members: answered 200 as
+    // `content-type: [object Object]` and `function Object() { [native code] }`.
+    for (const accept of ['__proto__', 'constructor', 'toString']) {
+      const answer = await expectSameAnswer(json({ query: READ, variables: { id: 'x' } }, { accept }), 'yoga');
+      expect(answer.status, accept).toBe(406);
+    }
+  });
 });
 
 describe('the lean path is taken', () => {
