@@ -91,7 +91,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   });
   const wakes = new Histogram({
     name: 'task_api_wake_seconds',
-    help: 'From the commit that ends a held long-poll (GraphQL awaitTask or REST /wait) to its response handed to the socket.',
+    help: 'From the commit that ends a held long-poll (GraphQL awaitTask, awaitTaskOutput, awaitTaskChanges, or REST /wait) to its response handed to the socket.',
     buckets: FAST_BUCKETS,
     registers,
   });
