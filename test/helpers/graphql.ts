@@ -14,6 +14,11 @@ export interface GqlResult<T = Record<string, any>> {
   status: number;
   data: T;
   errors?: GqlError[];
+  /**
+   * The response's headers (e.g. `retry-after`, `x-request-id`). Not enumerable: a whole
+   * result still compares (`toEqual`) by its status and body alone.
+   */
+  readonly headers: Headers;
 }
 
 export interface GqlOptions {
@@ -24,7 +29,7 @@ export interface GqlOptions {
   signal?: AbortSignal;
 }
 
-/** One GraphQL request to `${baseUrl}/graphql` over a real socket; the answer's status and body. */
+/** One GraphQL request to `${baseUrl}/graphql` over a real socket; the answer's status, body and headers. */
 export async function gqlRequest<T = Record<string, any>>(
   baseUrl: string,
   query: string,
@@ -41,7 +46,8 @@ export async function gqlRequest<T = Record<string, any>>(
     init = { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }), signal };
   }
   const response = await fetch(url, init);
-  return { status: response.status, ...(await response.json()) };
+  const result = { status: response.status, ...(await response.json()) };
+  return Object.defineProperty(result, 'headers', { value: response.headers, enumerable: false });
 }
 
 /** `Authorization: Bearer <key>` as a headers object. */
