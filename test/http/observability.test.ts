@@ -97,13 +97,13 @@ describe('request ids and logs', () => {
   });
 
   it('masks an unexpected resolver error for the client and logs it once, with the request id', async () => {
-    const { lines, log } = captureLog();
+    const { errors: errorLines, log } = captureLog();
     current = await apps.start({}, { log });
     await current.app.storage.close();
 
     const answer = await current.gql('{ task(id: "any") { id } }', {}, { 'x-request-id': 'broken-db-1' });
     expect(answer.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
-    const errors = lines.filter((line) => line.level === 50);
+    const errors = errorLines();
     expect(errors).toEqual([expect.objectContaining({ msg: 'unexpected error in a resolver', reqId: 'broken-db-1', path: 'task' })]);
     expect(JSON.stringify(errors[0]!.err)).toMatch(/not open|after calling end/);
   });
