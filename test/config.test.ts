@@ -7,18 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig, MIN_API_KEY_LENGTH, type Config } from '../src/config.js';
-import { startApp, type TestApp } from './helpers/app.js';
+import { useApps, type TestApp } from './helpers/app.js';
 import { bearer } from './helpers/graphql.js';
 
+const apps = useApps();
 let dir: string;
-let t: TestApp | undefined;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'config-'));
 });
-afterEach(async () => {
+// Runs before useApps' check and close (after-hooks run last registered first): real timers for those.
+afterEach(() => {
   vi.useRealTimers();
-  await t?.close();
-  t = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -169,7 +168,7 @@ describe('API keys', () => {
   it('API_KEYS_FILE: the running server takes its keys from the file; a commented-out key is refused', async () => {
     const file = join(dir, 'keys');
     writeFileSync(file, '# one client key\nalice-file-key-0123456789:alice:client\n# retired:\n# old-file-key-0123456789:alice:admin\n');
-    t = await startApp({ API_KEYS_FILE: file });
+    const t = await apps.start({ API_KEYS_FILE: file });
     const list = `{ tasks { edges { node { id } } } }`;
     expect((await t.gql(list, {}, bearer('alice-file-key-0123456789'))).status).toBe(200);
     for (const key of ['old-file-key-0123456789', '# old-file-key-0123456789:alice:admin']) {
@@ -239,25 +238,21 @@ describe('TASK_RETENTION_HOURS', () => {
     const T0 = Date.parse('2026-11-05T10:00:00.000Z');
     // Only the clock and the service's minute timer are faked; sockets and their timers run as usual.
     vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'], now: T0 });
-    const short = await startApp({ TASK_RETENTION_HOURS: '0.5' });
-    t = await startApp();
+    const short = await apps.start({ TASK_RETENTION_HOURS: '0.5' });
+    const t = await apps.start();
     const finishedOn = async (app: TestApp) => {
       const { data } = await app.gql(`mutation { createTask(kind: "kept") { id } }`);
       await app.gql(`mutation($id: ID!) { cancelTask(id: $id) { id } }`, { id: data.createTask.id });
       return data.createTask.id as string;
     };
     const read = async (app: TestApp, id: string) => (await app.gql(`query($id: ID!) { task(id: $id) { id } }`, { id })).data.task;
-    try {
-      const onShort = await finishedOn(short);
-      const onDefault = await finishedOn(t);
-      await vi.advanceTimersByTimeAsync(30 * 60_000);
-      expect(await read(short, onShort)).toEqual({ id: onShort });
-      await vi.advanceTimersByTimeAsync(60_000);
-      await expect.poll(() => read(short, onShort)).toBeNull();
-      // The default (168 hours) keeps it.
-      expect(await read(t, onDefault)).toEqual({ id: onDefault });
-    } finally {
-      await short.close();
-    }
+    const onShort = await finishedOn(short);
+    const onDefault = await finishedOn(t);
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    expect(await read(short, onShort)).toEqual({ id: onShort });
+    await vi.advanceTimersByTimeAsync(60_000);
+    await expect.poll(() => read(short, onShort)).toBeNull();
+    // The default (168 hours) keeps it.
+    expect(await read(t, onDefault)).toEqual({ id: onDefault });
   });
 });

@@ -1,25 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runWorker } from '../../src/client/worker.js';
 import { OPEN_PRINCIPAL as me } from '../../src/tasks/principal.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { useApps } from '../helpers/app.js';
 import { gqlRequest } from '../helpers/graphql.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 
-let t: TestApp | undefined;
+const apps = useApps();
 let server: ServerProcess | undefined;
-afterEach(async () => {
-  if (t) {
-    await expectNothingHeld(t.app);
-    await t.close();
-  }
+afterEach(() => {
   server?.child.kill('SIGKILL');
-  t = undefined;
   server = undefined;
 });
 
 describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the demo)', () => {
   it('claims, reports progress, completes; fails with retry; stops gracefully', async () => {
-    t = await startApp();
+    const t = await apps.start();
     const ok = await t.app.tasks.create(me, { kind: 'job', input: { n: 1 }, maxAttempts: 1 });
     const flaky = await t.app.tasks.create(me, { kind: 'job', input: { n: 2 }, maxAttempts: 2 });
     const stop = new AbortController();
@@ -38,7 +33,7 @@ describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the dem
         return { doubled: 2 };
       },
     });
-    await expect.poll(async () => (await t!.app.tasks.get(me, flaky.id))?.status).toBe('FAILED');
+    await expect.poll(async () => (await t.app.tasks.get(me, flaky.id))?.status).toBe('FAILED');
     stop.abort();
     await worker;
     expect(await t.app.tasks.get(me, ok.id)).toMatchObject({ status: 'COMPLETED', result: { doubled: 2 }, progress: 100 });
@@ -49,7 +44,7 @@ describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the dem
   });
 
   it('a task cancelled mid-work aborts the handler through its failed heartbeat', async () => {
-    t = await startApp();
+    const t = await apps.start();
     const task = await t.app.tasks.create(me, { kind: 'long', maxAttempts: 1 });
     const stop = new AbortController();
     let aborted = false;
@@ -67,7 +62,7 @@ describe('runWorker (src/client/worker.ts, run by examples/worker.ts and the dem
           }),
         ),
     });
-    await expect.poll(async () => (await t!.app.tasks.get(me, task.id))?.status).toBe('RUNNING');
+    await expect.poll(async () => (await t.app.tasks.get(me, task.id))?.status).toBe('RUNNING');
     await t.app.tasks.cancel(me, { id: task.id, reason: 'user' });
     await expect.poll(() => aborted, { timeout: 5_000 }).toBe(true);
     stop.abort();

@@ -1,10 +1,9 @@
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
-import { metric } from '../helpers/graphql.js';
+import { metric, metricSum } from '../helpers/graphql.js';
+import { captureLog } from '../helpers/logs.js';
 import { TASK_REF_PATTERN } from './operations.js';
 import { API_KEYS, KEYS, requestArb, type FuzzRequest } from './requests.js';
 import { fuzzSettings } from './settings.js';
@@ -21,7 +20,7 @@ import { playWsSequence, wsSequenceArb } from './ws-sequences.js';
 const settings = fuzzSettings();
 
 let t: TestApp;
-const errorLines: string[] = [];
+const logged = captureLog('warn');
 const consoleErrors: unknown[][] = [];
 /** Tasks of every state, for `@taskN@` references; rebuilt now and then, as writes move them on. */
 let pool: string[] = [];
@@ -29,14 +28,8 @@ let refreshes = 0;
 let cases = 0;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line && JSON.parse(line).level >= 50) errorLines.push(line);
-      done();
-    },
-  });
   // Every document compiled at its first use, so that each fuzzed one goes through graphql-jit.
-  t = await startApp({ API_KEYS, AWAIT_TIMEOUT_MAX_SECONDS: '0.2', WS_INIT_TIMEOUT_MS: '2000', GRAPHQL_COMPILE_AFTER: '0' }, { log: pino({ level: 'warn' }, sink) });
+  t = await startApp({ API_KEYS, AWAIT_TIMEOUT_MAX_SECONDS: '0.2', WS_INIT_TIMEOUT_MS: '2000', GRAPHQL_COMPILE_AFTER: '0' }, { log: logged.log });
   vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void consoleErrors.push(args));
   await refreshPool();
   console.log(`fuzz: seed ${settings.seed}, ${settings.numRuns} cases per property${settings.timeLimitMs ? `, at most ${settings.timeLimitMs} ms each` : ''}`);
@@ -77,8 +70,7 @@ const resolveRefs = (text: string) => text.replace(TASK_REF_PATTERN, (_, k: stri
 
 /** Committed writes (task_api_writes_total with outcome "ok") and stored tasks: what a refused request must leave as it was. */
 async function stateMark(): Promise<{ writes: number; tasks: number }> {
-  const text = await (await fetch(`${t.url}/metrics`)).text();
-  const writes = [...text.matchAll(/^task_api_writes_total\{[^}]*outcome="ok"[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  const writes = await metricSum(t.url, 'task_api_writes_total', { outcome: 'ok' });
   const counts = await t.app.storage.store.countByStatus();
   return { writes, tasks: Object.values(counts).reduce((sum, count) => sum + count, 0) };
 }
@@ -117,7 +109,7 @@ async function send(request: FuzzRequest): Promise<Answer> {
 }
 
 /** Where the logs stood when a case began: what it logged is what came after. */
-const logMark = () => ({ logs: errorLines.length, console: consoleErrors.length });
+const logMark = () => ({ logs: logged.errors().length, console: consoleErrors.length });
 
 /** The invariants every case ends with, whatever it did. */
 async function expectServerWell(label: string, since = { logs: 0, console: 0 }): Promise<void> {
@@ -126,7 +118,7 @@ async function expectServerWell(label: string, since = { logs: 0, console: 0 }):
   expect(normal.data.task?.id, `${label}: a normal query`).toBe(pool[0]);
   await expectNothingHeld(t.app);
   await expect.poll(() => metric(t.url, 'task_api_websocket_connections'), { timeout: 2_000 }).toBe(0);
-  expect(errorLines.slice(since.logs).map(summarize), `${label}: error-level log lines`).toEqual([]);
+  expect(logged.errors().slice(since.logs).map(summarize), `${label}: error-level log lines`).toEqual([]);
   expect(consoleErrors.slice(since.console).map((args) => args.map(String).join(' ').slice(0, 300)), `${label}: console.error calls`).toEqual([]);
 }
 
@@ -336,8 +328,7 @@ function sendRaw(text: string): Promise<number[]> {
 }
 
 /** A log line's message and error, with the top of its stack. */
-function summarize(line: string): string {
-  const { msg, err } = JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string; stack?: string } };
+function summarize({ msg, err }: { msg?: string; err?: { type?: string; message?: string; stack?: string } }): string {
   return `${msg}: ${err?.type} ${err?.message} ${err?.stack?.split('\n').slice(1, 4).join(' ').replace(/\s+/g, ' ') ?? ''}`;
 }
 

@@ -49,12 +49,13 @@ export async function startApp(env: Record<string, string> = {}, { log = pino({ 
 
 /**
  * A fresh app for every test of the file: started before each test; after it, checked to
- * hold nothing (waiter, stream, listener) and closed.
+ * hold nothing (waiter, stream, listener) and closed. `options` is called before each start,
+ * e.g. to give each test its own captured log.
  */
-export function useApp(env: Record<string, string> = {}): TestApp {
+export function useApp(env: Record<string, string> = {}, options: () => AppOptions = () => ({})): TestApp {
   let current: TestApp | undefined;
   beforeEach(async () => {
-    current = await startApp(env);
+    current = await startApp(env, options());
   });
   afterEach(async () => {
     await expectNothingHeld(current!.app);

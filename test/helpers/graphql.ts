@@ -14,6 +14,11 @@ export interface GqlResult<T = Record<string, any>> {
   status: number;
   data: T;
   errors?: GqlError[];
+  /**
+   * The response's headers (e.g. `retry-after`, `x-request-id`). Not enumerable: a whole
+   * result still compares (`toEqual`) by its status and body alone.
+   */
+  readonly headers: Headers;
 }
 
 export interface GqlOptions {
@@ -24,7 +29,7 @@ export interface GqlOptions {
   signal?: AbortSignal;
 }
 
-/** One GraphQL request to `${baseUrl}/graphql` over a real socket; the answer's status and body. */
+/** One GraphQL request to `${baseUrl}/graphql` over a real socket; the answer's status, body and headers. */
 export async function gqlRequest<T = Record<string, any>>(
   baseUrl: string,
   query: string,
@@ -41,7 +46,8 @@ export async function gqlRequest<T = Record<string, any>>(
     init = { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }), signal };
   }
   const response = await fetch(url, init);
-  return { status: response.status, ...(await response.json()) };
+  const result = { status: response.status, ...(await response.json()) };
+  return Object.defineProperty(result, 'headers', { value: response.headers, enumerable: false });
 }
 
 /** `Authorization: Bearer <key>` as a headers object. */
@@ -56,18 +62,30 @@ export const code = (result: { errors?: readonly GqlError[] }) => result.errors?
 /** The Prometheus text of `${baseUrl}/metrics`. */
 export const metricsText = async (baseUrl: string) => (await fetch(`${baseUrl}/metrics`)).text();
 
-/** One sample of a series in Prometheus text (`name{labels} value`) whose labels include `labels`; undefined when absent. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+/** Every sample of a series in Prometheus text (`name{labels} value`) whose labels include `labels`, in order. */
+export function samples(text: string, name: string, labels: Record<string, string> = {}): number[] {
+  const found: number[] = [];
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
     const present = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) found.push(Number(match[3]));
   }
-  return undefined;
+  return found;
 }
+
+/** One sample of a series in Prometheus text whose labels include `labels` (the first); undefined when absent. */
+export const sample = (text: string, name: string, labels: Record<string, string> = {}): number | undefined => samples(text, name, labels)[0];
 
 /** One series read from `${baseUrl}/metrics` now, e.g. `metric(url, 'task_api_waiters')`; 0 when absent. */
 export async function metric(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   return sample(await metricsText(baseUrl), name, labels) ?? 0;
+}
+
+/**
+ * The sum over every label set of a series read from `${baseUrl}/metrics` now whose labels
+ * include `labels`, e.g. all committed writes: `metricSum(url, 'task_api_writes_total', { outcome: 'ok' })`; 0 when absent.
+ */
+export async function metricSum(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return samples(await metricsText(baseUrl), name, labels).reduce((sum, value) => sum + value, 0);
 }

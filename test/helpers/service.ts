@@ -1,6 +1,7 @@
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createTaskEvents, type TaskEvents } from '../../src/tasks/events.js';
+import { OPEN_PRINCIPAL, type Principal } from '../../src/tasks/principal.js';
 import { createTaskService, type AwaitResult, type TaskService, type TaskServiceLimits } from '../../src/tasks/service.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
@@ -110,6 +111,33 @@ export interface EngineTestService {
 
 export const createEngineTestService = (engine: Engine, options: ServiceOptions = {}): Promise<EngineTestService> =>
   engine === 'postgres' ? createPgTestService(options) : Promise.resolve(createTestService(options));
+
+export interface RunningTaskOptions {
+  /** Who creates and claims it. @default OPEN_PRINCIPAL */
+  principal?: Principal;
+  /** @default 'work' */
+  kind?: string;
+  /** @default 'w1' */
+  workerId?: string;
+  /** @default 60 */
+  leaseSeconds?: number;
+  /** @default 1 */
+  maxAttempts?: number;
+}
+
+/**
+ * Creates a task and claims that very task through the service: RUNNING at revision 2, its
+ * lease held by `workerId`. (test/helpers/tasks.ts makes one over GraphQL on a running server.)
+ */
+export async function runningTask(
+  tasks: Pick<TaskService, 'create' | 'claim'>,
+  { principal = OPEN_PRINCIPAL, kind = 'work', workerId = 'w1', leaseSeconds = 60, maxAttempts = 1 }: RunningTaskOptions = {},
+): Promise<Task> {
+  const created = await tasks.create(principal, { kind, maxAttempts });
+  const claimed = await tasks.claim(principal, { kinds: [kind], workerId, leaseSeconds });
+  if (claimed?.id !== created.id) throw new Error(`runningTask: the claim took ${claimed?.id ?? 'nothing'}, not the new task ${created.id}`);
+  return claimed;
+}
 
 /** The task an `awaitTask` ended with (its result also says what woke it). */
 export const taskOf = (result: AwaitResult): Task | null => result.task;

@@ -1,16 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BodyRefusedError, BodyTooLargeError, bodyForYoga, ClientGoneError } from '../../src/http/body.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { useApp } from '../helpers/app.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await startApp({ MAX_BODY_BYTES: '1000' });
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
+const t = useApp({ MAX_BODY_BYTES: '1000' });
 
 /** A chunked POST /graphql written in `chunks` (no Content-Length), with its status and body. */
 function chunkedPost(url: string, chunks: string[]): Promise<{ status: number; body: string }> {

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { useApps, type TestApp } from '../helpers/app.js';
 import { codes, metricsText, sample, type GqlError } from '../helpers/graphql.js';
 import { captureLog } from '../helpers/logs.js';
 
@@ -18,12 +18,13 @@ interface Side {
   logs: () => string;
 }
 
+const apps = useApps();
 let fast: Side;
 let yoga: Side;
 
 async function startSide(env: Record<string, string>): Promise<Side> {
   const { log, text } = captureLog();
-  const app = await startApp(env, { log });
+  const app = await apps.start(env, { log });
   return { app, logs: text };
 }
 
@@ -31,12 +32,9 @@ beforeEach(async () => {
   const env = { API_KEYS: `${KEY}:acme:worker`, MAX_QUERY_ALIASES: '3', CORS_ORIGINS: 'https://app.example' };
   [fast, yoga] = await Promise.all([startSide(env), startSide({ ...env, GRAPHQL_FAST_PATH: 'false' })]);
 });
-afterEach(async () => {
+// Runs before useApps' check and close (after-hooks run last registered first).
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const side of [fast, yoga]) {
-    await expectNothingHeld(side.app.app);
-    await side.app.close();
-  }
 });
 
 interface Raw {

@@ -3,37 +3,23 @@ import { describeDatabaseUrl } from '../../src/log.js';
 import { useApps, type TestApp } from '../helpers/app.js';
 import { metricsText, sample } from '../helpers/graphql.js';
 import { captureLog } from '../helpers/logs.js';
+import { runningTask } from '../helpers/tasks.js';
 
 const CREATE = 'mutation C($kind: String!) { createTask(kind: $kind) { id } }';
-const CLAIM = 'mutation { claimTask(workerId: "w1") { id } }';
 const COMPLETE = 'mutation D($id: ID!) { completeTask(id: $id, workerId: "w1") { status } }';
 
 const apps = useApps();
 let current: TestApp;
 
-async function post(app: TestApp, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  return fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-}
-
 const metricsOf = (app: TestApp) => metricsText(app.url);
-
-async function runningTask(app: TestApp): Promise<string> {
-  const created = (await (await post(app, CREATE, { kind: 'report' })).json()) as { data: { createTask: { id: string } } };
-  await post(app, CLAIM);
-  return created.data.createTask.id;
-}
 
 describe('/metrics', () => {
   it('counts and times writes by operation and outcome, and counts tasks by status', async () => {
     current = await apps.start();
-    const id = await runningTask(current);
-    await post(current, COMPLETE, { id });
-    await post(current, COMPLETE, { id });
-    await post(current, CREATE, { kind: 'other' });
+    const id = await runningTask(current.url, { kind: 'report' });
+    await current.gql(COMPLETE, { id });
+    await current.gql(COMPLETE, { id });
+    await current.gql(CREATE, { kind: 'other' });
 
     const text = await metricsOf(current);
     expect(sample(text, 'task_api_writes_total', { operation: 'create', outcome: 'ok' })).toBe(2);
@@ -49,12 +35,12 @@ describe('/metrics', () => {
 
   it('times HTTP requests by route, method and status, and GraphQL operations by type', async () => {
     current = await apps.start();
-    await post(current, CREATE, { kind: 'report' });
-    await post(current, '{ task(id: "nope") { id } }');
+    await current.gql(CREATE, { kind: 'report' });
+    await current.gql('{ task(id: "nope") { id } }');
     await fetch(`${current.url}/api/queue/poll/nope`);
     await fetch(`${current.url}/healthz`);
-    await post(current, 'mutation { madeUpAlias: cancelTask(id: "nope") { id } }');
-    await post(current, '{ task(id: "nope") { id madeUpField } }');
+    await current.gql('mutation { madeUpAlias: cancelTask(id: "nope") { id } }');
+    await current.gql('{ task(id: "nope") { id madeUpField } }');
 
     const text = await metricsOf(current);
     expect(sample(text, 'task_api_http_request_duration_seconds_count', { route: 'graphql', method: 'POST', status: '200' })).toBe(4);
@@ -71,16 +57,16 @@ describe('/metrics', () => {
   it('times each held long-poll a commit ends, GraphQL and REST, from the commit to the response; a timeout is not a wake', async () => {
     current = await apps.start();
     const app = current;
-    const id = await runningTask(app);
-    const awaited = post(app, 'query A($id: ID!) { awaitTask(id: $id, timeout: 30) { status } }', { id });
+    const id = await runningTask(app.url, { kind: 'report' });
+    const awaited = app.gql('query A($id: ID!) { awaitTask(id: $id, timeout: 30) { status } }', { id });
     const waited = fetch(`${app.url}/api/queue/poll/${id}/wait?timeout=30`);
-    const timedOut = post(app, 'query A($id: ID!) { awaitTask(id: $id, timeout: 0.2) { status } }', { id });
+    const timedOut = app.gql('query A($id: ID!) { awaitTask(id: $id, timeout: 0.2) { status } }', { id });
     await expect.poll(() => app.app.tasks.stats().waiters).toBe(3);
-    await (await timedOut).json();
+    await timedOut;
     await expect.poll(() => app.app.tasks.stats().waiters).toBe(2);
     const completing = performance.now();
-    await post(app, COMPLETE, { id });
-    expect(await (await awaited).json()).toEqual({ data: { awaitTask: { status: 'COMPLETED' } } });
+    await app.gql(COMPLETE, { id });
+    expect(await awaited).toEqual({ status: 200, data: { awaitTask: { status: 'COMPLETED' } } });
     expect((await (await waited).json()) as { status: string }).toMatchObject({ status: 'completed' });
     const answered = (performance.now() - completing) / 1000;
 
@@ -102,7 +88,7 @@ describe('/metrics', () => {
 describe('request ids and logs', () => {
   it('echoes a plain x-request-id, and gives a new UUID to a request without one or with an unfit one', async () => {
     current = await apps.start();
-    const idOf = async (headers: Record<string, string>) => (await post(current, '{ __typename }', {}, headers)).headers.get('x-request-id');
+    const idOf = async (headers: Record<string, string>) => (await current.gql('{ __typename }', {}, headers)).headers.get('x-request-id');
     expect(await idOf({ 'x-request-id': 'checkout-42.retry:1' })).toBe('checkout-42.retry:1');
     const fresh = [await idOf({}), await idOf({}), await idOf({ 'x-request-id': 'has spaces' }), await idOf({ 'x-request-id': 'x'.repeat(129) })];
     for (const id of fresh) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -111,14 +97,13 @@ describe('request ids and logs', () => {
   });
 
   it('masks an unexpected resolver error for the client and logs it once, with the request id', async () => {
-    const { lines, log } = captureLog();
+    const { errors: errorLines, log } = captureLog();
     current = await apps.start({}, { log });
     await current.app.storage.close();
 
-    const response = await post(current, '{ task(id: "any") { id } }', {}, { 'x-request-id': 'broken-db-1' });
-    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
-    expect(body.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
-    const errors = lines.filter((line) => line.level === 50);
+    const answer = await current.gql('{ task(id: "any") { id } }', {}, { 'x-request-id': 'broken-db-1' });
+    expect(answer.errors).toEqual([expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
+    const errors = errorLines();
     expect(errors).toEqual([expect.objectContaining({ msg: 'unexpected error in a resolver', reqId: 'broken-db-1', path: 'task' })]);
     expect(JSON.stringify(errors[0]!.err)).toMatch(/not open|after calling end/);
   });

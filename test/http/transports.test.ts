@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Task } from '../../src/tasks/task.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { useApp } from '../helpers/app.js';
 import { collect, openSse, wsClient } from '../helpers/clients.js';
 import { metricsText, sample, type GqlError } from '../helpers/graphql.js';
 import { captureLog } from '../helpers/logs.js';
@@ -11,17 +11,10 @@ import { captureLog } from '../helpers/logs.js';
  * Events and graphql-ws, each proven over a real socket.
  */
 
-let t: TestApp;
-let logs: () => Record<string, any>[];
-
-beforeEach(async () => {
-  const { log, lines } = captureLog();
-  t = await startApp({ MAX_QUERY_ALIASES: '2', MAX_QUERY_DEPTH: '3' }, { log });
-  logs = () => lines;
-});
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
+let logged: ReturnType<typeof captureLog>;
+const t = useApp({ MAX_QUERY_ALIASES: '2', MAX_QUERY_DEPTH: '3' }, () => {
+  logged = captureLog();
+  return { log: logged.log };
 });
 
 const createTask = async () => (await t.gql<{ createTask: { id: string } }>('mutation { createTask(kind: "k") { id } }')).data!.createTask.id;
@@ -44,8 +37,7 @@ describe('over graphql-ws', () => {
       expect(results[1]).toEqual({ data: null, errors: [expect.objectContaining({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } })] });
       expect(JSON.stringify(results[1])).not.toMatch(/Invalid time value/);
     }
-    const logged = logs().filter((line) => line.level >= 50);
-    expect(logged).toEqual([
+    expect(logged.errors()).toEqual([
       expect.objectContaining({ msg: 'unexpected error in a resolver', operationName: 'Watch', path: 'taskUpdated.updatedAt', err: expect.objectContaining({ message: 'Invalid time value' }) }),
     ]);
     subscribers.forEach((s) => s.unsubscribe());

@@ -1,24 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unauthenticated } from '../../src/tasks/errors.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { useApp } from '../helpers/app.js';
 import { collect, rawSocket, wsClient } from '../helpers/clients.js';
 import { bearer, code } from '../helpers/graphql.js';
 import { API_KEYS, KEYS } from '../helpers/keys.js';
 import { captureLog } from '../helpers/logs.js';
 import { runningTask } from '../helpers/tasks.js';
 
-
-let t: TestApp;
 let logged: ReturnType<typeof captureLog>;
-beforeEach(async () => {
+const t = useApp({ API_KEYS, WS_INIT_TIMEOUT_MS: '300' }, () => {
   logged = captureLog('debug', { redact: false });
-  t = await startApp({ API_KEYS, WS_INIT_TIMEOUT_MS: '300' }, { log: logged.log });
+  return { log: logged.log };
 });
-afterEach(async () => {
-  await expectNothingHeld(t.app);
-  await t.close();
-});
-
 
 const aliceRunningTask = () => runningTask(t.url, { kind: 'secret', workerId: 'wa', headers: bearer(KEYS.aliceClient), workerHeaders: bearer(KEYS.aliceWorker) });
 

@@ -1,40 +1,27 @@
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_DOCUMENT_NESTING } from '../../src/graphql/plugins.js';
 import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
-import { expectNothingHeld, startApp, type TestApp } from '../helpers/app.js';
+import { useApps, type TestApp } from '../helpers/app.js';
 import { ackedSocket, collect, wsClient } from '../helpers/clients.js';
 import { code, codes, metric } from '../helpers/graphql.js';
+import { captureLog } from '../helpers/logs.js';
 
 /** What an abusive client found from outside, each case over a real socket. */
 
+const apps = useApps();
 let t: TestApp | undefined;
-let logged: { level: number; msg?: string; err?: { message?: string } }[] = [];
+let logged = captureLog();
 
-/** An app on port 0 whose log lines (info and up) are kept in `logged`. */
+/** An app on port 0 whose log lines (info and up) are kept in `logged`; checked to hold nothing and closed after the test. */
 async function start(env: Record<string, string> = {}): Promise<TestApp> {
-  logged = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line) logged.push(JSON.parse(line));
-      done();
-    },
-  });
-  t = await startApp(env, { log: pino({ level: 'info' }, sink) });
+  logged = captureLog();
+  t = await apps.start(env, { log: logged.log });
   return t;
 }
 
-afterEach(async () => {
-  if (!t) return;
-  await expectNothingHeld(t.app);
-  await t.close();
-  t = undefined;
-});
-
-const errorLines = () => logged.filter((line) => line.level >= 50);
+const errorLines = () => logged.errors();
 
 const taskCount = async () => (await t!.gql(`{ tasks(first: 100) { edges { cursor } } }`)).data.tasks.edges.length;
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_ATTEMPTS } from '../../src/tasks/task.js';
 import { useApps } from '../helpers/app.js';
 import { ackedSocket } from '../helpers/clients.js';
-import { bearer, code, metric } from '../helpers/graphql.js';
+import { bearer, code, gqlRequest, metric } from '../helpers/graphql.js';
 
 const KEYS = {
   aliceClient: 'quota-alice-client-key-0123',
@@ -24,16 +24,8 @@ afterEach(() => {
 const CREATE = 'mutation($kind: String!, $max: Int) { createTask(kind: $kind, maxAttempts: $max) { id maxAttempts } }';
 const LIST = '{ tasks(first: 100) { edges { node { kind status } } } }';
 
-/** A createTask over real HTTP: status, Retry-After, and the GraphQL answer. */
-async function createOver(url: string, key: string, kind: string) {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...bearer(key) },
-    body: JSON.stringify({ query: CREATE, variables: { kind } }),
-  });
-  const body = await response.json();
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), code: code(body), body };
-}
+/** A createTask over real HTTP with `key`: status, headers (Retry-After) and the GraphQL answer. */
+const createOver = (url: string, key: string, kind: string) => gqlRequest(url, CREATE, { kind }, { headers: bearer(key) });
 
 describe('write rate per tenant', () => {
   it('past TENANT_WRITES_PER_SECOND and its burst: 429 with Retry-After over HTTP, the coded error over graphql-ws, nothing written; other tenants unaffected; counted on /metrics', async () => {
@@ -44,9 +36,9 @@ describe('write rate per tenant', () => {
     expect((await createOver(t.url, KEYS.aliceWorker, 'a2')).status).toBe(200);
 
     const refused = await createOver(t.url, KEYS.aliceClient, 'a3');
-    expect(refused).toMatchObject({ status: 429, retryAfter: '2', code: 'RESOURCE_EXHAUSTED' });
-    expect(refused.body.errors[0].extensions).toEqual({ code: 'RESOURCE_EXHAUSTED', retryAfterSeconds: 2 });
-    expect(refused.body.data).toBeNull();
+    expect([refused.status, refused.headers.get('retry-after'), code(refused)]).toEqual([429, '2', 'RESOURCE_EXHAUSTED']);
+    expect(refused.errors?.[0]?.extensions).toEqual({ code: 'RESOURCE_EXHAUSTED', retryAfterSeconds: 2 });
+    expect(refused.data).toBeNull();
 
     // The same tenant over graphql-ws (its worker key): the error, with when to retry.
     const socket = await ackedSocket(t.wsUrl, bearer(KEYS.aliceWorker));
@@ -78,8 +70,8 @@ describe('queued tasks per tenant', () => {
     expect((await createOver(t.url, KEYS.aliceClient, 'q1')).status).toBe(200);
     expect((await createOver(t.url, KEYS.aliceClient, 'q2')).status).toBe(200);
     const refused = await createOver(t.url, KEYS.aliceClient, 'q3');
-    expect(refused).toMatchObject({ status: 429, retryAfter: null, code: 'RESOURCE_EXHAUSTED' });
-    expect(refused.body.errors[0].message).toMatch(/2 queued tasks/);
+    expect([refused.status, refused.headers.get('retry-after'), code(refused)]).toEqual([429, null, 'RESOURCE_EXHAUSTED']);
+    expect(refused.errors?.[0]?.message).toMatch(/2 queued tasks/);
     expect((await createOver(t.url, KEYS.bobClient, 'b1')).status).toBe(200);
 
     const claimed = await t.gql('mutation { claimTask(workerId: "w") { kind } }', {}, bearer(KEYS.aliceWorker));

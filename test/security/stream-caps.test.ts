@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { useApps, type TestApp } from '../helpers/app.js';
 import { openSse } from '../helpers/clients.js';
-import { bearer, metric } from '../helpers/graphql.js';
+import { bearer, codes, metric } from '../helpers/graphql.js';
 import { completeTask, runningTask } from '../helpers/tasks.js';
 
 const KEYS = {
@@ -39,12 +39,12 @@ async function socketFrom(t: TestApp, localAddress = '127.0.0.1', init?: Record<
     await expect.poll(() => messages.some((m) => m.type === 'connection_ack')).toBe(true);
   }
   /** Subscribes as `id`; resolves with the first answer: 'held' (its first event came), or the `error` message's codes. */
-  const subscribe = async (id: string, variables: Record<string, unknown>, query = FOLLOW): Promise<'held' | string[]> => {
+  const subscribe = async (id: string, variables: Record<string, unknown>, query = FOLLOW): Promise<'held' | ReturnType<typeof codes>> => {
     send({ id, type: 'subscribe', payload: { query, variables } });
     await expect.poll(() => messages.find((m) => m.id === id && (m.type === 'next' || m.type === 'error'))).toBeTruthy();
     const answer = messages.find((m) => m.id === id && (m.type === 'next' || m.type === 'error'));
-    if (answer.type === 'error') return answer.payload.map((error: { extensions: { code: string } }) => error.extensions.code);
-    return answer.payload.errors ? answer.payload.errors.map((error: { extensions: { code: string } }) => error.extensions.code) : 'held';
+    if (answer.type === 'error') return codes({ errors: answer.payload });
+    return answer.payload.errors ? codes(answer.payload) : 'held';
   };
   const close = async () => {
     socket.close();
@@ -117,11 +117,10 @@ function sseFrom(t: TestApp, variables: Record<string, unknown>, headers: Record
 }
 
 /** A refused SSE subscription: its status and the codes of the GraphQL errors in its body. */
-function sseRefusal(answer: Awaited<ReturnType<typeof sseFrom>>): { status: number; codes: string[] } {
+function sseRefusal(answer: Awaited<ReturnType<typeof sseFrom>>): { status: number; codes: ReturnType<typeof codes> } {
   if (answer.held) throw new Error('the subscription was held, not refused');
   const data = /^data: (.*)$/m.exec(answer.body)?.[1];
-  const errors: { extensions: { code: string } }[] = data ? JSON.parse(data).errors : [];
-  return { status: answer.status, codes: errors.map((error) => error.extensions.code) };
+  return { status: answer.status, codes: data ? codes(JSON.parse(data)) : undefined };
 }
 
 describe('subscriptions per API key (MAX_STREAMS_PER_KEY), SSE and graphql-ws together', () => {

@@ -6,7 +6,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
-import { createEngineTestService, describeEngines, refusalCode, taskOf, type EngineTestService, type ServiceOptions, untilHeld } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, refusalCode, runningTask, taskOf, type EngineTestService, type ServiceOptions, untilHeld } from '../helpers/service.js';
 
 let ctx: EngineTestService | undefined;
 
@@ -19,16 +19,9 @@ afterEach(async () => {
 describeEngines('long-polls', (engine) => {
   const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
 
-  async function runningTask(principal: Principal = me) {
-    const created = await ctx!.tasks.create(principal, { kind: 'k', maxAttempts: 1 });
-    const claimed = await ctx!.tasks.claim(principal, { kinds: ['k'], workerId: 'w1', leaseSeconds: 60 });
-    expect(claimed?.id).toBe(created.id);
-    return claimed!;
-  }
-
   it('a client already gone gets the current state at once, and nothing is held', async () => {
     await start();
-    const task = await runningTask();
+    const task = await runningTask(ctx!.tasks);
     const gone = AbortSignal.abort();
     const answer = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: gone }).then(taskOf);
     // Answered after its read, not held: the 5 s bound only ends a wait that would hold for 60.
@@ -40,7 +33,7 @@ describeEngines('long-polls', (engine) => {
 
   it('a wait ended by a commit reports when that commit was published; one ended otherwise reports nothing', async () => {
     await start();
-    const task = await runningTask();
+    const task = await runningTask(ctx!.tasks);
 
     const before = performance.now();
     const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 });
@@ -51,7 +44,7 @@ describeEngines('long-polls', (engine) => {
     expect(woken.wokenAt).toBeGreaterThanOrEqual(before);
     expect(woken.wokenAt).toBeLessThanOrEqual(performance.now());
 
-    const other = await runningTask();
+    const other = await runningTask(ctx!.tasks);
     const abort = new AbortController();
     const left = ctx!.tasks.awaitTask(me, { id: other.id, timeoutSeconds: 60, signal: abort.signal });
     await untilHeld(ctx!.tasks, 1);
@@ -64,7 +57,7 @@ describeEngines('long-polls', (engine) => {
 
   it("a wait that ends leaves no listener on the client's signal", async () => {
     await start();
-    const task = await runningTask();
+    const task = await runningTask(ctx!.tasks);
     const { signal } = new AbortController();
     const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal, afterRevision: task.revision }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
@@ -76,7 +69,7 @@ describeEngines('long-polls', (engine) => {
 
   it("a client's ended waits give their slots back, one each", async () => {
     await start({ limits: { maxWaiters: 100, maxWaitersPerClient: 2 } });
-    const task = await runningTask();
+    const task = await runningTask(ctx!.tasks);
     const hold = (signal: AbortSignal) => ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal }).then(taskOf);
     const first = new AbortController();
     const rest = new AbortController();
@@ -101,7 +94,7 @@ describeEngines('long-polls', (engine) => {
 
   it("timeout 0 is a read: answered even when the client's held long-polls are at their cap", async () => {
     await start({ limits: { maxWaitersPerClient: 1 } });
-    const task = await runningTask();
+    const task = await runningTask(ctx!.tasks);
     const abort = new AbortController();
     const held = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client: 'a', signal: abort.signal }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
@@ -112,7 +105,7 @@ describeEngines('long-polls', (engine) => {
 
   it('afterRevision null is no afterRevision: the wait holds through a change, until the task is final', async () => {
     await start();
-    const task = await runningTask();
+    const task = await runningTask(ctx!.tasks);
     const waiting = ctx!.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: null }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);
     await ctx!.tasks.reportProgress(me, { id: task.id, progress: 10 });
@@ -125,7 +118,7 @@ describeEngines('long-polls', (engine) => {
     await start();
     const alice: Principal = { tenant: 'alice', role: 'worker' };
     const admin: Principal = { tenant: 'ops', role: 'admin' };
-    const task = await runningTask(alice);
+    const task = await runningTask(ctx!.tasks, { principal: alice });
     expect(await ctx!.tasks.get(admin, task.id)).toEqual(task);
     const waiting = ctx!.tasks.awaitTask(admin, { id: task.id, timeoutSeconds: 60 }).then(taskOf);
     await untilHeld(ctx!.tasks, 1);

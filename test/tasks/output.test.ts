@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { OutputChunk } from '../../src/tasks/output.js';
 import type { Principal } from '../../src/tasks/principal.js';
-import { createEngineTestService, createTestService, describeEngines, refusalCode, until, untilHeld, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, createTestService, describeEngines, refusalCode, runningTask, until, untilHeld, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 /*
  * Task output (contract v2): chunks appended to a RUNNING task by the worker holding its
@@ -24,12 +24,7 @@ afterEach(async () => {
 
 describeEngines('task output', (engine) => {
   const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
-  const running = async (workerId = 'w1') => {
-    const task = await ctx!.tasks.create(alice, { kind: `k-${workerId}`, maxAttempts: 1 });
-    const claimed = await ctx!.tasks.claim(alice, { kinds: [task.kind], workerId, leaseSeconds: 60 });
-    expect(claimed?.id).toBe(task.id);
-    return claimed!;
-  };
+  const running = (workerId = 'w1') => runningTask(ctx!.tasks, { principal: alice, kind: `k-${workerId}`, workerId });
   const append = (id: string, data: string, stream = 'log', workerId: string | null = 'w1', principal = alice) =>
     ctx!.tasks.appendOutput(principal, { id, data, stream, workerId });
   const stored = async (id: string) => (await ctx!.store.readOutput(id, 0, 100_000, Number.MAX_SAFE_INTEGER)).map(({ seq, stream, data }) => ({ seq, stream, data }));

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/tasks/principal.js';
 import type { TaskStore } from '../../src/tasks/store.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, describeEngines, refusalCode, taskOf, type EngineTestService, type ServiceOptions, until, untilHeld } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, refusalCode, runningTask as createRunningTask, taskOf, type EngineTestService, type ServiceOptions, until, untilHeld } from '../helpers/service.js';
 
 const alice: Principal = { tenant: 'alice', role: 'worker' };
 const aliceClient: Principal = { tenant: 'alice', role: 'client' };
@@ -21,9 +21,6 @@ afterEach(async () => {
   ctx = undefined!;
   await current?.close();
 });
-
-
-
 
 /**
  * Counts every call the service makes on its store, passing each through to the real one:
@@ -54,12 +51,8 @@ describeEngines('contract rules', (engine) => {
     return ctx;
   };
 
-  async function runningTask(owner: Principal = alice, workerId = 'w1') {
-    const created = await ctx.tasks.create(owner, { kind: `job-${owner.tenant}`, maxAttempts: 3 });
-    const claimed = await ctx.tasks.claim(owner, { kinds: [created.kind], workerId, leaseSeconds: 60 });
-    expect(claimed?.id).toBe(created.id);
-    return claimed!;
-  }
+  /** Alice's, claimed by w1, with attempts left: a refused `failTask` with retry is not about running out. */
+  const runningTask = () => createRunningTask(ctx.tasks, { principal: alice, maxAttempts: 3 });
 
   /** Each refused call changes nothing and publishes nothing. */
   async function expectUnchanged(owner: Principal, before: Task, published: number) {
@@ -79,7 +72,7 @@ describeEngines('contract rules', (engine) => {
 
     it('LEASE_MISMATCH for a worker that does not hold the lease, with or without retry', async () => {
       await start();
-      const task = await runningTask(alice, 'w1');
+      const task = await runningTask();
       const published = ctx.published.length;
       for (const retry of [false, true]) {
         expect(await refusalCode(ctx.tasks.fail(alice, { id: task.id, message: 'not mine', retry, workerId: 'w2' }))).toBe('LEASE_MISMATCH');
@@ -105,11 +98,11 @@ describeEngines('contract rules', (engine) => {
 
     it('INVALID_TRANSITION on a final task, whoever asks and however', async () => {
       await start();
-      const completed = await runningTask(alice, 'w1');
+      const completed = await runningTask();
       await ctx.tasks.complete(alice, { id: completed.id, result: 'ok', workerId: 'w1' });
-      const failed = await runningTask(alice, 'w1');
+      const failed = await runningTask();
       await ctx.tasks.fail(alice, { id: failed.id, message: 'first', retry: false, workerId: 'w1' });
-      const cancelled = await runningTask(alice, 'w1');
+      const cancelled = await runningTask();
       await ctx.tasks.cancel(alice, { id: cancelled.id });
       for (const id of [completed.id, failed.id, cancelled.id]) {
         const before = (await ctx.tasks.get(alice, id))!;
@@ -126,7 +119,7 @@ describeEngines('contract rules', (engine) => {
 
   it('NOT_FOUND, by code, for heartbeat, reportProgress and failTask on an unknown id', async () => {
     await start();
-    await runningTask(alice, 'w1');
+    await runningTask();
     const id = 'no-such-task-0123456789';
     expect(await refusalCode(ctx.tasks.heartbeat(alice, { id, workerId: 'w1', leaseSeconds: 30 }))).toBe('NOT_FOUND');
     expect(await refusalCode(ctx.tasks.reportProgress(alice, { id, progress: 10 }))).toBe('NOT_FOUND');
@@ -138,7 +131,7 @@ describeEngines('contract rules', (engine) => {
   describe('tenants', () => {
     it("failTask on another tenant's task is NOT_FOUND, as for an unknown id, and changes nothing", async () => {
       await start();
-      const task = await runningTask(alice, 'w1');
+      const task = await runningTask();
       const published = ctx.published.length;
       for (const workerId of [undefined, 'w1']) {
         for (const retry of [false, true]) {
@@ -194,7 +187,7 @@ describeEngines('contract rules', (engine) => {
     it('a client may cancel its tenant’s queued and running tasks', async () => {
       await start();
       const queued = await ctx.tasks.create(aliceClient, { kind: 'q', maxAttempts: 1 });
-      const running = await runningTask(alice, 'w1');
+      const running = await runningTask();
       expect(await ctx.tasks.cancel(aliceClient, { id: queued.id, reason: 'changed my mind' })).toMatchObject({
         status: 'CANCELLED',
         error: { message: 'changed my mind', code: 'CANCELLED' },
@@ -204,7 +197,7 @@ describeEngines('contract rules', (engine) => {
 
     it('FORBIDDEN for a client’s claimTask, heartbeat, reportProgress, completeTask and failTask; nothing changes', async () => {
       await start();
-      const task = await runningTask(alice, 'w1');
+      const task = await runningTask();
       const queued = await ctx.tasks.create(alice, { kind: 'q', maxAttempts: 1 });
       const published = ctx.published.length;
       expect(await refusalCode(ctx.tasks.claim(aliceClient, { workerId: 'w1', leaseSeconds: 30 }))).toBe('FORBIDDEN');
@@ -259,7 +252,7 @@ describeEngines('contract rules', (engine) => {
       const finished = await ctx.tasks.create(alice, { kind: 'x', maxAttempts: 1 });
       await ctx.tasks.cancel(alice, { id: finished.id });
       const queued = await ctx.tasks.create(alice, { kind: 'x', maxAttempts: 1 });
-      const running = await runningTask(alice, 'w1');
+      const running = await runningTask();
       // Each purge the timer starts, to wait for its statements (real I/O on PostgreSQL).
       const purges: Promise<number>[] = [];
       const realDelete = ctx.store.deleteFinishedBefore;

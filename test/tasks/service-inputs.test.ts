@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/tasks/json-depth.js';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
-import { createEngineTestService, describeEngines, taskOf, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, runningTask, taskOf, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const NAME_MAX = 256;
 const TEXT_MAX = 10_000;
@@ -40,12 +40,7 @@ async function expectRefused(work: Promise<unknown>, field: string) {
 describeEngines('what the service takes from a client', (engine) => {
   const start = async (options: ServiceOptions = {}) => (ctx = await createEngineTestService(engine, options));
 
-  async function running() {
-    const created = await ctx!.tasks.create(me, { kind: 'work', maxAttempts: 3 });
-    const claimed = await ctx!.tasks.claim(me, { kinds: ['work'], workerId: 'w1', leaseSeconds: 60 });
-    expect(claimed?.id).toBe(created.id);
-    return claimed!;
-  }
+  const running = () => runningTask(ctx!.tasks, { maxAttempts: 3 });
 
   describe('names (kind, idempotencyKey, workerId, kinds, error code)', () => {
     it(`take ${NAME_MAX} characters, and refuse ${NAME_MAX + 1} or none`, async () => {

@@ -8,7 +8,7 @@ import { createTaskEvents } from '../../src/tasks/events.js';
 import { OPEN_PRINCIPAL as me, type Principal } from '../../src/tasks/principal.js';
 import { createTaskService, type WriteOperation } from '../../src/tasks/service.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, createTestService, describeEngines, LIMITS, refusalCode, taskOf, type EngineTestService } from '../helpers/service.js';
+import { createEngineTestService, createTestService, describeEngines, LIMITS, refusalCode, runningTask, taskOf, type EngineTestService } from '../helpers/service.js';
 
 const T0 = Date.parse('2026-11-05T10:00:00.000Z');
 
@@ -21,7 +21,6 @@ afterEach(async () => {
   await ctx?.close();
   ctx = undefined;
 });
-
 
 /** Lets pending I/O and callbacks run until `check` passes (setImmediate: fake timers leave it alone). */
 async function eventually(check: () => Promise<boolean> | boolean, what: string) {
@@ -37,18 +36,11 @@ async function settledNow<T>(promise: Promise<T>): Promise<T | 'pending'> {
   return Promise.race([promise, new Promise<'pending'>((resolve) => setImmediate(() => setImmediate(() => resolve('pending'))))]);
 }
 
-async function runningTask(kind = 'work', leaseSeconds = 60, principal: Principal = me) {
-  const created = await ctx!.tasks.create(principal, { kind, maxAttempts: 1 });
-  const claimed = await ctx!.tasks.claim(principal, { kinds: [kind], workerId: 'w1', leaseSeconds });
-  expect(claimed?.id).toBe(created.id);
-  return claimed!;
-}
-
 describeEngines('service lifecycle', (engine) => {
   describe('shutdown', () => {
     it('refuses every write and every new subscription with RESOURCE_EXHAUSTED; reads still answer', async () => {
       ctx = await createEngineTestService(engine);
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const queued = await ctx.tasks.create(me, { kind: 'later', maxAttempts: 1 });
       ctx.tasks.close();
       const { tasks } = ctx;
@@ -66,7 +58,7 @@ describeEngines('service lifecycle', (engine) => {
 
     it('a long-poll that arrives after shutdown is answered at once with the latest state', async () => {
       ctx = await createEngineTestService(engine);
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       ctx.tasks.close();
       const answer = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf);
       // Answered after its read (real I/O on PostgreSQL), not held: the 5 s bound only ends a wait that would hold for 60.
@@ -76,7 +68,7 @@ describeEngines('service lifecycle', (engine) => {
 
     it('ends every open stream: a reader waiting gets the end, one behind gets the latest state first', async () => {
       ctx = await createEngineTestService(engine);
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const waiting = await ctx.tasks.follow(me, { id: task.id });
       const behind = await ctx.tasks.follow(me, { id: task.id });
       expect((await waiting.next()).value).toEqual(task);
@@ -137,8 +129,8 @@ describeEngines('service lifecycle', (engine) => {
     it('the timer moves earlier for a shorter lease granted later, and still expires the longer one at its time', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: T0 });
       ctx = await createEngineTestService(engine);
-      const long = await runningTask('long', 10);
-      const short = await runningTask('short', 5);
+      const long = await runningTask(ctx.tasks, { kind: 'long', leaseSeconds: 10 });
+      const short = await runningTask(ctx.tasks, { kind: 'short', leaseSeconds: 5 });
       const statusOf = async (task: Task) => (await ctx!.tasks.get(me, task.id))?.status;
       await vi.advanceTimersByTimeAsync(4_999);
       expect(await statusOf(short)).toBe('RUNNING');
@@ -159,7 +151,7 @@ describeEngines('service lifecycle', (engine) => {
     it('after shutdown no lease is expired, even one noted after it', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: T0 });
       ctx = await createEngineTestService(engine);
-      const task = await runningTask('k', 5);
+      const task = await runningTask(ctx.tasks, { kind: 'k', leaseSeconds: 5 });
       ctx.tasks.close();
       // Earlier than the timer was set for when it stopped, as another instance's lease may be.
       ctx.tasks.noteLeaseExpiry(task.leaseExpiresAt!.getTime() - 1);

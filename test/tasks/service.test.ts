@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OPEN_PRINCIPAL, type Principal } from '../../src/tasks/principal.js';
 import type { Task } from '../../src/tasks/task.js';
-import { createEngineTestService, describeEngines, refusalCode, taskOf, type EngineTestService, type ServiceOptions, untilHeld } from '../helpers/service.js';
+import { createEngineTestService, describeEngines, refusalCode, runningTask, taskOf, type EngineTestService, type ServiceOptions, untilHeld } from '../helpers/service.js';
 
 const me = OPEN_PRINCIPAL;
 let ctx: EngineTestService;
@@ -13,15 +13,6 @@ afterEach(async () => {
   await current?.close();
 });
 
-
-
-async function runningTask(maxAttempts = 3, leaseSeconds = 30) {
-  const created = await ctx.tasks.create(me, { kind: 'report', maxAttempts });
-  const claimed = await ctx.tasks.claim(me, { kinds: ['report'], workerId: 'w1', leaseSeconds });
-  expect(claimed?.id).toBe(created.id);
-  return claimed!;
-}
-
 describeEngines('service', (engine) => {
   const createTestService = async (options: ServiceOptions = {}) => {
     ctx = await createEngineTestService(engine, options);
@@ -31,7 +22,7 @@ describeEngines('service', (engine) => {
   describe('writes', () => {
     it('each committed write is published once, after commit, with the new row', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       await ctx.tasks.reportProgress(me, { id: task.id, progress: 50, message: 'half', workerId: 'w1' });
       await ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: 30 });
       const done = await ctx.tasks.complete(me, { id: task.id, result: { ok: true }, workerId: 'w1' });
@@ -47,7 +38,7 @@ describeEngines('service', (engine) => {
 
     it('a refused write changes nothing and publishes nothing', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const before = await ctx.tasks.get(me, task.id);
       const eventsBefore = ctx.published.length;
       expect(await refusalCode(ctx.tasks.reportProgress(me, { id: task.id, progress: 101 }))).toBe('BAD_USER_INPUT');
@@ -60,12 +51,12 @@ describeEngines('service', (engine) => {
 
     it('complete after complete and progress after cancel are INVALID_TRANSITION; cancel after complete is idempotent', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const done = await ctx.tasks.complete(me, { id: task.id, result: 1 });
       expect(await refusalCode(ctx.tasks.complete(me, { id: task.id, result: 2 }))).toBe('INVALID_TRANSITION');
       expect(await ctx.tasks.cancel(me, { id: task.id, reason: 'late' })).toEqual(done);
 
-      const other = await runningTask();
+      const other = await runningTask(ctx.tasks);
       await ctx.tasks.cancel(me, { id: other.id, reason: 'user asked' });
       expect(await refusalCode(ctx.tasks.reportProgress(me, { id: other.id, progress: 10, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
       expect(await refusalCode(ctx.tasks.heartbeat(me, { id: other.id, workerId: 'w1', leaseSeconds: 30 }))).toBe('INVALID_TRANSITION');
@@ -110,7 +101,7 @@ describeEngines('service', (engine) => {
       expect(await refusalCode(ctx.tasks.create(me, { kind: 'a', idempotencyKey: '\u0000', maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
       expect(await refusalCode(ctx.tasks.list(me, { kind: '\u0000', first: 1 }))).toBe('BAD_USER_INPUT');
       expect((await ctx.tasks.list(me, { first: 10 })).tasks).toEqual([]);
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       expect(await refusalCode(ctx.tasks.claim(me, { kinds: ['\u0000'], workerId: 'w', leaseSeconds: 5 }))).toBe('BAD_USER_INPUT');
       expect(await refusalCode(ctx.tasks.reportProgress(me, { id: task.id, progress: 5, message: 'x\u0000' }))).toBe('BAD_USER_INPUT');
       expect(await refusalCode(ctx.tasks.cancel(me, { id: task.id, reason: '\u0000' }))).toBe('BAD_USER_INPUT');
@@ -125,7 +116,7 @@ describeEngines('service', (engine) => {
     it('refuses oversized input and result', async () => {
       ctx = await createTestService({ limits: { maxPayloadBytes: 100 } });
       expect(await refusalCode(ctx.tasks.create(me, { kind: 'x', input: 'y'.repeat(200), maxAttempts: 1 }))).toBe('BAD_USER_INPUT');
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       expect(await refusalCode(ctx.tasks.complete(me, { id: task.id, result: { big: 'z'.repeat(200) } }))).toBe('BAD_USER_INPUT');
       expect((await ctx.tasks.get(me, task.id))?.status).toBe('RUNNING');
     });
@@ -151,7 +142,7 @@ describeEngines('service', (engine) => {
   describe('awaitTask', () => {
     it('returns at once when done, when already past afterRevision, for timeout 0 and for an unknown id', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 0 }).then(taskOf)).toMatchObject({ status: 'RUNNING' });
       expect(await ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, afterRevision: 1 }).then(taskOf)).toMatchObject({ revision: 2 });
       expect(await ctx.tasks.awaitTask(me, { id: 'nope', timeoutSeconds: 60 }).then(taskOf)).toBeNull();
@@ -162,7 +153,7 @@ describeEngines('service', (engine) => {
 
     it('refuses negative, NaN and infinite timeouts and holds nothing', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       for (const timeoutSeconds of [-1, Number.NaN, Infinity, -Infinity]) {
         expect(await refusalCode(ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds }).then(taskOf))).toBe('BAD_USER_INPUT');
       }
@@ -171,7 +162,7 @@ describeEngines('service', (engine) => {
 
     it('holds until the task is done, ignoring intermediate changes without afterRevision', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30 }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       await ctx.tasks.reportProgress(me, { id: task.id, progress: 10 });
@@ -184,7 +175,7 @@ describeEngines('service', (engine) => {
 
     it('with afterRevision, any change ends the wait', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 30, afterRevision: task.revision }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       await ctx.tasks.reportProgress(me, { id: task.id, progress: 10 });
@@ -194,7 +185,7 @@ describeEngines('service', (engine) => {
     it('times out with the latest state, clamping to the maximum', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       ctx = await createTestService({ limits: { awaitTimeoutMaxSeconds: 2 } });
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       let result: Task | null | undefined;
       void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 1e9 }).then(taskOf).then((value) => (result = value));
       await untilHeld(ctx.tasks, 1);
@@ -207,7 +198,7 @@ describeEngines('service', (engine) => {
 
     it('releases the waiter, its timer and its listener when the client aborts', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const abort = new AbortController();
       const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, signal: abort.signal }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
@@ -219,7 +210,7 @@ describeEngines('service', (engine) => {
 
     it('a change committed between arrival and wait still ends the wait (listen, then read)', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const realGet = ctx.store.get;
       // The read sees the task running; the completion then commits (and publishes) before the
       // read's answer reaches the wait. Only a waiter already listening can learn of it: a
@@ -236,7 +227,7 @@ describeEngines('service', (engine) => {
 
     it('caps held long-polls in total and per client with RESOURCE_EXHAUSTED', async () => {
       ctx = await createTestService({ limits: { maxWaiters: 3, maxWaitersPerClient: 2 } });
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const abort = new AbortController();
       const hold = (client: string) => ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60, client, signal: abort.signal }).then(taskOf);
       const held = [hold('a'), hold('a')];
@@ -253,7 +244,7 @@ describeEngines('service', (engine) => {
 
     it('close() answers every held wait with the latest state', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const waiting = ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf);
       await vi.waitFor(() => expect(ctx.tasks.stats().waiters).toBe(1));
       ctx.tasks.close();
@@ -264,7 +255,7 @@ describeEngines('service', (engine) => {
   describe('follow (taskUpdated)', () => {
     it('sends the current state, then each change, and ends after the final one', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const stream = await ctx.tasks.follow(me, { id: task.id });
       const seen: number[] = [];
       const reading = (async () => {
@@ -281,7 +272,7 @@ describeEngines('service', (engine) => {
 
     it('resumes after afterRevision with no gap and no duplicate', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       await ctx.tasks.reportProgress(me, { id: task.id, progress: 10 });
       const current = await ctx.tasks.follow(me, { id: task.id, afterRevision: 2 });
       expect((await current.next()).value).toMatchObject({ revision: 3 });
@@ -296,7 +287,7 @@ describeEngines('service', (engine) => {
 
     it('ends at once for a final task the client has already seen', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const done = await ctx.tasks.complete(me, { id: task.id });
       const stream = await ctx.tasks.follow(me, { id: task.id, afterRevision: done.revision });
       expect(await stream.next()).toEqual({ done: true, value: undefined });
@@ -307,7 +298,7 @@ describeEngines('service', (engine) => {
       // Each update is a transaction of its own: about 1.5 ms on PostgreSQL, 0.1 ms on SQLite.
       const updates = engine === 'postgres' ? 1_000 : 5_000;
       ctx = await createTestService();
-      const task = await runningTask(3, 3600);
+      const task = await runningTask(ctx.tasks, { leaseSeconds: 3600 });
       const stream = await ctx.tasks.follow(me, { id: task.id });
       for (let i = 0; i < updates; i++) await ctx.tasks.reportProgress(me, { id: task.id, progress: i % 101 });
       expect((await stream.next()).value).toMatchObject({ revision: updates + 2 });
@@ -318,7 +309,7 @@ describeEngines('service', (engine) => {
 
     it('return() while idle releases the listener at once', async () => {
       ctx = await createTestService();
-      const task = await runningTask();
+      const task = await runningTask(ctx.tasks);
       const stream = await ctx.tasks.follow(me, { id: task.id });
       await stream.next();
       const pending = stream.next();
@@ -340,7 +331,7 @@ describeEngines('service', (engine) => {
     it('an expired lease requeues the task and a late write from the old worker is LEASE_MISMATCH', async () => {
       let now = Date.parse('2026-11-05T10:00:00.000Z');
       ctx = await createTestService({ clock: () => new Date(now) });
-      const task = await runningTask(2, 10);
+      const task = await runningTask(ctx.tasks, { maxAttempts: 2, leaseSeconds: 10 });
       now += 10_001;
       await ctx.tasks.expireLeases();
       expect(await ctx.tasks.get(me, task.id)).toMatchObject({ status: 'QUEUED', error: { code: 'LEASE_EXPIRED' }, revision: 3 });
@@ -355,7 +346,7 @@ describeEngines('service', (engine) => {
     it('heartbeats and progress keep the lease alive', async () => {
       let now = Date.parse('2026-11-05T10:00:00.000Z');
       ctx = await createTestService({ clock: () => new Date(now) });
-      const task = await runningTask(1, 10);
+      const task = await runningTask(ctx.tasks, { leaseSeconds: 10 });
       now += 8_000;
       await ctx.tasks.heartbeat(me, { id: task.id, workerId: 'w1', leaseSeconds: 10 });
       now += 8_000;
@@ -368,7 +359,7 @@ describeEngines('service', (engine) => {
     it('the lease timer fires by itself at the nearest expiry', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       ctx = await createTestService();
-      const task = await runningTask(1, 5);
+      const task = await runningTask(ctx.tasks, { leaseSeconds: 5 });
       let result: Task | null | undefined;
       void ctx.tasks.awaitTask(me, { id: task.id, timeoutSeconds: 60 }).then(taskOf).then((value) => (result = value));
       await untilHeld(ctx.tasks, 1);
@@ -394,8 +385,8 @@ describeEngines('service', (engine) => {
       };
       await ctx.tasks.create(me, { kind: 'x', maxAttempts: 1, idempotencyKey: 'k' });
       await ctx.tasks.create(me, { kind: 'x', maxAttempts: 1, idempotencyKey: 'k' });
-      const expiring = await runningTask(1, 10);
-      const done = await runningTask();
+      const expiring = await runningTask(ctx.tasks, { leaseSeconds: 10 });
+      const done = await runningTask(ctx.tasks);
       await ctx.tasks.complete(me, { id: done.id, workerId: 'w1' });
       expect(await refusalCode(ctx.tasks.complete(me, { id: done.id, workerId: 'w1' }))).toBe('INVALID_TRANSITION');
       await expectCounts({ QUEUED: 1, RUNNING: 1, COMPLETED: 1, FAILED: 0, CANCELLED: 0 });

@@ -14,38 +14,58 @@ export interface CheckpointerOptions {
 export interface Checkpointer {
   /** Tells the worker that a transaction committed (cheap: one atomic compare-and-swap, a wake-up only when it sleeps). */
   noteCommit(): void;
+  /**
+   * Resolves once the worker is idle: its connection open, and every commit noted before the
+   * call checkpointed (or its checkpoint failed). At once when the worker has stopped.
+   */
+  settled(): Promise<void>;
   /** Stops the worker and closes its connection; resolves once it has exited. */
   close(): Promise<void>;
 }
+
+/** Slots of the shared state: the worker's state (below), and whether it is busy (1: starting or checkpointing). */
+const STATE = 0;
+const BUSY = 1;
 
 const IDLE = 0;
 const WRITTEN = 1;
 const CLOSING = 2;
 
+/** What the worker tells the main thread: it went idle, or a checkpoint failed. */
+type WorkerMessage = { settled: true } | { failed: string };
+
 /**
  * The worker, as CommonJS source: no TypeScript loader is needed in the thread, whatever runs
  * the main one (tsx, vitest, plain node), and it loads the driver from the main thread's
  * resolved path. It sleeps in `Atomics.wait` until a commit is noted, so an idle server has
- * no wake-ups for it; then waits `delayMs` for more commits and checkpoints once.
+ * no wake-ups for it; then waits `delayMs` for more commits, checkpoints once, and posts that
+ * it is idle again (what `settled()` waits for).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const [IDLE, WRITTEN, CLOSING] = [${IDLE}, ${WRITTEN}, ${CLOSING}];
+const [STATE, BUSY, IDLE, WRITTEN, CLOSING] = [${STATE}, ${BUSY}, ${IDLE}, ${WRITTEN}, ${CLOSING}];
 const state = new Int32Array(workerData.state);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('synchronous = ' + workerData.synchronous);
 db.pragma('busy_timeout = 0');
+const settle = () => {
+  Atomics.store(state, BUSY, 0);
+  parentPort.postMessage({ settled: true });
+};
+settle();
 for (;;) {
-  Atomics.wait(state, 0, IDLE);
-  if (Atomics.load(state, 0) === CLOSING) break;
-  Atomics.wait(state, 0, WRITTEN, workerData.delayMs);
-  if (Atomics.compareExchange(state, 0, WRITTEN, IDLE) === CLOSING) break;
+  Atomics.wait(state, STATE, IDLE);
+  if (Atomics.load(state, STATE) === CLOSING) break;
+  Atomics.store(state, BUSY, 1);
+  Atomics.wait(state, STATE, WRITTEN, workerData.delayMs);
+  if (Atomics.compareExchange(state, STATE, WRITTEN, IDLE) === CLOSING) break;
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
   } catch (error) {
-    parentPort.postMessage(error instanceof Error ? error.message : String(error));
+    parentPort.postMessage({ failed: error instanceof Error ? error.message : String(error) });
   }
+  settle();
 }
 db.close();
 `;
@@ -60,27 +80,43 @@ db.close();
  */
 export function startCheckpointer({ path, synchronous, delayMs, onError }: CheckpointerOptions): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const state = new Int32Array(new SharedArrayBuffer(4));
+  const state = new Int32Array(new SharedArrayBuffer(8));
+  Atomics.store(state, BUSY, 1);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, synchronous, delayMs, state: state.buffer } });
   worker.unref();
   let closing = false;
-  worker.on('message', (message: string) => onError(new Error(`background checkpoint failed: ${message}`)));
+  let stopped = false;
+  /** Callers of `settled()` waiting for the worker's next word (or its exit). */
+  const waiting: (() => void)[] = [];
+  const wake = () => waiting.splice(0).forEach((resolve) => resolve());
+  worker.on('message', (message: WorkerMessage) => {
+    if ('failed' in message) onError(new Error(`background checkpoint failed: ${message.failed}`));
+    else wake();
+  });
   worker.on('error', onError);
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', (code) => {
+      stopped = true;
+      wake();
       if (!closing) onError(new Error(`the checkpoint worker exited (${code})`));
       resolve();
     }),
   );
   return {
     noteCommit() {
-      if (Atomics.compareExchange(state, 0, IDLE, WRITTEN) === IDLE) Atomics.notify(state, 0);
+      if (Atomics.compareExchange(state, STATE, IDLE, WRITTEN) === IDLE) Atomics.notify(state, STATE);
+    },
+    async settled() {
+      // The worker sets BUSY before it takes WRITTEN back to IDLE: one of the two shows a round under way.
+      while (!stopped && (Atomics.load(state, STATE) === WRITTEN || Atomics.load(state, BUSY) === 1)) {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
     },
     async close() {
       if (!closing) {
         closing = true;
-        Atomics.store(state, 0, CLOSING);
-        Atomics.notify(state, 0);
+        Atomics.store(state, STATE, CLOSING);
+        Atomics.notify(state, STATE);
       }
       await exited;
     },
