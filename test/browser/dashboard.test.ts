@@ -601,7 +601,7 @@ describe('dashboard: what a first-time user meets', () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, 'dashboard-phone', { fullPage: false });
     expect(errors).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('Cancel asks first: Escape backs out (focus back on Cancel), "Yes, cancel" cancels; axe passes with the question open', async () => {
     const { createTask } = await gql(server, `mutation { createTask(kind: "browser.cancel") { id } }`);
