@@ -194,6 +194,7 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       path: GRAPHQL_PATH,
       maxConnections: config.maxConnections,
       maxConnectionsPerClient: config.maxConnectionsPerClient,
+      maxConnectionsPerKey: config.maxConnectionsPerKey,
       reserveStream: tasks.reserveStream,
       onRefused: metrics.refused,
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,

@@ -57,6 +57,11 @@ export interface Config {
   maxStreamsPerKey: number;
   /** WebSocket connections per client address, counted from the upgrade (before `connection_init`): more get HTTP 429. @default 1000 */
   maxConnectionsPerClient: number;
+  /**
+   * Authenticated WebSocket connections per API key, counted from `connection_init`: more are
+   * closed with 4429 (RESOURCE_EXHAUSTED). @default 1000
+   */
+  maxConnectionsPerKey: number;
   /** How long a WebSocket may take to send `connection_init` before it is closed with 4408. @default 3000 // ms */
   wsInitTimeoutMs: number;
   /** Ping interval on idle WebSockets (a dead peer is dropped after two). @default 30000 // ms */
@@ -140,6 +145,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxStreamsPerClient: int(env, 'MAX_STREAMS_PER_CLIENT', 1_000, 1, 1e7),
     maxStreamsPerKey: int(env, 'MAX_STREAMS_PER_KEY', 1_000, 1, 1e7),
     maxConnectionsPerClient: int(env, 'MAX_CONNECTIONS_PER_CLIENT', 1_000, 1, 1e7),
+    maxConnectionsPerKey: int(env, 'MAX_CONNECTIONS_PER_KEY', 1_000, 1, 1e7),
     wsInitTimeoutMs: int(env, 'WS_INIT_TIMEOUT_MS', 3_000, 1, 600_000),
     wsKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 30_000, 1_000, 3_600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -114,7 +114,7 @@ export function createMetrics(sources: MetricSources): Metrics {
   // series for every reason. Which tenant was refused is in the answer it got.
   const refusals = new Counter({
     name: 'task_api_quota_refusals_total',
-    help: 'Requests refused by a quota (RESOURCE_EXHAUSTED), by reason: tenant_write_rate, tenant_queued_tasks, streams_per_key, streams_per_client, connections_per_client.',
+    help: 'Requests refused by a quota (RESOURCE_EXHAUSTED), by reason: tenant_write_rate, tenant_queued_tasks, streams_per_key, streams_per_client, connections_per_client, connections_per_key.',
     labelNames: ['reason'],
     registers,
   });

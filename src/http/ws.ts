@@ -13,13 +13,14 @@ import type { Principal } from '../tasks/principal.js';
 import type { StreamSlot } from '../tasks/service.js';
 import type { Authenticate } from './auth.js';
 import { TOO_DEEP_MESSAGE } from './body.js';
+import type { Refusal } from './origins.js';
 
 export interface WebSocketOptions {
   server: Server;
   yoga: GraphQLServer;
   authenticate: Authenticate;
-  /** Checks an upgrade's `Host` and `Origin`: null to go on, or the status to refuse it with (browsers send `Origin` on every upgrade). */
-  admit: (request: IncomingMessage) => { status: number } | null;
+  /** Checks an upgrade's `Host` and `Origin`: null to go on, or why it is refused (browsers send `Origin` on every upgrade). */
+  admit: (request: IncomingMessage) => Refusal | null;
   path: string;
   maxConnections: number;
   /**
@@ -27,11 +28,17 @@ export interface WebSocketOptions {
    * its `connection_init` window counts): past it the upgrade is answered 429.
    */
   maxConnectionsPerClient: number;
+  /**
+   * Authenticated WebSocket connections per API key, counted from `connection_init` until the
+   * socket closes: past it the socket is closed with 4429 and a reason that starts with
+   * RESOURCE_EXHAUSTED. Open mode (no keys) has no key to count.
+   */
+  maxConnectionsPerKey: number;
   maxSubscriptionsPerConnection: number;
   /** A subscription's place under the per-client stream caps (SSE and WebSocket together); throws RESOURCE_EXHAUSTED when there is none. */
   reserveStream: (principal: Principal, client: string) => StreamSlot;
-  /** Told of each upgrade refused because its address holds MAX_CONNECTIONS_PER_CLIENT sockets. */
-  onRefused?: (reason: 'connections_per_client') => void;
+  /** Told of each upgrade refused because its address holds MAX_CONNECTIONS_PER_CLIENT sockets, and of each connection refused because its key holds MAX_CONNECTIONS_PER_KEY. */
+  onRefused?: (reason: 'connections_per_client' | 'connections_per_key') => void;
   /** Largest incoming frame, in bytes. */
   maxPayloadBytes: number;
   /** Time allowed for `connection_init`, in ms; after it the socket closes with 4408. */
@@ -49,6 +56,8 @@ interface Extra {
 
 interface Connection {
   principal: Principal | null;
+  /** The API key this connection is counted under in `connectionsByKey`, once `connection_init` authenticated it. */
+  countedKey: string | null;
   /** One AbortController per running operation, aborted on `complete` and on close. */
   operations: Map<string, AbortController>;
 }
@@ -74,6 +83,7 @@ export function attachWebSockets({
   path,
   maxConnections,
   maxConnectionsPerClient,
+  maxConnectionsPerKey,
   maxSubscriptionsPerConnection,
   reserveStream,
   onRefused = () => {},
@@ -88,29 +98,39 @@ export function attachWebSockets({
   const controllers = new WeakMap<object, AbortController>();
   /** Sockets per client address, from the upgrade until the TCP connection closes, whether the handshake succeeded or not. */
   const socketsByAddress = new Map<string, number>();
+  /** Authenticated connections per API key (its `keyId`), from `connection_init` until the socket closes. */
+  const connectionsByKey = new Map<string, number>();
 
   /**
-   * Answers an upgrade with `status` and closes. Node's HTTP server no longer listens for errors
+   * Answers an upgrade with the refusal's status and a JSON body carrying its GraphQL error, as
+   * a refused HTTP request gets, and closes. Node's HTTP server no longer listens for errors
    * on a socket it hands over: a client that resets the connection meanwhile (read ECONNRESET)
    * is a client gone, where an `error` event nobody listened to would end the process.
    */
-  const refuse = (socket: Duplex, status: number, headers = '') => {
+  const refuse = (socket: Duplex, { status, code, message }: UpgradeRefusal, headers = '') => {
     socket.on('error', (error) => log.debug({ err: error }, 'a client whose WebSocket upgrade was refused went away'));
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n${headers}\r\n`);
+    const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`,
+    );
   };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = request.url ?? '/';
     // Node lets through targets URL cannot parse: thrown here, that would end the process.
-    if (!URL.canParse(target, 'http://localhost')) return refuse(socket, 400);
-    if (new URL(target, 'http://localhost').pathname !== path) return refuse(socket, 404);
+    if (!URL.canParse(target, 'http://localhost')) return refuse(socket, { status: 400, code: 'BAD_REQUEST', message: 'The request target is not a valid URL.' });
+    if (new URL(target, 'http://localhost').pathname !== path) {
+      return refuse(socket, { status: 404, code: 'NOT_FOUND', message: `WebSocket connections are served on ${path} only.` });
+    }
     const refusal = admit(request);
-    if (refusal) return refuse(socket, refusal.status);
+    if (refusal) return refuse(socket, refusal);
     const address = request.socket.remoteAddress ?? '';
     const held = socketsByAddress.get(address) ?? 0;
     if (held >= maxConnectionsPerClient) {
       onRefused('connections_per_client');
-      return refuse(socket, 429, 'Retry-After: 5\r\n');
+      const message = `This client address has ${maxConnectionsPerClient} WebSocket connections open, the most it may have; close one first.`;
+      return refuse(socket, { status: 429, code: 'RESOURCE_EXHAUSTED', message }, 'Retry-After: 5\r\n');
     }
     socketsByAddress.set(address, held + 1);
     socket.once('close', () => {
@@ -118,7 +138,10 @@ export function attachWebSockets({
       if (left === 0) socketsByAddress.delete(address);
       else socketsByAddress.set(address, left);
     });
-    if (wss.clients.size >= maxConnections) return refuse(socket, 503, 'Retry-After: 5\r\n');
+    if (wss.clients.size >= maxConnections) {
+      const message = 'The server holds as many WebSocket connections as it may; try again later.';
+      return refuse(socket, { status: 503, code: 'RESOURCE_EXHAUSTED', message }, 'Retry-After: 5\r\n');
+    }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);
@@ -154,8 +177,22 @@ export function attachWebSockets({
     onConnect: (ctx) => {
       const connection = connections.get(ctx.extra.socket)!;
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-      connection.principal = authenticate(typeof header === 'string' ? header : null);
-      return connection.principal !== null;
+      const principal = authenticate(typeof header === 'string' ? header : null);
+      if (principal === null) return false;
+      const key = principal.keyId;
+      if (key !== undefined) {
+        const held = connectionsByKey.get(key) ?? 0;
+        if (held >= maxConnectionsPerKey) {
+          onRefused('connections_per_key');
+          // Closed here with the code of its own; graphql-ws's 4403 for a `false` then finds the socket closing, and is not sent.
+          ctx.extra.socket.close(4429, `RESOURCE_EXHAUSTED: this API key has ${maxConnectionsPerKey} WebSocket connections open, its most.`);
+          return false;
+        }
+        connectionsByKey.set(key, held + 1);
+        connection.countedKey = key;
+      }
+      connection.principal = principal;
+      return true;
     },
 
     onSubscribe: async (ctx, id, payload) => {
@@ -219,7 +256,7 @@ export function attachWebSockets({
 
   wss.on('error', (error) => log.error({ err: error }, 'the WebSocket server failed'));
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const connection: Connection = { principal: null, operations: new Map() };
+    const connection: Connection = { principal: null, countedKey: null, operations: new Map() };
     connections.set(socket, connection);
     socket.on('error', (error) => log.debug({ err: error }, 'a WebSocket frame was refused; the socket is closed'));
     const tcp = request.socket;
@@ -290,6 +327,11 @@ export function attachWebSockets({
       clearInterval(keepAlive);
       for (const controller of connection.operations.values()) controller.abort();
       connection.operations.clear();
+      if (connection.countedKey !== null) {
+        const left = connectionsByKey.get(connection.countedKey)! - 1;
+        if (left === 0) connectionsByKey.delete(connection.countedKey);
+        else connectionsByKey.set(connection.countedKey, left);
+      }
       void closed(code, String(reason));
     });
   });
@@ -311,6 +353,13 @@ export function attachWebSockets({
       clearTimeout(force);
     },
   };
+}
+
+/** Why an upgrade is refused: its HTTP status, and the code and message of the GraphQL error in its body. */
+interface UpgradeRefusal {
+  status: number;
+  code: string;
+  message: string;
 }
 
 /** Bytes buffered for a socket (sent, not yet written) past which the next frame waits for its write. */

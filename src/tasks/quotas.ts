@@ -14,7 +14,9 @@ export type RefusalReason =
   /** The client address already has `MAX_STREAMS_PER_CLIENT` open subscriptions (SSE and WebSocket). */
   | 'streams_per_client'
   /** The client address already has `MAX_CONNECTIONS_PER_CLIENT` WebSocket connections, authenticated or not. */
-  | 'connections_per_client';
+  | 'connections_per_client'
+  /** The API key already has `MAX_CONNECTIONS_PER_KEY` authenticated WebSocket connections. */
+  | 'connections_per_key';
 
 /** A RESOURCE_EXHAUSTED refusal of a quota: nothing was changed or held. */
 export class QuotaError extends DomainError {

@@ -7,12 +7,14 @@ import { captureLog } from '../helpers/logs.js';
 import { TASK_REF_PATTERN } from './operations.js';
 import { API_KEYS, KEYS, requestArb, type FuzzRequest } from './requests.js';
 import { fuzzSettings } from './settings.js';
-import { playWsSequence, wsSequenceArb } from './ws-sequences.js';
+import { playWsSequence, wsSequenceArb, type WsOutcome } from './ws-sequences.js';
 
 /**
  * Random requests and WebSocket conversations against the real server on a port, with the
  * same invariants after every case: no 5xx and no INTERNAL_SERVER_ERROR, nothing logged at
- * `error` level (pino's, or graphql-ws's console.error), a refused request changed nothing,
+ * `error` level (pino's, or graphql-ws's console.error), a refused request changed nothing (an
+ * HTTP error status; errors and no data; an error at every root field; over graphql-ws, an
+ * `error` message for every `subscribe`),
  * the server still answers a normal query, nothing is left held.
  * A short seeded run in `npm test`; `npm run fuzz` for a long one (see settings.ts).
  */
@@ -144,7 +146,7 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
           expect(answer.status, label).toBeLessThan(500);
           expect(answer.text, label).not.toContain('INTERNAL_SERVER_ERROR');
           const json = /json/.test(answer.contentType ?? '') ? tryParse(answer.text) : undefined;
-          const refused = answer.status >= 400 || (isObject(json) && 'errors' in json && !('data' in json));
+          const refused = answer.status >= 400 || (isObject(json) && 'errors' in json && (!('data' in json) || everyRootFieldErrored(json, request.rootKeys)));
           if (refused) expect(await stateMark(), `${label}: refused (${answer.status} ${answer.text.slice(0, 200)}) yet changed`).toEqual(before);
           await expectServerWell(label, logs);
         }),
@@ -162,7 +164,9 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
           await nextCase();
           const label = JSON.stringify(sequence).slice(0, 600);
           const logs = logMark();
+          const before = sequence.actions.some((action) => action.kind === 'subscribe') ? await stateMark() : null;
           const outcome = await playWsSequence(t.wsUrl, sequence, resolveRefs);
+          if (before && everySubscribeRefused(outcome)) expect(await stateMark(), `${label}: every subscribe refused, yet changed`).toEqual(before);
           expect(outcome.upgradeStatus ?? 0, label).toBeLessThan(500);
           expect([1011, 4500], `${label}: closed with ${JSON.stringify(outcome.closed)}`).not.toContain(outcome.closed?.code);
           expect(JSON.stringify(outcome.messages), label).not.toContain('INTERNAL_SERVER_ERROR');
@@ -223,6 +227,25 @@ describe(`fuzzing the server (seed ${settings.seed})`, () => {
     await expectServerWell('the end of the run');
   });
 });
+
+/**
+ * Every root field of the operation has an error of its own (path `[key]`): none ran to a
+ * result, whether `data` is null or holds each of them as null. An error deeper down (path
+ * `[key, …]`) is not one: the root field may have run (a write committed) before it.
+ */
+function everyRootFieldErrored(json: Record<string, unknown>, rootKeys: readonly string[] | undefined): boolean {
+  if (!rootKeys?.length || !Array.isArray(json.errors)) return false;
+  const errored = new Set(json.errors.flatMap((error: unknown) => (isObject(error) && Array.isArray(error.path) && error.path.length === 1 ? [error.path[0]] : [])));
+  return rootKeys.every((key) => errored.has(key));
+}
+
+/** Each `subscribe` sent was answered with an `error` message (graphql-ws's refusal before anything runs), and nothing ran to a `next`. */
+function everySubscribeRefused({ subscribed, messages }: WsOutcome): boolean {
+  const typed = messages.filter(isObject);
+  if (subscribed.length === 0 || typed.some((message) => message.type === 'next')) return false;
+  const refusals = typed.filter((message) => message.type === 'error').map((message) => message.id);
+  return new Set(subscribed).size === new Set(refusals).size && subscribed.every((id) => refusals.filter((refused) => refused === id).length === subscribed.filter((sent) => sent === id).length);
+}
 
 /** A global the server never defines, whose every read is counted: code from a literal that names it has run. */
 const JIT_PROBE = 'fuzzJitProbe';

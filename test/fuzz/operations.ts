@@ -38,7 +38,14 @@ const WORKERS = ['w1', 'w1', 'w2', ''];
 
 type Draw = fc.GeneratorValue;
 
-export const operationArb: fc.Arbitrary<Operation> = fc.gen().map((g) => new OperationBuilder(g).build());
+/** An operation and the response keys of its root fields (alias or name), in order. */
+export interface RootedOperation {
+  operation: Operation;
+  rootKeys: string[];
+}
+
+export const rootedOperationArb: fc.Arbitrary<RootedOperation> = fc.gen().map((g) => new OperationBuilder(g).build());
+export const operationArb: fc.Arbitrary<Operation> = rootedOperationArb.map(({ operation }) => operation);
 
 /**
  * Builds one operation from draws of `g`. fast-check's generator caches every arbitrary it is
@@ -52,26 +59,29 @@ class OperationBuilder {
 
   constructor(private readonly g: Draw) {}
 
-  build(): Operation {
+  build(): RootedOperation {
     const kind = this.pick(['query', 'query', 'mutation', 'mutation', 'subscription'] as const);
     const root = kind === 'query' ? schema.getQueryType()! : kind === 'mutation' ? schema.getMutationType()! : schema.getSubscriptionType()!;
     const fields = Object.values(root.getFields());
     const count = this.int(1, kind === 'subscription' ? 2 : 3);
     const selections: string[] = [];
+    const rootKeys: string[] = [];
     for (let i = 0; i < count; i++) {
       if (this.oneIn(30)) {
         selections.push('nope');
+        rootKeys.push('nope');
         continue;
       }
       const field = this.pick(fields);
-      const alias = count > 1 || this.coin() ? `f${i}: ` : '';
-      selections.push(`${alias}${field.name}${this.argumentsOf(field)}${this.directives()}${this.selectionOf(field.type, 3)}`);
+      const alias = count > 1 || this.coin() ? `f${i}` : null;
+      rootKeys.push(alias ?? field.name);
+      selections.push(`${alias ? `${alias}: ` : ''}${field.name}${this.argumentsOf(field)}${this.directives()}${this.selectionOf(field.type, 3)}`);
     }
     const name = this.oneIn(4) ? null : this.pick(['Op', 'Other']);
     const header = this.variableDefinitions.length > 0 || name ? `${kind} ${name ?? ''}(${this.variableDefinitions.join(', ')})` : kind;
     const query = [`${header.replace('()', '')} { ${selections.join(' ')} }`, ...this.fragments].join(' ');
     const operationName = this.oneIn(5) ? this.pick(['Op', 'Other', '']) : undefined;
-    return { query, variables: this.variables, ...(operationName === undefined ? {} : { operationName }) };
+    return { operation: { query, variables: this.variables, ...(operationName === undefined ? {} : { operationName }) }, rootKeys };
   }
 
   private int(min: number, max: number): number {

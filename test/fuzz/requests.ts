@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { operationArb, TASK_REFS, taskRef } from './operations.js';
+import { operationArb, rootedOperationArb, TASK_REFS, taskRef } from './operations.js';
 
 /** The keys the fuzzed app is started with (API_KEYS): two tenants, every role. */
 export const KEYS = { client: 'fz-client-key-0123456789', worker: 'fz-worker-key-0123456789', admin: 'fz-admin-key-0123456789', otherTenant: 'fz-other-key-0123456789' };
@@ -11,6 +11,11 @@ export interface FuzzRequest {
   path: string;
   headers: Record<string, string>;
   body?: Uint8Array;
+  /**
+   * The response keys of the root fields of the schema-built operation the request carries, if
+   * it carries one whole: an answer with an error at each of them (path `[key]`) ran none.
+   */
+  rootKeys?: string[];
 }
 
 const encoder = new TextEncoder();
@@ -67,6 +72,12 @@ const extraHeadersArb = fc.dictionary(
 /** A well-formed GraphQL request body from a schema-built operation. */
 const validBodyArb = operationArb.map((operation) => JSON.stringify(operation));
 
+/** A body and, when it is a whole schema-built operation, its root fields' response keys. */
+interface Body {
+  body: string | Uint8Array;
+  rootKeys?: string[];
+}
+
 /** Bytes of a valid body, then damaged: cut short, bytes flipped, inserted or removed. */
 const damagedBodyArb = fc
   .tuple(
@@ -105,8 +116,8 @@ const formBodyArb = fc.tuple(operationArb, fc.boolean()).map(([operation, badEsc
   return badEscape ? form.replace('=', '=%FF%C3') : form;
 });
 
-const bodyArb: fc.Arbitrary<string | Uint8Array> = fc.oneof(
-  { weight: 8, arbitrary: validBodyArb },
+const bodyArb: fc.Arbitrary<Body> = fc.oneof(
+  { weight: 8, arbitrary: rootedOperationArb.map(({ operation, rootKeys }) => ({ body: JSON.stringify(operation), rootKeys })) },
   { weight: 4, arbitrary: damagedBodyArb },
   { weight: 2, arbitrary: fc.jsonValue().map((value) => JSON.stringify(value)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
@@ -114,7 +125,7 @@ const bodyArb: fc.Arbitrary<string | Uint8Array> = fc.oneof(
   { weight: 1, arbitrary: formBodyArb },
   { weight: 1, arbitrary: operationArb.map((operation) => operation.query) },
   { weight: 1, arbitrary: fc.constantFrom('', '{}', '[]', 'null', '"x"', '{"query":null}', '{"query":"{ __typename }","variables":"x"}', '{"query":"{ __typename }","extensions":[]}') },
-);
+).map((body) => (typeof body === 'string' || body instanceof Uint8Array ? { body } : body));
 
 const graphqlPostArb: fc.Arbitrary<FuzzRequest> = fc
   .record({
@@ -125,27 +136,28 @@ const graphqlPostArb: fc.Arbitrary<FuzzRequest> = fc
     body: bodyArb,
     path: fc.oneof({ weight: 10, arbitrary: fc.constant('/graphql') }, fc.constantFrom('/graphql/', '/graphql?x=1', '/', '/nope', '/graphql?query={__typename}')),
   })
-  .map(({ contentType, accept, authorization, extra, body, path }) => ({
+  .map(({ contentType, accept, authorization, extra, body: { body, rootKeys }, path }) => ({
     method: 'POST',
     path,
     headers: clean({ ...extra, 'content-type': contentType, accept, authorization }),
     body: typeof body === 'string' ? encoder.encode(body) : body,
+    ...(rootKeys ? { rootKeys } : {}),
   }));
 
 /** GraphQL over GET: the operation in the query string, variables sometimes not JSON. */
 const graphqlGetArb: fc.Arbitrary<FuzzRequest> = fc
   .record({
-    operation: operationArb,
+    rooted: rootedOperationArb,
     variables: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, fc.constantFrom('x', '[', '{"a":', 'null', '[]', '%FF')),
     accept: acceptArb,
     authorization: fc.option(authorizationArb, { freq: 8 }),
     extra: extraHeadersArb,
   })
-  .map(({ operation, variables, accept, authorization, extra }) => {
+  .map(({ rooted: { operation, rootKeys }, variables, accept, authorization, extra }) => {
     const params = new URLSearchParams({ query: operation.query });
     params.set('variables', variables ?? JSON.stringify(operation.variables));
     if (operation.operationName !== undefined) params.set('operationName', operation.operationName);
-    return { method: 'GET', path: `/graphql?${params}`, headers: clean({ ...extra, accept, authorization }) };
+    return { method: 'GET', path: `/graphql?${params}`, headers: clean({ ...extra, accept, authorization }), ...(variables === undefined ? { rootKeys } : {}) };
   });
 
 /** The REST polling endpoints with odd ids, timeouts and revisions. */

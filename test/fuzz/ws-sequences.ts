@@ -64,6 +64,8 @@ export interface WsOutcome {
   closed: { code: number; reason: string } | null;
   /** Every message the server sent, parsed (or the raw text when it was not JSON). */
   messages: unknown[];
+  /** The id of each `subscribe` action sent, in order. */
+  subscribed: string[];
   upgradeStatus?: number;
 }
 
@@ -75,6 +77,7 @@ export interface WsOutcome {
 export async function playWsSequence(url: string, { protocol, actions }: WsSequence, resolveRefs: (text: string) => string): Promise<WsOutcome> {
   const socket = new WebSocket(url, protocol === undefined ? [] : [protocol]);
   const messages: unknown[] = [];
+  const subscribed: string[] = [];
   let upgradeStatus: number | undefined;
   socket.on('message', (data) => {
     const text = String(data);
@@ -97,7 +100,7 @@ export async function playWsSequence(url: string, { protocol, actions }: WsSeque
     socket.once('open', () => resolve(true));
     socket.once('close', () => resolve(false));
   });
-  if (!opened) return { closed: await closed, messages, upgradeStatus };
+  if (!opened) return { closed: await closed, messages, subscribed, upgradeStatus };
 
   for (const action of actions) {
     if (socket.readyState !== WebSocket.OPEN) break;
@@ -110,6 +113,7 @@ export async function playWsSequence(url: string, { protocol, actions }: WsSeque
       break;
     }
     socket.send(encode(action, resolveRefs), { binary: action.kind === 'bytes' && action.frame === 'binary' });
+    if (action.kind === 'subscribe') subscribed.push(action.id);
   }
   if (socket.readyState === WebSocket.OPEN) {
     const pongs = () => messages.filter((message) => (message as { type?: unknown }).type === 'pong').length;
@@ -128,7 +132,7 @@ export async function playWsSequence(url: string, { protocol, actions }: WsSeque
     });
     socket.close(1000);
   }
-  return { closed: await closed, messages, upgradeStatus };
+  return { closed: await closed, messages, subscribed, upgradeStatus };
 }
 
 function encode(action: Exclude<WsAction, { kind: 'close' | 'terminate' }>, resolveRefs: (text: string) => string): string | Uint8Array {

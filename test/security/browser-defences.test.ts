@@ -64,7 +64,10 @@ const postJson = (t: TestApp, query: string, headers: Record<string, string> = {
   send(t.url, '/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
 
 /** The status of a WebSocket upgrade to /graphql with these headers: 101 when accepted. */
-function upgradeStatus(t: TestApp, headers: Record<string, string>): Promise<number> {
+const upgradeStatus = async (t: TestApp, headers: Record<string, string>): Promise<number> => (await upgradeAnswer(t, headers)).status;
+
+/** The answer to a WebSocket upgrade to /graphql with these headers: its status (101 when accepted), content type, and body, read whole when refused. */
+function upgradeAnswer(t: TestApp, headers: Record<string, string>): Promise<{ status: number; type?: string; length?: string; body?: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${t.url}/graphql`, {
       headers: {
@@ -78,11 +81,13 @@ function upgradeStatus(t: TestApp, headers: Record<string, string>): Promise<num
     });
     req.on('upgrade', (res, socket) => {
       socket.destroy();
-      resolve(res.statusCode!);
+      resolve({ status: res.statusCode! });
     });
     req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode!);
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], length: res.headers['content-length'], body }));
     });
     req.on('error', reject);
     req.end();
@@ -183,9 +188,11 @@ describe('cross-origin HTTP', () => {
 });
 
 describe('cross-origin WebSocket upgrades', () => {
-  it('an upgrade whose Origin is neither the server’s own nor listed gets HTTP 403; without an Origin, from its own or a listed one it opens', async () => {
+  it('an upgrade whose Origin is neither the server’s own nor listed gets HTTP 403 with a coded JSON error; without an Origin, from its own or a listed one it opens', async () => {
     const t = await apps.start({ CORS_ORIGINS: APP_ORIGIN });
-    expect(await upgradeStatus(t, { origin: EVIL })).toBe(403);
+    const refused = await upgradeAnswer(t, { origin: EVIL });
+    expect([refused.status, refused.type, Number(refused.length)]).toEqual([403, 'application/json; charset=utf-8', Buffer.byteLength(refused.body!)]);
+    expect(codes(JSON.parse(refused.body!))).toEqual(['FORBIDDEN']);
     expect(await upgradeStatus(t, { origin: 'null' })).toBe(403);
     expect(await upgradeStatus(t, {})).toBe(101);
     expect(await upgradeStatus(t, { origin: ownOrigin(t) })).toBe(101);

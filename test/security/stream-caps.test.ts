@@ -1,8 +1,9 @@
 /**
  * Per-client caps on streams, over real sockets: subscriptions per API key and per client
  * address over SSE and graphql-ws together (MAX_STREAMS_PER_KEY, MAX_STREAMS_PER_CLIENT), and
- * WebSocket connections per address, unauthenticated ones included (MAX_CONNECTIONS_PER_CLIENT).
- * Every refusal is coded; every slot comes back, whichever way its stream or socket ends.
+ * WebSocket connections per address, unauthenticated ones included (MAX_CONNECTIONS_PER_CLIENT),
+ * and authenticated ones per API key (MAX_CONNECTIONS_PER_KEY). Every refusal is coded (a
+ * refused upgrade has a JSON body with the GraphQL error); every slot comes back, whichever way its stream or socket ends.
  * A second client address is 127.0.0.2: loopback, bound as the local address.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -28,7 +29,7 @@ async function socketFrom(t: TestApp, localAddress = '127.0.0.1', init?: Record<
   const socket = new WebSocket(t.wsUrl, 'graphql-transport-ws', { localAddress });
   const messages: any[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);
@@ -69,6 +70,38 @@ function upgradeStatus(t: TestApp, localAddress = '127.0.0.1'): Promise<number> 
       if (!/Unexpected server response/.test(error.message)) reject(error);
     });
   });
+}
+
+/** A WebSocket upgrade from `localAddress` that the server refuses: its status, headers and body as JSON. */
+function upgradeRefusal(t: TestApp, localAddress = '127.0.0.1') {
+  return new Promise<{ status: number; type: string | undefined; length: number; declaredLength: number; body: any }>((resolve, reject) => {
+    const socket = new WebSocket(t.wsUrl, 'graphql-transport-ws', { localAddress });
+    socket.on('unexpected-response', (_request, response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const { statusCode, headers } = response;
+        try {
+          resolve({ status: statusCode!, type: headers['content-type'], length: Buffer.byteLength(text), declaredLength: Number(headers['content-length']), body: JSON.parse(text) });
+        } catch (error) {
+          reject(new Error(`the refusal's body is not JSON: "${text}"`, { cause: error }));
+        }
+      });
+    });
+    socket.on('open', () => reject(new Error('the upgrade was accepted')));
+    socket.on('error', (error) => {
+      if (!/Unexpected server response/.test(error.message)) reject(error);
+    });
+  });
+}
+
+/** The refusal's status and the codes of its body's GraphQL errors, once its content type and length are checked. */
+function codedRefusal({ status, type, length, declaredLength, body }: Awaited<ReturnType<typeof upgradeRefusal>>) {
+  expect(type).toBe('application/json; charset=utf-8');
+  expect(declaredLength).toBe(length);
+  expect(body.errors[0].message).toEqual(expect.any(String));
+  return { status, codes: body.errors.map((error: { extensions: { code: string } }) => error.extensions.code) };
 }
 
 /** An upgrade request ws refuses (no Sec-WebSocket-Key), over a raw socket: the status line answered, once the socket closed. */
@@ -211,12 +244,14 @@ describe('WebSocket connections per client address (MAX_CONNECTIONS_PER_CLIENT)'
     const worker = bearer(KEYS.aliceWorker);
     // Two sockets that never authenticate.
     const idle = [await socketFrom(t), await socketFrom(t)];
-    expect(await upgradeStatus(t)).toBe(429);
+    expect(codedRefusal(await upgradeRefusal(t))).toEqual({ status: 429, codes: ['RESOURCE_EXHAUSTED'] });
 
     // Another address still gets in, and is served.
     const other = await socketFrom(t, '127.0.0.2', worker);
     const id = await runningTask(t.url, { headers: worker });
     expect(await other.subscribe('o1', { id })).toBe('held');
+    // The server holds MAX_CONNECTIONS: a third address gets 503, coded like any capacity refusal.
+    expect(codedRefusal(await upgradeRefusal(t, '127.0.0.3'))).toEqual({ status: 503, codes: ['RESOURCE_EXHAUSTED'] });
 
     expect(await metric(t.url, 'task_api_quota_refusals_total', { reason: 'connections_per_client' })).toBe(1);
 
@@ -231,5 +266,53 @@ describe('WebSocket connections per client address (MAX_CONNECTIONS_PER_CLIENT)'
     expect(await metric(t.url, 'task_api_quota_refusals_total', { reason: 'connections_per_client' })).toBeGreaterThanOrEqual(2);
     expect(t.app.tasks.stats().subscriptions).toBe(1);
     await Promise.all([idle[1]!.close(), again!.close(), other.close()]);
+  });
+});
+
+describe('WebSocket connections per API key (MAX_CONNECTIONS_PER_KEY)', () => {
+  it('counted from connection_init, from any address: past the cap the socket is closed with 4429 and a RESOURCE_EXHAUSTED reason; another key is not counted, nor a socket that never authenticated; a closed one gives its place back', async () => {
+    const t = await apps.start({ API_KEYS, MAX_CONNECTIONS_PER_KEY: '2', WS_INIT_TIMEOUT_MS: '60000' });
+    const worker = bearer(KEYS.aliceWorker);
+    const held = [await socketFrom(t, '127.0.0.1', worker), await socketFrom(t, '127.0.0.2', worker)];
+    // Sockets that are not (yet) authenticated hold no place of the key's.
+    const unauthenticated = await socketFrom(t);
+    const wrongKey = await socketFrom(t);
+    wrongKey.send({ type: 'connection_init', payload: bearer('caps-unknown-key-0123456') });
+    expect((await wrongKey.closed).code).toBe(4403);
+
+    // The key's third, from either address, is refused once it authenticates.
+    for (const address of ['127.0.0.1', '127.0.0.2']) {
+      const third = await socketFrom(t, address);
+      third.send({ type: 'connection_init', payload: worker });
+      const { code, reason } = await third.closed;
+      expect([code, reason.split(':')[0]]).toEqual([4429, 'RESOURCE_EXHAUSTED']);
+      expect(third.messages.some((m) => m.type === 'connection_ack')).toBe(false);
+    }
+    expect(await metric(t.url, 'task_api_quota_refusals_total', { reason: 'connections_per_key' })).toBe(2);
+
+    // Another key of the same tenant has its own count, and is served.
+    const client = await socketFrom(t, '127.0.0.1', bearer(KEYS.aliceClient));
+    const id = await runningTask(t.url, { headers: worker });
+    expect(await client.subscribe('c1', { id })).toBe('held');
+    // The unauthenticated socket still authenticates with another key.
+    unauthenticated.send({ type: 'connection_init', payload: bearer(KEYS.aliceClient) });
+    await expect.poll(() => unauthenticated.messages.some((m) => m.type === 'connection_ack')).toBe(true);
+
+    // A closed socket gives its place back (once the server has seen it close): exactly one.
+    await held[0]!.close();
+    let again: Awaited<ReturnType<typeof socketFrom>> | null = null;
+    await expect.poll(async () => (again = await socketFrom(t, '127.0.0.1', worker).catch(() => null)) !== null).toBe(true);
+    const last = await socketFrom(t);
+    last.send({ type: 'connection_init', payload: worker });
+    expect((await last.closed).code).toBe(4429);
+    expect(await again!.subscribe('a1', { id })).toBe('held');
+    await Promise.all([held[1]!.close(), again!.close(), client.close(), unauthenticated.close()]);
+
+    // Every place is back: the key opens its full count again.
+    const fresh: Awaited<ReturnType<typeof socketFrom>>[] = [];
+    for (const _ of [1, 2]) {
+      await expect.poll(async () => (await socketFrom(t, '127.0.0.1', worker).then((socket) => fresh.push(socket)).catch(() => null)) !== null).toBe(true);
+    }
+    await Promise.all(fresh.map((socket) => socket.close()));
   });
 });
