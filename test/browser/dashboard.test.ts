@@ -143,7 +143,7 @@ describe('dashboard', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  it('falls back to awaitTask long-polling when the WebSocket cannot connect, and says so', async () => {
+  it('falls back to long-polling the change feed when the WebSocket cannot connect, and says so', async () => {
     let upgrades = 0;
     const { page, errors, posts } = await openDashboard((context) =>
       // A proxy that drops WebSocket upgrades: every socket to /graphql is closed at once.
@@ -161,16 +161,18 @@ describe('dashboard', () => {
     const id = await createFromPage(page);
     await expect.poll(() => cardState(page, id), WAIT).toMatchObject({ status: 'QUEUED' });
     await expect.poll(() => card(page, id).getByTestId('task-follow').getAttribute('data-follow'), WAIT).toBe('long-polling');
-    // The long-poll is held by the server before the worker does anything.
-    await expect.poll(() => posts.filter((body) => body.includes('awaitTask(')).length, WAIT).toBeGreaterThan(0);
+    // The list's long-poll is held by the server before the worker does anything.
+    await expect.poll(() => posts.filter((body) => body.includes('awaitTaskChanges(')).length, WAIT).toBeGreaterThan(0);
 
     await runTaskAndWatch(page, id);
     await screenshot(page, 'dashboard-long-polling');
 
-    const longPolls = posts.filter((body) => body.includes('awaitTask('));
-    expect(longPolls.every((body) => body.includes(id) && body.includes('"timeout":25'))).toBe(true);
-    // Held requests, not a busy loop: about one per revision (claim, 2 progress, complete).
+    const longPolls = posts.filter((body) => body.includes('awaitTaskChanges('));
+    expect(longPolls.every((body) => body.includes('"timeout":25'))).toBe(true);
+    // Held requests, not a busy loop: about one per change (create, claim, 2 progress, complete).
     expect(longPolls.length).toBeLessThanOrEqual(8);
+    // The card follows nothing of its own: the list's feed brought every change.
+    expect(posts.filter((body) => body.includes('awaitTask('))).toEqual([]);
     expect(upgrades).toBe(1);
     expect(errors).toEqual([]);
   }, 60_000);
@@ -214,7 +216,7 @@ describe('dashboard', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  it('with 8 running tasks and no WebSocket, long-polls take turns: each change shows within 2 s, and the page stays responsive', async () => {
+  it('with 8 running tasks and no WebSocket, one held change-feed request follows them all: each change shows within 2 s, and the page stays responsive', async () => {
     const kind = 'browser.many';
     const ids: string[] = [];
     for (let n = 0; n < 8; n++) {
@@ -223,7 +225,7 @@ describe('dashboard', () => {
     }
 
     const { page, errors, posts } = await openDashboard((context) => context.routeWebSocket(/\/graphql$/, (ws) => ws.close()));
-    // The page's awaitTask requests in flight, counted from its own request events: the most at once.
+    // The page's long-polls in flight, counted from its own request events: the most at once.
     let inFlight = 0;
     let mostInFlight = 0;
     const isLongPoll = (request: Request) => request.method() === 'POST' && (request.postData() ?? '').includes('awaitTask');
@@ -245,8 +247,8 @@ describe('dashboard', () => {
     // connection back.
     await createFromPage(page);
 
-    // Each task in turn, oldest first (the ones a greedy pool starved), twice round: the time
-    // from the worker's acknowledged write to the card showing it.
+    // Each task in turn, oldest first (the ones a greedy pool of per-card long-polls once
+    // starved), twice round: the time from the worker's acknowledged write to the card showing it.
     const delays: number[] = [];
     for (const round of [1, 2]) {
       for (const [n, id] of ids.entries()) {
@@ -258,11 +260,13 @@ describe('dashboard', () => {
       }
     }
     expect(delays.filter((ms) => ms > 2_000), `delays (ms): ${delays.join(', ')}`).toEqual([]);
-    // Every task had long-polls of its own, and never more than 4 were in flight at once: a
-    // browser has 6 connections to one origin, and the rest stay free for the page's other requests.
-    for (const id of ids) expect(posts.some((body) => body.includes('awaitTask(') && body.includes(id)), id).toBe(true);
+    // No card long-polled for itself: the list's change feed carried every change, one held
+    // request at a time (two for a moment when the kind filter replaced the first), so the
+    // browser's other connections stay free for the page's other requests.
+    expect(posts.filter((body) => body.includes('awaitTask('))).toEqual([]);
+    expect(posts.filter((body) => body.includes('awaitTaskChanges(')).length).toBeGreaterThan(0);
     expect(mostInFlight).toBeGreaterThan(0);
-    expect(mostInFlight).toBeLessThanOrEqual(4);
+    expect(mostInFlight).toBeLessThanOrEqual(2);
     await screenshot(page, 'dashboard-many-long-polls');
     expect(errors).toEqual([]);
   }, 90_000);

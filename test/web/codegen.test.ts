@@ -31,7 +31,7 @@ describe('the generated GraphQL types (web/src/gql, src/client/gql)', () => {
 
   it('cover every operation the dashboard sends', async () => {
     const graphql = readFileSync(join(GENERATED_DIR, 'graphql.ts'), 'utf8');
-    for (const name of ['TasksDocument', 'TaskUpdatedDocument', 'AwaitTaskDocument', 'CreateTaskDocument', 'CancelTaskDocument']) {
+    for (const name of ['TasksDocument', 'TaskChangesDocument', 'AwaitTaskChangesDocument', 'CreateTaskDocument', 'CancelTaskDocument']) {
       expect(graphql).toContain(`export const ${name} =`);
     }
   });

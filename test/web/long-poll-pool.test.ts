@@ -23,7 +23,7 @@ describe('LongPollPool (the dashboard’s share of the browser’s connections)'
     const d = pool.acquire(signal);
     expect(await settled(c)).toBe(false);
 
-    // A's answer came: it releases and at once asks again, as followByLongPolling does.
+    // A's answer came: it releases and at once asks again, as every long-poll loop of the page does.
     a.release();
     const aAgain = pool.acquire(signal);
     expect(await settled(c)).toBe(true);

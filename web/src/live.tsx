@@ -1,9 +1,9 @@
 import { useApolloClient, useSubscription } from '@apollo/client/react';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { OutputFieldsFragment, TaskFieldsFragment, TaskStatus } from './gql/graphql';
-import { followByLongPolling, followChangesByLongPolling, followOutputByLongPolling, type TaskChange } from './longPoll';
+import { followChangesByLongPolling, followOutputByLongPolling, type TaskChange } from './longPoll';
 import { LongPollPool } from './longPollPool';
-import { TASK_CHANGES, TASK_FIELDS, TASK_OUTPUT, TASK_UPDATED } from './operations';
+import { TASK_CHANGES, TASK_FIELDS, TASK_OUTPUT } from './operations';
 import type { Transport, TransportMode } from './transport';
 
 interface Live {
@@ -34,37 +34,12 @@ export function useTransport(): { mode: TransportMode; reason: string | undefine
 export type FollowState = TransportMode | 'final';
 
 /**
- * Keeps one task current while it is on screen and not final: a `taskUpdated` subscription
- * over the WebSocket, or an awaitTask long-poll loop when the page fell back to HTTP. The
- * updates are not returned: they land in Apollo's cache, and every view of the task
- * re-renders from there.
+ * Whether a card is live, and over what. A card follows nothing of its own: the list's change
+ * feed (useTaskListFeed) writes every change of every listed task into Apollo's cache, and
+ * every view of the task re-renders from there.
  */
-export function useFollowTask(task: { id: string; revision: number; done: boolean }): FollowState {
-  const { pool } = useLive();
+export function useFollowState(task: { done: boolean }): FollowState {
   const { mode } = useTransport();
-  const client = useApolloClient();
-  // Where the subscription starts: fixed for the life of the card, so that a new revision
-  // does not resubscribe (the server sends the current state first if it is newer anyway).
-  const [fromRevision] = useState(task.revision);
-  const latestRevision = useRef(task.revision);
-  useEffect(() => {
-    latestRevision.current = task.revision;
-  });
-
-  const following = !task.done;
-  useSubscription(TASK_UPDATED, {
-    variables: { id: task.id, afterRevision: fromRevision },
-    skip: !following || mode !== 'websocket',
-    ignoreResults: true,
-  });
-
-  useEffect(() => {
-    if (!following || mode !== 'long-polling') return;
-    const controller = new AbortController();
-    void followByLongPolling({ client, pool, id: task.id, revision: latestRevision.current, signal: controller.signal });
-    return () => controller.abort();
-  }, [client, pool, task.id, following, mode]);
-
   return task.done ? 'final' : mode;
 }
 

@@ -2,50 +2,11 @@ import type { ApolloClient } from '@apollo/client';
 import { sleep } from '../../src/client/sleep';
 import type { LongPollPool } from './longPollPool';
 import type { OutputFieldsFragment, TaskChangesSubscription, TaskFilter } from './gql/graphql';
-import { AWAIT_TASK, AWAIT_TASK_CHANGES, AWAIT_TASK_OUTPUT } from './operations';
-
-/**
- * Follows one task with `awaitTask(id, timeout, afterRevision)` until it is done, the task
- * is gone, or `signal` aborts. Each answer is written to Apollo's cache (that is the whole
- * point: the task card reads it from there). Network errors are retried with backoff.
- */
-export async function followByLongPolling({
-  client,
-  pool,
-  id,
-  revision,
-  signal,
-}: {
-  client: ApolloClient;
-  pool: LongPollPool;
-  id: string;
-  /** The revision already shown: the first answer comes once there is a newer one. */
-  revision: number;
-  signal: AbortSignal;
-}): Promise<void> {
-  let afterRevision = revision;
-  await pollInPool({
-    pool,
-    signal,
-    label: `long-poll for task ${id}`,
-    poll: async (seconds, requestSignal) => {
-      const { data } = await client.query({
-        query: AWAIT_TASK,
-        variables: { id, timeout: seconds, afterRevision },
-        fetchPolicy: 'network-only',
-        context: { fetchOptions: { signal: requestSignal } },
-      });
-      const task = data?.awaitTask;
-      if (!task || task.done) return true;
-      afterRevision = Math.max(afterRevision, task.revision);
-      return false;
-    },
-  });
-}
+import { AWAIT_TASK_CHANGES, AWAIT_TASK_OUTPUT } from './operations';
 
 /**
  * Follows one task's output with `awaitTaskOutput(id, after, timeout)`, sharing the pool's
- * connections with the state long-polls, until the task is final and its last chunk was
+ * connections with the change feed's long-poll and the other open logs, until the task is final and its last chunk was
  * handed to `onChunks`, or `signal` aborts. Each request asks for the chunks after the last
  * seq received, so a retry repeats nothing. The `task` read beside it comes back at once
  * (root fields run side by side): an empty answer with that task final and its `outputSeq`
@@ -95,7 +56,7 @@ export type TaskChange = TaskChangesSubscription['taskChanges'];
 
 /**
  * Follows the change feed with `awaitTaskChanges(filter, after, timeout)`, sharing the pool's
- * connections with the cards' long-polls, until `signal` aborts. Each request starts after the
+ * connections with the open output logs, until `signal` aborts. Each request starts after the
  * cursor of the last page received (`after` first), so a retry (a restarted server, a dropped
  * connection) repeats nothing and misses nothing; `onChange` gets each change in feed order.
  */

@@ -1,9 +1,10 @@
-/** How long one awaitTask may be held by the server, in seconds. */
+/** How long one long-poll may be held by the server, in seconds. */
 export const LONG_POLL_SECONDS = 25;
 /**
- * The hold while more tasks are followed than there are connections for (see LongPollPool).
- * A task waiting for its turn waits at most this long (the held ones give their connections
- * back within it), so with 8 tasks on 4 connections each change shows within about a second.
+ * The hold while more long-polls are followed than there are connections for (see
+ * LongPollPool). One waiting for its turn waits at most this long (the held ones give their
+ * connections back within it), so with 8 followers on 4 connections each change shows within
+ * about a second.
  */
 const SHARED_POLL_SECONDS = 1;
 /** Held requests at once: a browser opens 6 HTTP/1.1 connections per origin; keep 2 free. */
@@ -23,12 +24,13 @@ export interface Grant {
 }
 
 /**
- * Shares the browser's few connections between the tasks being followed. With up to
- * MAX_HELD tasks each holds its own 25 s awaitTask; with more, every hold is cut to
- * SHARED_POLL_SECONDS and the tasks take turns, first come first served: a released
- * connection goes to the task that has waited longest, never straight back to the one that
- * released it. A task that changed while waiting gets the change at once on its turn, since
- * it asks with `afterRevision`. The list and the buttons never queue behind long-polls.
+ * Shares the browser's few connections between the page's long-polls (the list's change feed
+ * and each open output log). With up to MAX_HELD followers each holds its own 25 s request;
+ * with more, every hold is cut to SHARED_POLL_SECONDS and they take turns, first come first
+ * served: a released connection goes to the follower that has waited longest, never straight
+ * back to the one that released it. One that changed while waiting gets the change at once on
+ * its turn, since each asks from where it left off. The list and the buttons never queue
+ * behind long-polls.
  */
 export class LongPollPool {
   private followers = 0;

@@ -75,22 +75,6 @@ export const AWAIT_TASK_CHANGES = graphql(`
   }
 `);
 
-export const TASK_UPDATED = graphql(`
-  subscription TaskUpdated($id: ID!, $afterRevision: Int) {
-    taskUpdated(id: $id, afterRevision: $afterRevision) {
-      ...TaskFields
-    }
-  }
-`);
-
-export const AWAIT_TASK = graphql(`
-  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {
-    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {
-      ...TaskFields
-    }
-  }
-`);
-
 export const CREATE_TASK = graphql(`
   mutation CreateTask($kind: String!, $input: JSON, $maxAttempts: Int) {
     createTask(kind: $kind, input: $input, maxAttempts: $maxAttempts) {

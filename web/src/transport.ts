@@ -4,10 +4,11 @@ import { createClient, type Client } from 'graphql-ws';
  * How the dashboard follows tasks:
  * - `connecting`: the WebSocket is being opened (the first time, for at most
  *   CONNECT_TIMEOUT_MS), or reopened after it dropped;
- * - `websocket`: one `taskUpdated` subscription per task, over one graphql-ws connection;
+ * - `websocket`: the list's `taskChanges` subscription (and each open output log's
+ *   `taskOutput`), over one graphql-ws connection;
  * - `long-polling`: the WebSocket could not be opened (a proxy that drops upgrades, say), or
- *   could not be reopened, so each task is followed with `awaitTask(afterRevision)` over
- *   plain HTTP instead. The switch to long-polling is for the life of the page.
+ *   could not be reopened, so the list is followed with `awaitTaskChanges(after)` over plain
+ *   HTTP instead. The switch to long-polling is for the life of the page.
  */
 export type TransportMode = 'connecting' | 'websocket' | 'long-polling';
 

@@ -2,15 +2,15 @@ import { useMutation } from '@apollo/client/react';
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { breakable, formatAgo, formatDuration, formatJson, formatTime, shortId } from '../format';
 import type { TaskFieldsFragment } from '../gql/graphql';
-import { useFollowTask, useNow, useTaskOutput } from '../live';
+import { useFollowState, useNow, useTaskOutput } from '../live';
 import { CANCEL_TASK } from '../operations';
 import { DEMO_KIND } from './CreateTaskButton';
 import { ProgressBar } from './ProgressBar';
 import { StatusBadge } from './StatusBadge';
 
-/** One task: kept current by useFollowTask while it is not final. */
+/** One task: kept current by the list's change feed (through Apollo's cache) while it is not final. */
 export function TaskCard({ task }: { task: TaskFieldsFragment }) {
-  const follow = useFollowTask(task);
+  const follow = useFollowState(task);
   const titleId = useId();
   // Running times tick every second; "3 min ago" on a final task every half minute.
   const now = useNow(true, task.done ? 30_000 : 1_000);

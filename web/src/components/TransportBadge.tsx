@@ -8,8 +8,8 @@ const TEXT = {
 
 const TITLE = {
   connecting: 'Opening a WebSocket to the service…',
-  websocket: 'Each unfinished task is followed by a taskUpdated subscription over one WebSocket (graphql-ws).',
-  'long-polling': 'Each unfinished task is followed by awaitTask long-polls over HTTP',
+  websocket: 'The list follows its change feed with a taskChanges subscription over one WebSocket (graphql-ws).',
+  'long-polling': 'The list follows its change feed with awaitTaskChanges long-polls over HTTP',
 } as const;
 
 /** Says how the page gets its live updates. */

@@ -18,8 +18,6 @@ type Documents = {
     "\n  query Tasks($status: TaskStatus, $kind: String, $tag: String, $first: Int, $after: String) {\n    tasks(status: $status, kind: $kind, tag: $tag, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...TaskFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      changesCursor\n    }\n  }\n": typeof types.TasksDocument,
     "\n  subscription TaskChanges($filter: TaskFilter, $after: String) {\n    taskChanges(filter: $filter, after: $after) {\n      cursor\n      task {\n        ...TaskFields\n      }\n    }\n  }\n": typeof types.TaskChangesDocument,
     "\n  query AwaitTaskChanges($filter: TaskFilter, $after: String!, $timeout: Float) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout) {\n      cursor\n      changes {\n        cursor\n        task {\n          ...TaskFields\n        }\n      }\n    }\n  }\n": typeof types.AwaitTaskChangesDocument,
-    "\n  subscription TaskUpdated($id: ID!, $afterRevision: Int) {\n    taskUpdated(id: $id, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n": typeof types.TaskUpdatedDocument,
-    "\n  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {\n    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n": typeof types.AwaitTaskDocument,
     "\n  mutation CreateTask($kind: String!, $input: JSON, $maxAttempts: Int) {\n    createTask(kind: $kind, input: $input, maxAttempts: $maxAttempts) {\n      ...TaskFields\n    }\n  }\n": typeof types.CreateTaskDocument,
     "\n  mutation CancelTask($id: ID!, $reason: String) {\n    cancelTask(id: $id, reason: $reason) {\n      ...TaskFields\n    }\n  }\n": typeof types.CancelTaskDocument,
     "\n  fragment OutputFields on TaskOutput {\n    seq\n    stream\n    data\n  }\n": typeof types.OutputFieldsFragmentDoc,
@@ -31,8 +29,6 @@ const documents: Documents = {
     "\n  query Tasks($status: TaskStatus, $kind: String, $tag: String, $first: Int, $after: String) {\n    tasks(status: $status, kind: $kind, tag: $tag, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...TaskFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      changesCursor\n    }\n  }\n": types.TasksDocument,
     "\n  subscription TaskChanges($filter: TaskFilter, $after: String) {\n    taskChanges(filter: $filter, after: $after) {\n      cursor\n      task {\n        ...TaskFields\n      }\n    }\n  }\n": types.TaskChangesDocument,
     "\n  query AwaitTaskChanges($filter: TaskFilter, $after: String!, $timeout: Float) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout) {\n      cursor\n      changes {\n        cursor\n        task {\n          ...TaskFields\n        }\n      }\n    }\n  }\n": types.AwaitTaskChangesDocument,
-    "\n  subscription TaskUpdated($id: ID!, $afterRevision: Int) {\n    taskUpdated(id: $id, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n": types.TaskUpdatedDocument,
-    "\n  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {\n    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n": types.AwaitTaskDocument,
     "\n  mutation CreateTask($kind: String!, $input: JSON, $maxAttempts: Int) {\n    createTask(kind: $kind, input: $input, maxAttempts: $maxAttempts) {\n      ...TaskFields\n    }\n  }\n": types.CreateTaskDocument,
     "\n  mutation CancelTask($id: ID!, $reason: String) {\n    cancelTask(id: $id, reason: $reason) {\n      ...TaskFields\n    }\n  }\n": types.CancelTaskDocument,
     "\n  fragment OutputFields on TaskOutput {\n    seq\n    stream\n    data\n  }\n": types.OutputFieldsFragmentDoc,
@@ -70,14 +66,6 @@ export function graphql(source: "\n  subscription TaskChanges($filter: TaskFilte
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query AwaitTaskChanges($filter: TaskFilter, $after: String!, $timeout: Float) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout) {\n      cursor\n      changes {\n        cursor\n        task {\n          ...TaskFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query AwaitTaskChanges($filter: TaskFilter, $after: String!, $timeout: Float) {\n    awaitTaskChanges(filter: $filter, after: $after, timeout: $timeout) {\n      cursor\n      changes {\n        cursor\n        task {\n          ...TaskFields\n        }\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  subscription TaskUpdated($id: ID!, $afterRevision: Int) {\n    taskUpdated(id: $id, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  subscription TaskUpdated($id: ID!, $afterRevision: Int) {\n    taskUpdated(id: $id, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {\n    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  query AwaitTask($id: ID!, $timeout: Float, $afterRevision: Int) {\n    awaitTask(id: $id, timeout: $timeout, afterRevision: $afterRevision) {\n      ...TaskFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
