@@ -169,6 +169,34 @@ describeEngines('task output', (engine) => {
     expect((await leaving).chunks).toEqual([]);
   });
 
+  it('awaitTaskOutput answers at once, holding nothing, for a task already final, a client already gone, or a closed service', async () => {
+    await start();
+    const task = await running();
+    await append(task.id, 'a');
+    await ctx!.tasks.complete(alice, { id: task.id, workerId: 'w1' });
+    const final = await ctx!.tasks.awaitOutput(aliceClient, { id: task.id, after: 1, first: 1000, timeoutSeconds: 30 });
+    expect([final.task?.status, final.chunks, final.wokenAt]).toEqual(['COMPLETED', [], null]);
+    const other = await running('w2');
+    const gone = await ctx!.tasks.awaitOutput(aliceClient, { id: other.id, after: 0, first: 1000, timeoutSeconds: 30, signal: AbortSignal.abort() });
+    expect([gone.task?.status, gone.chunks]).toEqual(['RUNNING', []]);
+    ctx!.tasks.close();
+    const closed = await ctx!.tasks.awaitOutput(aliceClient, { id: other.id, after: 0, first: 1000, timeoutSeconds: 30 });
+    expect([closed.task?.status, closed.chunks]).toEqual(['RUNNING', []]);
+  });
+
+  it('awaitTaskOutput answers with every chunk appended while it waited, not only the first', async () => {
+    await start();
+    const task = await running();
+    const waiting = ctx!.tasks.awaitOutput(aliceClient, { id: task.id, after: 0, first: 1000, timeoutSeconds: 30 });
+    await untilHeld(ctx!.tasks, 1);
+    await Promise.all([append(task.id, 'a'), append(task.id, 'b')]);
+    const got = (await waiting).chunks.map(({ data }) => data);
+    // SQLite commits the two in one transaction (one turn), so both are known before the wait
+    // answers; PostgreSQL commits each on its own, and the wait may answer with the first alone.
+    expect(got).toEqual(engine === 'postgres' ? ['a', 'b'].slice(0, got.length) : ['a', 'b']);
+    expect(got.length).toBeGreaterThan(0);
+  });
+
   it('taskOutput streams every chunk after `after` once, in order, then live ones, and completes after the final state', async () => {
     await start();
     const task = await running();
