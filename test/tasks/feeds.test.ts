@@ -7,7 +7,7 @@ import { FEED_STREAM_QUEUE } from '../../src/tasks/feeds.js';
 import type { FeedChange, FeedStream } from '../../src/tasks/service.js';
 import type { Principal } from '../../src/tasks/principal.js';
 import type { TaskStore } from '../../src/tasks/store.js';
-import { cancel, claim } from '../../src/tasks/task.js';
+import { cancel, claim, type TaskStatus } from '../../src/tasks/task.js';
 import { createEngineTestService, describeEngines, refusalCode, until, untilHeld, type EngineTestService, type ServiceOptions } from '../helpers/service.js';
 
 const alice: Principal = { tenant: 'alice', role: 'worker' };
@@ -96,6 +96,11 @@ describeEngines('change feeds', (engine) => {
     expect(await refusalCode(tasks.changes(alice, { first: 1001 }))).toBe('BAD_USER_INPUT');
     expect(await refusalCode(tasks.changes(alice, { first: 1000 }))).toBe('ok');
     expect(await refusalCode(tasks.changes(alice, { first: 1, filter: { tags: ['no spaces'] } }))).toBe('BAD_USER_INPUT');
+    // A filter's other bounds: at most 100 tags, and statuses that are task statuses (GraphQL's enum refuses others first; the domain checks its own input).
+    const tooMany = Array.from({ length: 101 }, (_, n) => `t${n}`);
+    expect(await refusalCode(tasks.changes(alice, { first: 1, filter: { tags: tooMany } }))).toBe('BAD_USER_INPUT');
+    expect(await refusalCode(tasks.changes(alice, { first: 1, filter: { tags: tooMany.slice(1) } }))).toBe('ok');
+    expect(await refusalCode(tasks.changes(alice, { first: 1, filter: { statuses: ['DONE' as TaskStatus] } }))).toBe('BAD_USER_INPUT');
   });
 
   it('filters: any of the kinds, any of the tags, the status after the change', async () => {
