@@ -245,7 +245,14 @@ async function assemble(config: Readonly<Config>, storage: Storage, dashboard: D
       },
     };
   } catch (error) {
-    for (const stop of started.reverse()) await stop();
+    // Every step is undone even if undoing one fails; the start's own error is what is thrown.
+    for (const stop of started.reverse()) {
+      try {
+        await stop();
+      } catch (stopError) {
+        log.warn({ err: stopError }, 'undoing a step of a failed start failed');
+      }
+    }
     throw error;
   }
 }
